@@ -1,0 +1,24 @@
+/**
+ * Benchmarks runnable as `shoal bench NAME [--json]`. Each prints one JSON object (with
+ * --json) whose figures are compared against a baseline measured in the same run where
+ * one exists. Add a benchmark by adding an entry here.
+ */
+export interface Benchmark {
+  readonly description: string;
+  run(args: Readonly<Record<string, string | boolean>>): Promise<Record<string, unknown>>;
+}
+
+export const benchmarks: Record<string, Benchmark> = {
+  sim: {
+    description: '1 000 hosts passing small datagrams to random peers: simulator events per wall second',
+    async run(args) {
+      const { runSimBench } = await import('./sim.ts');
+      const runs = Number(args.runs ?? 3);
+      const results = [];
+      for (let i = 0; i < runs; i++) results.push(runSimBench({ hosts: Number(args.hosts ?? 1000) }));
+      const sorted = [...results].sort((a, b) => a.eventsPerSec - b.eventsPerSec);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      return { ...median, runs: results.map((r) => r.eventsPerSec), statistic: 'median' };
+    },
+  },
+};

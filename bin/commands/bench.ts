@@ -1,0 +1,23 @@
+import { benchmarks } from '../../bench/index.ts';
+import { UsageError, exitCode, type Command } from '../cli.ts';
+
+export const command: Command = {
+  summary: `Runs a benchmark and prints its figures (one JSON object per benchmark with --json).\n\nbenchmarks: ${Object.keys(benchmarks).join(', ')}, all`,
+  usage: 'shoal bench <name|all> [--json] [--runs N]',
+  options: { json: { type: 'boolean' }, runs: { type: 'string' }, hosts: { type: 'string' } },
+  async run(values, positionals) {
+    const name = positionals[0];
+    if (name === undefined) throw new UsageError(`name a benchmark: ${Object.keys(benchmarks).join(', ')}, all`);
+    const names = name === 'all' ? Object.keys(benchmarks) : [name];
+    for (const n of names) {
+      const bench = benchmarks[n];
+      if (bench === undefined) throw new UsageError(`unknown benchmark "${n}"; known: ${Object.keys(benchmarks).join(', ')}, all`);
+      for (const key of ['runs', 'hosts'] as const) {
+        if (values[key] !== undefined && !(Number(values[key]) >= 1)) throw new UsageError(`--${key} must be a positive number`);
+      }
+      const result = await bench.run(values as Record<string, string | boolean>);
+      console.log(values.json ? JSON.stringify({ bench: n, ...result }) : `${n}: ${JSON.stringify({ bench: n, ...result }, null, 2)}`);
+    }
+    return exitCode.ok;
+  },
+};

@@ -1,0 +1,7 @@
+export * from './errors.ts';
+export * from './address.ts';
+export * from './clock.ts';
+export * from './random.ts';
+export * from './transport.ts';
+export * from './env.ts';
+export * from './timers.ts';

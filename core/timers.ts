@@ -1,0 +1,76 @@
+import type { Clock, TimerHandle } from './clock.ts';
+import { InvalidArgumentError } from './errors.ts';
+
+/**
+ * A small fixed table of named deadlines (probe, ack, suspicion, gossip, ...) backed by a
+ * single clock timer armed at the earliest entry, as in quinn-proto: a state machine keeps
+ * its wake-ups in one place instead of scattering timer callbacks.
+ */
+export class TimerTable<K extends string> {
+  private readonly deadlines = new Map<K, number>();
+  private armedAt = Infinity;
+  private handle: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onExpire: (key: K, nowMs: number) => void,
+  ) {}
+
+  /** Sets (or moves) the deadline of `key` to the absolute clock time `atMs`. */
+  set(key: K, atMs: number): void {
+    if (!Number.isFinite(atMs)) throw new InvalidArgumentError(`timer ${key}: deadline must be finite`);
+    this.deadlines.set(key, atMs);
+    this.rearm();
+  }
+
+  /** Sets the deadline of `key` to `delayMs` from now. */
+  setIn(key: K, delayMs: number): void {
+    this.set(key, this.clock.now() + delayMs);
+  }
+
+  clear(key: K): void {
+    if (this.deadlines.delete(key)) this.rearm();
+  }
+
+  has(key: K): boolean {
+    return this.deadlines.has(key);
+  }
+
+  deadline(key: K): number | undefined {
+    return this.deadlines.get(key);
+  }
+
+  /** The next wake-up, or Infinity when nothing is pending. */
+  nextDeadline(): number {
+    let min = Infinity;
+    for (const at of this.deadlines.values()) if (at < min) min = at;
+    return min;
+  }
+
+  /** Drops every deadline and the underlying timer (used on shutdown). */
+  clearAll(): void {
+    this.deadlines.clear();
+    this.rearm();
+  }
+
+  private rearm(): void {
+    const next = this.nextDeadline();
+    if (next === this.armedAt) return;
+    if (this.handle !== undefined) this.clock.cancelTimer(this.handle);
+    this.handle = undefined;
+    this.armedAt = next;
+    if (next === Infinity) return;
+    this.handle = this.clock.setTimer(Math.max(0, next - this.clock.now()), () => this.fire());
+  }
+
+  private fire(): void {
+    this.handle = undefined;
+    this.armedAt = Infinity;
+    const now = this.clock.now();
+    // Expire in deadline order; ties in insertion order, so runs are deterministic.
+    const due = [...this.deadlines].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+    for (const [key] of due) this.deadlines.delete(key);
+    for (const [key] of due) this.onExpire(key, now);
+    this.rearm();
+  }
+}
