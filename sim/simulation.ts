@@ -1,6 +1,6 @@
 import {
   ConfigError, ConnectTimeoutError, ConnectionLostError, ConnectionRefusedError, ConnectionResetError,
-  DatagramTooLargeError, InvalidArgumentError, ShoalError, chance, formatAddress,
+  DatagramTooLargeError, InvalidArgumentError, ShoalError, chance, formatAddress, parseAddress,
   type Address, type Clock, type Connection, type DatagramService, type Env, type LogLevel, type Logger,
   type StreamService, type TimerHandle, type Transport, type TransportError,
 } from '../core/index.ts';
@@ -750,7 +750,10 @@ export class Simulation {
     const bytes = payload.length;
     this.trace.record('send', this.nowMsValue, host.index, dstIndex, bytes, 'dgram', msg);
     if (host.epoch !== epoch || !host.up) return this.drop(host.index, dstIndex, bytes, 'crashed-sender', msg);
-    if (dst === undefined) return this.drop(host.index, -1, bytes, 'no-route', msg);
+    if (dst === undefined) {
+      parseAddress(to);
+      return this.drop(host.index, -1, bytes, 'no-route', msg);
+    }
     const state = this.network.state(host.index, dst.index);
     if (state === 'partitioned') return this.drop(host.index, dstIndex, bytes, 'partitioned', msg);
     const model = this.network.model(host.index, dst.index);
@@ -824,6 +827,7 @@ export class Simulation {
 
   /** @internal */
   connect(host: SimHost, epoch: number, to: Address): Connection {
+    parseAddress(to);
     const dst = this.byAddress.get(to);
     const conn = new SimConnection([host, dst ?? host], epoch, this.nowMsValue + this.options.connectTimeoutMs);
     const end = new ConnectionEnd(this.fabric, 0, to, conn);

@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, type Transport } from '../../core/index.ts';
+import { HostPanicError, EventLimitError, Simulation } from '../../sim/index.ts';
+import { recordingSim, seedHint } from './helpers.ts';
+
+const file = 'tests/sim/faults.test.ts';
+
+describe('host faults', () => {
+  it('crash loses state and refuses delivery while down; restart runs the factory afresh', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 10, max: 500 }), (seed, downMs) => {
+      const sim = new Simulation({ seed });
+      const boots: number[] = [];
+      const counts: number[] = [];
+      sim.host('a', ({ transport }) => transport);
+      sim.host('b', ({ transport, boot, clock }) => {
+        boots.push(boot);
+        const state = { received: 0, ticks: 0 };
+        counts[boot] = 0;
+        transport.datagrams.onDatagram = () => {
+          state.received++;
+          counts[boot] = state.received;
+        };
+        const tick = () => {
+          state.ticks++;
+          clock.setTimer(10, tick);
+        };
+        clock.setTimer(10, tick);
+        return state;
+      });
+      const a = sim.app<Transport>('a')!;
+      const sendOne = () => a.datagrams.send(sim.address('b'), new Uint8Array(4));
+      sendOne();
+      sim.runFor(50);
+      expect(sim.app<{ received: number }>('b')!.received).toBe(1);
+      sim.crash('b');
+      expect(sim.isUp('b')).toBe(false);
+      expect(sim.app('b')).toBeUndefined();
+      sendOne();
+      sim.runFor(downMs);
+      const drops = sim.trace.entries().filter((e) => e.kind === 'drop' && e.label === 'host-down');
+      expect(drops.length, seedHint(seed, file)).toBe(1);
+      sim.restart('b');
+      expect(boots).toEqual([1, 2]);
+      const fresh = sim.app<{ received: number; ticks: number }>('b')!;
+      expect(fresh.received).toBe(0);
+      sendOne();
+      sim.runFor(50);
+      expect(fresh.received).toBe(1);
+      // The first boot's timers died with it: only the new instance ticks.
+      expect(fresh.ticks).toBeGreaterThan(0);
+      expect(counts[1]).toBe(1);
+    }), { numRuns: 20 });
+  });
+
+  it('a paused host processes nothing; its timers fire late and buffered datagrams arrive on resume', () => {
+    const { sim, received, send } = recordingSim({ seed: 2, network: { latency: { kind: 'constant', ms: 1 } } }, ['a', 'b']);
+    const fired: number[] = [];
+    sim.host('t', ({ clock }) => {
+      clock.setTimer(100, () => fired.push(sim.nowMs));
+    });
+    sim.pause('t');
+    sim.pause('b');
+    send('a', 'b');
+    sim.runFor(500);
+    expect(received.get('b')).toHaveLength(0);
+    expect(fired).toEqual([]);
+    sim.resume('t');
+    sim.resume('b');
+    sim.runFor(10);
+    expect(fired).toEqual([500]);
+    expect(received.get('b')!.map((r) => r.at)).toEqual([500]);
+  });
+
+  it('a paused host drops datagrams beyond its socket buffer', () => {
+    const { sim, received, send } = recordingSim({ seed: 3, socketBufferBytes: 1_000 }, ['a', 'b']);
+    sim.pauseFor('b', 200);
+    for (let i = 0; i < 20; i++) send('a', 'b', new Uint8Array(100));
+    sim.runFor(500);
+    expect(received.get('b')).toHaveLength(10);
+    expect(sim.trace.entries().filter((e) => e.label === 'buffer-full')).toHaveLength(10);
+  });
+
+  it('time never goes backwards on any host, through skew, drift, pauses and restarts', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.array(fc.record({
+        atMs: fc.integer({ min: 0, max: 5_000 }),
+        host: fc.integer({ min: 0, max: 2 }),
+        op: fc.constantFrom('skew', 'drift', 'pause', 'restart', 'crash'),
+        amount: fc.integer({ min: -500_000, max: 500_000 }),
+      }), { maxLength: 12 }),
+      (seed, faults) => {
+        const sim = new Simulation({ seed });
+        const names = ['h0', 'h1', 'h2'];
+        const readings = new Map<string, number[]>(names.map((n) => [n, []]));
+        for (const name of names) {
+          sim.host(name, ({ clock, random }) => {
+            const tick = () => {
+              readings.get(name)!.push(clock.now());
+              clock.setTimer(random.next() * 50, tick);
+            };
+            tick();
+          });
+        }
+        for (const f of faults) {
+          const name = names[f.host]!;
+          sim.at(f.atMs, () => {
+            if (f.op === 'skew') sim.skewClock(name, Math.abs(f.amount) / 100);
+            else if (f.op === 'drift') sim.driftClock(name, f.amount);
+            else if (f.op === 'pause') sim.pauseFor(name, Math.abs(f.amount) / 1_000);
+            else if (f.op === 'restart') sim.restart(name);
+            else sim.crash(name);
+          });
+        }
+        sim.runUntil(6_000);
+        for (const [name, values] of readings) {
+          for (let i = 1; i < values.length; i++) {
+            expect(values[i]!, `${name} reading ${i} ${seedHint(seed, file)}`).toBeGreaterThanOrEqual(values[i - 1]!);
+          }
+        }
+      },
+    ), { numRuns: 40 });
+  });
+
+  it('skew jumps a host clock forward only; drift changes its rate', () => {
+    const sim = new Simulation({ seed: 1 });
+    sim.host('a', () => undefined);
+    sim.runUntil(1_000);
+    sim.skewClock('a', 250);
+    expect(sim.localTimeMs('a')).toBe(1_250);
+    expect(() => sim.skewClock('a', -1)).toThrow(InvalidArgumentError);
+    sim.driftClock('a', 100_000);
+    sim.runUntil(2_000);
+    expect(sim.localTimeMs('a')).toBeCloseTo(2_350, 6);
+  });
+
+  it('timers follow the host clock rate', () => {
+    const sim = new Simulation({ seed: 1 });
+    let firedAt = -1;
+    sim.host('a', ({ clock }) => {
+      clock.setTimer(1_000, () => (firedAt = sim.nowMs));
+    });
+    sim.driftClock('a', -500_000);
+    sim.runUntil(5_000);
+    expect(firedAt).toBe(2_000);
+  });
+
+  it('wraps host exceptions with the host, the time and the seed; bounds runaway runs', () => {
+    const sim = new Simulation({ seed: 99 });
+    sim.host('bad', ({ clock }) => {
+      clock.setTimer(5, () => {
+        throw new Error('boom');
+      });
+    });
+    expect(() => sim.runUntil(10)).toThrow(HostPanicError);
+    const loop = new Simulation({ seed: 100 });
+    loop.host('spin', ({ clock }) => {
+      const again = () => clock.setTimer(0, again);
+      again();
+    });
+    expect(() => loop.runUntil(1, { maxEvents: 1_000 })).toThrow(EventLimitError);
+    expect(() => loop.runUntil(1, { maxEvents: 1_000 })).toThrow(/seed 100/);
+  });
+
+  it('refuses bad host names, unknown hosts and overlapping groups', () => {
+    const sim = new Simulation({ seed: 1 });
+    expect(() => sim.host('bad name', () => undefined)).toThrow(InvalidArgumentError);
+    sim.host('a', () => undefined);
+    sim.host('b', () => undefined);
+    expect(() => sim.host('a', () => undefined)).toThrow(/already exists/);
+    expect(() => sim.crash('zzz')).toThrow(/unknown host "zzz"/);
+    expect(() => sim.partition(['a'], ['a', 'b'])).toThrow(/more than one group/);
+    expect(() => sim.partition(['a'])).toThrow(/two groups/);
+  });
+});
