@@ -1,0 +1,159 @@
+import type { QUICStream } from '@matrixai/quic';
+import {
+  LimitExceededError, StreamClosedError, type Connection, type Stream, type TransportError,
+} from '../core/index.ts';
+import { LocalResetReason, mapStreamError } from './quic-errors.ts';
+
+/**
+ * A core `Stream` over one QUIC stream.
+ *
+ * COALESCING: bytes written within one turn of the event loop are buffered and handed to
+ * the library as ONE write on `setImmediate`, and while a library write is in flight the
+ * next batch keeps growing. The library spends ~0.25 ms of CPU per packet per side, so
+ * fewer, fuller packets is what takes it from ~2 500 to ~30 000 small calls per second.
+ *
+ * A stream may be created before its QUIC stream exists (opened while the connection is
+ * still connecting); its bytes wait here until `bind()`.
+ */
+export class QuicStreamAdapter implements Stream {
+  onData: ((data: Uint8Array) => void) | undefined;
+  onEnd: (() => void) | undefined;
+  onClose: ((error?: TransportError) => void) | undefined;
+
+  private lib: QUICStream | undefined;
+  private writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private writing = false;
+  private localEnded = false;
+  private endSent = false;
+  private remoteEnded = false;
+  private closed = false;
+  /** Set once the library stream must be abandoned (reset or failure). */
+  private abandoned: LocalResetReason | undefined;
+
+  constructor(
+    readonly connection: Connection,
+    readonly id: number,
+    /** Most bytes buffered for a stream before `write` refuses more. */
+    private readonly bufferBytesMax: number,
+    private readonly forget: (stream: QuicStreamAdapter) => void,
+  ) {}
+
+  get writeClosed(): boolean {
+    return this.localEnded || this.closed;
+  }
+
+  /** Attaches the library stream: starts reading and flushes what was written so far. */
+  bind(lib: QUICStream): void {
+    this.lib = lib;
+    if (this.abandoned !== undefined) {
+      lib.cancel(this.abandoned);
+      return;
+    }
+    this.writer = lib.writable.getWriter();
+    void this.readLoop(lib);
+    this.scheduleFlush();
+  }
+
+  write(data: Uint8Array): void {
+    if (this.writeClosed) throw new StreamClosedError(`stream ${this.id} is closed for writing`);
+    if (data.length === 0) return;
+    if (this.pendingBytes + data.length > this.bufferBytesMax) {
+      throw new LimitExceededError('streamBufferBytesMax', this.bufferBytesMax, `stream ${this.id} has more than ${this.bufferBytesMax} bytes waiting to be sent`);
+    }
+    this.pending.push(data.slice());
+    this.pendingBytes += data.length;
+    this.scheduleFlush();
+  }
+
+  end(): void {
+    if (this.writeClosed) return;
+    this.localEnded = true;
+    this.scheduleFlush();
+    this.finishIfDone();
+  }
+
+  reset(code: number): void {
+    if (this.closed) return;
+    this.abandon(new LocalResetReason(code));
+    this.finish(undefined);
+  }
+
+  /** Closes the stream as seen by the core; `error` undefined means a clean close. */
+  finish(error: TransportError | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (error !== undefined) this.abandon(new LocalResetReason(0));
+    this.forget(this);
+    this.onClose?.(error);
+  }
+
+  /** Drops unsent bytes and releases the library stream in both directions (its credit returns to the peer). */
+  private abandon(reason: LocalResetReason): void {
+    if (this.abandoned !== undefined) return;
+    this.abandoned = reason;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      this.lib?.cancel(reason);
+    } catch {
+      // The library stream is already destroyed: nothing left to release.
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.lib === undefined) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const writer = this.writer;
+    if (writer === undefined || this.writing || this.abandoned !== undefined) return;
+    if (this.pending.length > 0) {
+      const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.writing = true;
+      writer.write(batch).then(() => {
+        this.writing = false;
+        this.flush();
+      }, (error: unknown) => {
+        this.writing = false;
+        this.finish(mapStreamError(error, this.id));
+      });
+      return;
+    }
+    if (this.localEnded && !this.endSent) {
+      this.endSent = true;
+      writer.close().catch((error: unknown) => this.finish(mapStreamError(error, this.id)));
+    }
+  }
+
+  private async readLoop(lib: QUICStream): Promise<void> {
+    const reader = lib.readable.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!this.remoteEnded && !this.closed) this.onData?.(value);
+      }
+    } catch (error) {
+      if (!this.closed) this.finish(mapStreamError(error, this.id));
+      return;
+    }
+    if (this.remoteEnded || this.closed) return;
+    this.remoteEnded = true;
+    this.onEnd?.();
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    if (this.localEnded && this.remoteEnded) this.finish(undefined);
+  }
+}

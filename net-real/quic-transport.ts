@@ -1,0 +1,307 @@
+import { createHmac, randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
+import type { RemoteInfo } from 'node:dgram';
+import { QUICClient, QUICServer, events, type QUICConfig, type QUICConnection } from '@matrixai/quic';
+import type Logger from '@matrixai/logger';
+import {
+  ConfigError, DatagramTooLargeError, formatAddress, parseAddress,
+  type Address, type Connection, type DatagramService, type StreamService, type Transport,
+} from '../core/index.ts';
+import {
+  Keyring, gossipVersionPlain, plainOverheadBytes, sealedOverheadBytes,
+} from './keyring.ts';
+import { quicLibraryLogger } from './library-logger.ts';
+import { QuicConnectionAdapter, type ConnectionLimits } from './quic-connection.ts';
+import { mapConnectError, streamCodeToReason, streamReasonToCode } from './quic-errors.ts';
+import { SharedUdpSocket } from './quic-socket.ts';
+import type { TlsMaterial } from './tls.ts';
+import { verifyClusterChain } from './tls-verify.ts';
+
+/** Largest UDP payload sent off loopback: there is no path-MTU discovery, 1 350 fits every common path. */
+export const packetBytesMax = 1350;
+
+export interface QuicTransportOptions {
+  /** `host:port` to bind the node's one UDP port (QUIC and gossip). Port 0 picks a free port. */
+  bind: Address;
+  /**
+   * The address peers reach this node at, when it differs from `bind` (NAT, a wildcard
+   * bind). Required when binding a wildcard host.
+   * @default the bound address
+   */
+  advertise?: Address;
+  tls: TlsMaterial;
+  /** Seals gossip datagrams; without it they travel in plaintext (development only). */
+  keyring?: Keyring;
+  /**
+   * A connection with nothing heard for this long fails with `ConnectionLostError`. The
+   * library's default (0) never detects a dead peer, so this must be > 0.
+   * @default 10000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Interval of keep-alive pings on idle connections, so an idle but healthy connection
+   * never hits the idle timeout. Must be below `idleTimeoutMs`.
+   * @default idleTimeoutMs / 3
+   */
+  keepAliveIntervalMs?: number;
+  /**
+   * A handshake not finished within this fails with `ConnectTimeoutError`.
+   * @default idleTimeoutMs
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Most streams open at once on a connection, both directions. The QUIC stream credit
+   * each endpoint grants is twice this, so closed streams the library has not yet
+   * collected never push a peer past its credit. All nodes must use the same value.
+   * @default 1000
+   */
+  maxStreams?: number;
+  /** Most bytes a stream buffers before `write` throws `LimitExceededError`. @default 4 MiB */
+  streamBufferBytesMax?: number;
+  /**
+   * Largest UDP payload, for QUIC packets and sealed gossip alike. Keep ≤ 1 350 off
+   * loopback; larger values only work if every peer uses the same value.
+   * @default 1350
+   */
+  maxPacketBytes?: number;
+  /** Kernel receive buffer asked for the UDP socket; the ~208 KiB default overflows under load. @default 4 MiB */
+  receiveBufferBytes?: number;
+  /** Logger handed to the QUIC library. @default a WARN-level logger */
+  libraryLogger?: Logger;
+}
+
+/** Strips the IPv4-mapped prefix a dual-stack socket reports, so addresses compare equal. */
+function normalizeHost(host: string): string {
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice('::ffff:'.length) : host;
+}
+
+/** Like `parseAddress`, but port 0 (pick a free port) is allowed. */
+export function parseBindAddress(address: string): { host: string; port: number } {
+  if (address.endsWith(':0')) return { host: parseAddress(`${address.slice(0, -2)}:1`).host, port: 0 };
+  return parseAddress(address);
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function positive(field: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(field, `must be a positive number, got ${value}`);
+  return value;
+}
+
+/**
+ * The real `Transport`: streams over QUIC (`@matrixai/quic`), datagrams over plain UDP,
+ * both on one UDP socket. Start it with `QuicTransport.start(options)`; stop it with
+ * `close()`.
+ */
+export class QuicTransport implements Transport {
+  readonly datagrams: DatagramService;
+  readonly streams: StreamService;
+  /** Gossip packets dropped because no key authenticated them (or they were of the wrong kind). */
+  droppedUnauthenticated = 0;
+
+  private readonly connections = new Set<QuicConnectionAdapter>();
+  private readonly clients = new Set<QUICClient>();
+  private closing = false;
+
+  private constructor(
+    readonly localAddress: Address,
+    private readonly socket: SharedUdpSocket,
+    private readonly server: QUICServer,
+    private readonly clientConfig: Partial<QUICConfig>,
+    private readonly options: Required<Pick<QuicTransportOptions, 'connectTimeoutMs' | 'maxPacketBytes'>> & { keyring: Keyring | undefined },
+    private readonly limits: ConnectionLimits,
+    private readonly logger: Logger,
+  ) {
+    const transport = this;
+    const overhead = options.keyring === undefined ? plainOverheadBytes : sealedOverheadBytes;
+    const maxDatagramBytes = options.maxPacketBytes - overhead;
+    this.datagrams = {
+      maxDatagramBytes,
+      onDatagram: undefined,
+      send: (to, payload) => transport.sendDatagram(to, payload, maxDatagramBytes),
+    };
+    this.streams = {
+      onConnection: undefined,
+      connect: (to) => this.connect(to),
+    };
+    socket.onGossip = (packet, from) => this.receiveGossip(packet, from);
+    server.addEventListener(events.EventQUICServerConnection.name, (event) => {
+      this.accept((event as events.EventQUICServerConnection).detail);
+    });
+  }
+
+  /** The keyring sealing gossip, for rotation at run time (undefined: plaintext gossip). */
+  get keyring(): Keyring | undefined {
+    return this.options.keyring;
+  }
+
+  static async start(options: QuicTransportOptions): Promise<QuicTransport> {
+    const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 10_000);
+    const keepAliveIntervalMs = positive('keepAliveIntervalMs', options.keepAliveIntervalMs ?? Math.floor(idleTimeoutMs / 3));
+    if (keepAliveIntervalMs >= idleTimeoutMs) throw new ConfigError('keepAliveIntervalMs', `must be below idleTimeoutMs (${idleTimeoutMs})`);
+    const maxStreams = positive('maxStreams', options.maxStreams ?? 1000);
+    const maxPacketBytes = positive('maxPacketBytes', options.maxPacketBytes ?? packetBytesMax);
+    if (maxPacketBytes < 1200) throw new ConfigError('maxPacketBytes', 'QUIC requires at least 1200');
+    const bind = parseBindAddress(options.bind);
+    const logger = options.libraryLogger ?? quicLibraryLogger();
+    const common: Partial<QUICConfig> = {
+      ca: options.tls.ca,
+      maxIdleTimeout: idleTimeoutMs,
+      keepAliveIntervalTime: keepAliveIntervalMs,
+      initialMaxStreamsBidi: maxStreams * 2,
+      maxSendUdpPayloadSize: maxPacketBytes,
+      maxRecvUdpPayloadSize: maxPacketBytes,
+      applicationProtos: ['shoal/1'],
+    };
+    // The library never finishes a handshake that has a verify callback but no peer
+    // verification, so the callback goes only where the peer is verified.
+    const mutual = options.tls.mutual ?? false;
+    const socket = new SharedUdpSocket({ logger: logger.getChild('socket') });
+    await socket.start({ host: bind.host, port: bind.port });
+    socket.setReceiveBufferBytes(options.receiveBufferBytes ?? 4 * 1024 * 1024);
+    const serverKey = randomBytes(32);
+    const server = new QUICServer({
+      socket,
+      crypto: { key: serverKey.buffer.slice(serverKey.byteOffset, serverKey.byteOffset + 32), ops: { sign: hmacSign, verify: hmacVerify } },
+      config: { ...common, key: options.tls.key, cert: options.tls.cert, verifyPeer: mutual, ...(mutual ? { verifyCallback: verifyClusterChain } : {}) },
+      reasonToCode: streamReasonToCode,
+      codeToReason: streamCodeToReason,
+      logger: logger.getChild('server'),
+    });
+    await server.start();
+    const clientConfig: Partial<QUICConfig> = {
+      ...common, verifyPeer: true, verifyCallback: verifyClusterChain,
+      ...(mutual ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    };
+    const boundHost = normalizeHost(socket.host);
+    let localAddress = options.advertise;
+    if (localAddress === undefined) {
+      if (isWildcard(boundHost)) {
+        await server.stop({ force: true });
+        await socket.stop({ force: true });
+        throw new ConfigError('advertise', `bound to the wildcard ${boundHost}: give the address peers reach this node at`);
+      }
+      localAddress = formatAddress(boundHost, socket.port);
+    } else {
+      parseAddress(localAddress);
+    }
+    return new QuicTransport(localAddress, socket, server, clientConfig,
+      { connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? idleTimeoutMs), maxPacketBytes, keyring: options.keyring },
+      { maxStreams, streamBufferBytesMax: positive('streamBufferBytesMax', options.streamBufferBytesMax ?? 4 * 1024 * 1024) },
+      logger);
+  }
+
+  /** The port actually bound (useful after binding port 0). */
+  get boundPort(): number {
+    return this.socket.port;
+  }
+
+  /** Open connections in both directions. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Closes every connection (peers see `ConnectionClosedError`) and releases the socket. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const connection of [...this.connections]) connection.close();
+    await this.teardown();
+  }
+
+  /**
+   * Dies without a word: every packet in and out is dropped from now on, then the state is
+   * released. Peers learn of it only through their idle timeout. For tests and drills.
+   */
+  async crash(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.blackhole();
+    for (const connection of [...this.connections]) connection.close();
+    await this.teardown();
+  }
+
+  private async teardown(): Promise<void> {
+    await Promise.allSettled([...this.clients].map((c) => c.destroy({ force: true })));
+    await this.server.stop({ force: true }).catch(() => undefined);
+    await this.socket.stop({ force: true }).catch(() => undefined);
+  }
+
+  private connect(to: Address): Connection {
+    const { host, port } = parseAddress(to);
+    const connection = this.track(new QuicConnectionAdapter(to, this.limits, (c) => this.connections.delete(c)));
+    if (this.closing) {
+      queueMicrotask(() => connection.fail(mapConnectError(new Error('transport is closed'), to)));
+      return connection;
+    }
+    const abort = new AbortController();
+    connection.setRelease(() => abort.abort());
+    const pending = QUICClient.createQUICClient({
+      host, port, socket: this.socket,
+      crypto: { ops: { randomBytes: clientRandomBytes } },
+      config: this.clientConfig,
+      reasonToCode: streamReasonToCode,
+      codeToReason: streamCodeToReason,
+      logger: this.logger.getChild('client'),
+    }, { timer: this.options.connectTimeoutMs, signal: abort.signal });
+    pending.then((client) => {
+      this.clients.add(client);
+      void client.closedP.then(() => this.clients.delete(client));
+      connection.bind(client.connection, () => void client.destroy({ force: true }).catch(() => undefined));
+    }, (error: unknown) => connection.fail(mapConnectError(error, to)));
+    return connection;
+  }
+
+  private accept(lib: QUICConnection): void {
+    const onConnection = this.streams.onConnection;
+    if (onConnection === undefined || this.closing) {
+      void lib.stop({ isApp: true, errorCode: 1, force: true }).catch(() => undefined);
+      return;
+    }
+    const remote = formatAddress(normalizeHost(lib.remoteHost), lib.remotePort);
+    const connection = this.track(new QuicConnectionAdapter(remote, this.limits, (c) => this.connections.delete(c)));
+    connection.bind(lib, () => void lib.stop({ isApp: true, errorCode: 0, force: true }).catch(() => undefined));
+    onConnection(connection);
+  }
+
+  private track(connection: QuicConnectionAdapter): QuicConnectionAdapter {
+    this.connections.add(connection);
+    return connection;
+  }
+
+  private sendDatagram(to: Address, payload: Uint8Array, maxDatagramBytes: number): void {
+    if (payload.length > maxDatagramBytes) throw new DatagramTooLargeError(payload.length, maxDatagramBytes);
+    const { host, port } = parseAddress(to);
+    const keyring = this.options.keyring;
+    const packet = keyring === undefined ? Buffer.concat([Buffer.of(gossipVersionPlain), payload]) : keyring.seal(payload);
+    this.socket.sendGossip(packet, port, host);
+  }
+
+  private receiveGossip(packet: Buffer, from: RemoteInfo): void {
+    const keyring = this.options.keyring;
+    let payload: Uint8Array | undefined;
+    if (keyring === undefined) payload = packet[0] === gossipVersionPlain ? packet.subarray(plainOverheadBytes) : undefined;
+    else payload = keyring.open(packet);
+    if (payload === undefined) {
+      this.droppedUnauthenticated++;
+      return;
+    }
+    this.datagrams.onDatagram?.(formatAddress(normalizeHost(from.address), from.port), payload);
+  }
+}
+
+async function hmacSign(key: ArrayBuffer, data: ArrayBuffer): Promise<ArrayBuffer> {
+  const digest = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+  return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+}
+
+async function hmacVerify(key: ArrayBuffer, data: ArrayBuffer, signature: ArrayBuffer): Promise<boolean> {
+  const expected = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+  const actual = Buffer.from(signature);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+async function clientRandomBytes(data: ArrayBuffer): Promise<void> {
+  webcrypto.getRandomValues(new Uint8Array(data));
+}
