@@ -7,20 +7,34 @@ import type { Candidate, SelectContext, Strategy } from './candidate.ts';
  * onto the first idle worker in list order.
  */
 
+/**
+ * The best candidate under `isBetter(candidate, best)`, scanning every candidate once
+ * from a random offset so that ties go to a random one among the equals.
+ */
+function bestOf(
+  candidates: readonly Candidate[],
+  context: SelectContext,
+  isBetter: (candidate: Candidate, best: Candidate) => boolean,
+): Candidate | undefined {
+  const n = candidates.length;
+  if (n === 0) return undefined;
+  const offset = randomInt(context.random, n);
+  let best = candidates[offset]!;
+  for (let step = 1; step < n; step++) {
+    const candidate = candidates[(offset + step) % n]!;
+    if (isBetter(candidate, best)) best = candidate;
+  }
+  return best;
+}
+
+const fewerInFlight = (candidate: Candidate, best: Candidate): boolean => candidate.inFlight < best.inFlight;
+
 /** Least connections: the candidate with the fewest calls in flight. O(n) per call. */
 export class LeastConnectionsStrategy implements Strategy {
   readonly name = 'least-connections' as const;
 
   select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
-    const n = candidates.length;
-    if (n === 0) return undefined;
-    const offset = randomInt(context.random, n);
-    let best = candidates[offset]!;
-    for (let step = 1; step < n; step++) {
-      const candidate = candidates[(offset + step) % n]!;
-      if (candidate.inFlight < best.inFlight) best = candidate;
-    }
-    return best;
+    return bestOf(candidates, context, fewerInFlight);
   }
 }
 
@@ -95,19 +109,11 @@ export class LifoStrategy implements Strategy {
   readonly name = 'lifo' as const;
 
   select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
-    const n = candidates.length;
-    if (n === 0) return undefined;
-    const offset = randomInt(context.random, n);
-    let best = candidates[offset]!;
-    for (let step = 1; step < n; step++) {
-      const candidate = candidates[(offset + step) % n]!;
-      if (candidate.inFlight < best.inFlight) best = candidate;
-      else if (candidate.inFlight === best.inFlight && releasedAt(candidate) > releasedAt(best)) best = candidate;
-    }
-    return best;
+    return bestOf(candidates, context, idlerOrWarmer);
   }
 }
 
-function releasedAt(candidate: Candidate): number {
-  return candidate.lastReleasedAtMs ?? -Infinity;
+function idlerOrWarmer(candidate: Candidate, best: Candidate): boolean {
+  if (candidate.inFlight !== best.inFlight) return candidate.inFlight < best.inFlight;
+  return (candidate.lastReleasedAtMs ?? -Infinity) > (best.lastReleasedAtMs ?? -Infinity);
 }
