@@ -11,7 +11,7 @@ export class RoundRobinStrategy implements Strategy {
   readonly name = 'round-robin' as const;
   private cursor = 0;
 
-  select(candidates: readonly Candidate[]): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[]): C | undefined {
     const n = candidates.length;
     if (n === 0) return undefined;
     // Keep the counter small so it never loses integer precision on long runs.
@@ -26,7 +26,7 @@ export class RoundRobinStrategy implements Strategy {
 export class RandomStrategy implements Strategy {
   readonly name = 'random' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     if (candidates.length === 0) return undefined;
     return candidates[randomInt(context.random, candidates.length)];
   }

@@ -31,11 +31,12 @@ export interface SelectContext {
 /**
  * A load-balancing strategy. `select` returns one of `candidates`, or undefined when the
  * list is empty (the caller turns that into its own typed error). It never mutates the
- * candidates and, where it can, allocates nothing: it runs once per call.
+ * candidates and, where it can, allocates nothing: it runs once per call. It is generic so
+ * the registry gets its own worker objects back without a cast.
  */
 export interface Strategy {
   readonly name: StrategyName;
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined;
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined;
 }
 
 /** Every strategy `createStrategy` knows, in the order the docs present them. */

@@ -11,11 +11,11 @@ import type { Candidate, SelectContext, Strategy } from './candidate.ts';
  * The best candidate under `isBetter(candidate, best)`, scanning every candidate once
  * from a random offset so that ties go to a random one among the equals.
  */
-function bestOf(
-  candidates: readonly Candidate[],
+function bestOf<C extends Candidate>(
+  candidates: readonly C[],
   context: SelectContext,
   isBetter: (candidate: Candidate, best: Candidate) => boolean,
-): Candidate | undefined {
+): C | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
   const offset = randomInt(context.random, n);
@@ -33,7 +33,7 @@ const fewerInFlight = (candidate: Candidate, best: Candidate): boolean => candid
 export class LeastConnectionsStrategy implements Strategy {
   readonly name = 'least-connections' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     return bestOf(candidates, context, fewerInFlight);
   }
 }
@@ -43,11 +43,11 @@ export class LeastConnectionsStrategy implements Strategy {
  * first on a tie). O(1) per call whatever the pool size, and, as Mitzenmacher showed, the
  * maximum load drops exponentially compared with one random choice.
  */
-function pickTwo(
-  candidates: readonly Candidate[],
+function pickTwo<C extends Candidate>(
+  candidates: readonly C[],
   context: SelectContext,
   cost: (candidate: Candidate) => number,
-): Candidate | undefined {
+): C | undefined {
   const n = candidates.length;
   if (n <= 1) return candidates[0];
   const i = randomInt(context.random, n);
@@ -64,7 +64,7 @@ const inFlightOf = (candidate: Candidate): number => candidate.inFlight;
 export class PowerOfTwoStrategy implements Strategy {
   readonly name = 'power-of-two' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     return pickTwo(candidates, context, inFlightOf);
   }
 }
@@ -94,7 +94,7 @@ export function peakEwmaCost(candidate: Candidate): number {
 export class PeakEwmaStrategy implements Strategy {
   readonly name = 'peak-ewma' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     return pickTwo(candidates, context, peakEwmaCost);
   }
 }
@@ -108,7 +108,7 @@ export class PeakEwmaStrategy implements Strategy {
 export class LifoStrategy implements Strategy {
   readonly name = 'lifo' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     return bestOf(candidates, context, idlerOrWarmer);
   }
 }

@@ -41,7 +41,7 @@ export function rendezvousScore(keyHash: number, id: string): number {
 export class RendezvousStrategy implements Strategy {
   readonly name = 'rendezvous' as const;
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     const n = candidates.length;
     if (n === 0) return undefined;
     if (context.key === undefined) {

@@ -28,12 +28,12 @@ export class WeightedStrategy implements Strategy {
   readonly name = 'weighted' as const;
   private readonly scores = new Map<string, number>();
 
-  select(candidates: readonly Candidate[], context: SelectContext): Candidate | undefined {
+  select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     const n = candidates.length;
     if (n === 0) return undefined;
     if (this.scores.size > WEIGHTED_STATE_SLACK_FACTOR * n) this.scores.clear();
     let total = 0;
-    let best: Candidate | undefined;
+    let best: C | undefined;
     let bestScore = -Infinity;
     for (let i = 0; i < n; i++) {
       const candidate = candidates[i]!;
