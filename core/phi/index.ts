@@ -1,0 +1,2 @@
+export * from './phi.ts';
+export * from './detector.ts';

@@ -1,0 +1,309 @@
+import { DecodeError, LimitExceededError } from '../errors.ts';
+
+/**
+ * The SWIM wire format. A datagram is a packet: one version byte, then messages, each
+ * `type (u8) | body length (varint) | body`. Types are append-only; a receiver skips types
+ * it does not know, so newer peers can add messages. Every size is bounded by a named
+ * limit, and decoding untrusted bytes throws `DecodeError` and nothing else.
+ */
+export const wireVersion = 1;
+
+/** Message types. Append only: never renumber or reuse. */
+export const MessageType = {
+  Ping: 1,
+  IndirectPing: 2,
+  Ack: 3,
+  Nack: 4,
+  Alive: 5,
+  Suspect: 6,
+  Dead: 7,
+} as const;
+
+/** Longest member name in bytes. */
+export const nameBytesMax = 128;
+/** Longest address in bytes (a 253-byte DNS name, brackets and a port). */
+export const addressBytesMax = 261;
+/** Tags per member. */
+export const tagsCountMax = 32;
+/** Encoded tags per member, in bytes. */
+export const tagsBytesMax = 512;
+/** Messages in one packet. */
+export const messagesPerPacketMax = 255;
+/** Members in one push-pull state message. */
+export const stateMembersMax = 100_000;
+
+export type Tags = Readonly<Record<string, string>>;
+
+export interface PingMessage { type: 1; seq: number; target: string }
+export interface IndirectPingMessage { type: 2; seq: number; target: string; targetAddress: string; wantNack: boolean }
+export interface AckMessage { type: 3; seq: number }
+export interface NackMessage { type: 4; seq: number }
+export interface AliveMessage { type: 5; name: string; address: string; incarnation: number; tags: Tags }
+export interface SuspectMessage { type: 6; name: string; incarnation: number; from: string }
+/** `from === name` means the member left gracefully. */
+export interface DeadMessage { type: 7; name: string; incarnation: number; from: string }
+
+export type SwimMessage = PingMessage | IndirectPingMessage | AckMessage | NackMessage | AliveMessage | SuspectMessage | DeadMessage;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Appends to a fixed buffer; throws `LimitExceededError` when it would overflow. */
+export class Writer {
+  offset = 0;
+  constructor(readonly buffer: Uint8Array) {}
+
+  u8(value: number): void {
+    this.ensure(1);
+    this.buffer[this.offset++] = value;
+  }
+
+  varint(value: number): void {
+    // Unsigned LEB128 up to 2^53; incarnations and sequence numbers fit.
+    let v = value;
+    while (v >= 0x80) {
+      this.u8((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.u8(v);
+  }
+
+  string(value: string, maxBytes: number): void {
+    const start = this.offset;
+    this.ensure(1);
+    // Encode after a one-byte length guess; move the bytes if the length needs more.
+    const result = encoder.encodeInto(value, this.buffer.subarray(start + 1));
+    if (result.read !== value.length || result.written > maxBytes) {
+      throw new LimitExceededError('string', maxBytes, `string of ${value.length} chars does not fit (max ${maxBytes} bytes)`);
+    }
+    if (result.written < 0x80) {
+      this.buffer[start] = result.written;
+      this.offset = start + 1 + result.written;
+      return;
+    }
+    const bytes = this.buffer.slice(start + 1, start + 1 + result.written);
+    this.offset = start;
+    this.varint(bytes.length);
+    this.bytes(bytes);
+  }
+
+  bytes(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buffer.set(data, this.offset);
+    this.offset += data.length;
+  }
+
+  private ensure(n: number): void {
+    if (this.offset + n > this.buffer.length) throw new LimitExceededError('packet', this.buffer.length);
+  }
+}
+
+/** Reads from untrusted bytes; every failure is a `DecodeError`. */
+export class Reader {
+  offset: number;
+  constructor(readonly buffer: Uint8Array, offset = 0, readonly end = buffer.length) {
+    this.offset = offset;
+  }
+
+  get remaining(): number {
+    return this.end - this.offset;
+  }
+
+  u8(): number {
+    if (this.offset >= this.end) throw new DecodeError('truncated message');
+    return this.buffer[this.offset++]!;
+  }
+
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        if (!Number.isSafeInteger(result)) throw new DecodeError('varint out of range');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError('varint longer than 8 bytes');
+  }
+
+  string(maxBytes: number): string {
+    const length = this.varint();
+    if (length > maxBytes) throw new DecodeError(`string of ${length} bytes exceeds ${maxBytes}`);
+    if (length > this.remaining) throw new DecodeError('truncated string');
+    const start = this.offset;
+    this.offset += length;
+    try {
+      return decoder.decode(this.buffer.subarray(start, start + length));
+    } catch {
+      throw new DecodeError('string is not valid UTF-8');
+    }
+  }
+
+  bool(): boolean {
+    const b = this.u8();
+    if (b > 1) throw new DecodeError(`invalid boolean ${b}`);
+    return b === 1;
+  }
+}
+
+export function writeTags(w: Writer, tags: Tags): void {
+  const keys = Object.keys(tags);
+  if (keys.length > tagsCountMax) throw new LimitExceededError('tags', tagsCountMax);
+  const start = w.offset;
+  w.u8(keys.length);
+  for (const key of keys) {
+    w.string(key, tagsBytesMax);
+    w.string(tags[key]!, tagsBytesMax);
+  }
+  if (w.offset - start > tagsBytesMax) throw new LimitExceededError('tagsBytes', tagsBytesMax);
+}
+
+export const noTags: Tags = Object.freeze({});
+
+export function readTags(r: Reader): Tags {
+  const start = r.offset;
+  const count = r.u8();
+  if (count > tagsCountMax) throw new DecodeError(`${count} tags exceed ${tagsCountMax}`);
+  if (count === 0) return noTags;
+  const tags: Record<string, string> = Object.create(null);
+  for (let i = 0; i < count; i++) {
+    const key = r.string(tagsBytesMax);
+    tags[key] = r.string(tagsBytesMax);
+  }
+  if (r.offset - start > tagsBytesMax) throw new DecodeError(`tags exceed ${tagsBytesMax} bytes`);
+  return tags;
+}
+
+/** Writes one message (type, length, body) at the writer's position. */
+export function writeMessage(w: Writer, m: SwimMessage): void {
+  w.u8(m.type);
+  // Bodies are below 128 bytes except alive messages with tags: reserve two length bytes
+  // (varint, always written in its 2-byte form so it can be patched after the body).
+  const lengthAt = w.offset;
+  w.u8(0);
+  w.u8(0);
+  writeBody(w, m);
+  const length = w.offset - lengthAt - 2;
+  if (length >= 0x4000) throw new LimitExceededError('message', 0x3fff);
+  w.buffer[lengthAt] = (length & 0x7f) | 0x80;
+  w.buffer[lengthAt + 1] = length >> 7;
+}
+
+function writeBody(w: Writer, m: SwimMessage): void {
+  switch (m.type) {
+    case MessageType.Ping:
+      w.varint(m.seq);
+      w.string(m.target, nameBytesMax);
+      return;
+    case MessageType.IndirectPing:
+      w.varint(m.seq);
+      w.string(m.target, nameBytesMax);
+      w.string(m.targetAddress, addressBytesMax);
+      w.u8(m.wantNack ? 1 : 0);
+      return;
+    case MessageType.Ack:
+    case MessageType.Nack:
+      w.varint(m.seq);
+      return;
+    case MessageType.Alive:
+      w.string(m.name, nameBytesMax);
+      w.string(m.address, addressBytesMax);
+      w.varint(m.incarnation);
+      writeTags(w, m.tags);
+      return;
+    case MessageType.Suspect:
+    case MessageType.Dead:
+      w.string(m.name, nameBytesMax);
+      w.varint(m.incarnation);
+      w.string(m.from, nameBytesMax);
+      return;
+  }
+}
+
+/** Encodes one message on its own (a broadcast is encoded once and copied into packets). */
+export function encodeMessage(m: SwimMessage, scratch: Uint8Array): Uint8Array {
+  const w = new Writer(scratch);
+  writeMessage(w, m);
+  return scratch.slice(0, w.offset);
+}
+
+function readBody(type: number, r: Reader): SwimMessage | undefined {
+  switch (type) {
+    case MessageType.Ping:
+      return { type, seq: r.varint(), target: r.string(nameBytesMax) };
+    case MessageType.IndirectPing:
+      return { type, seq: r.varint(), target: r.string(nameBytesMax), targetAddress: r.string(addressBytesMax), wantNack: r.bool() };
+    case MessageType.Ack:
+    case MessageType.Nack:
+      return { type, seq: r.varint() };
+    case MessageType.Alive:
+      return { type, name: r.string(nameBytesMax), address: r.string(addressBytesMax), incarnation: r.varint(), tags: readTags(r) };
+    case MessageType.Suspect:
+    case MessageType.Dead:
+      return { type, name: r.string(nameBytesMax), incarnation: r.varint(), from: r.string(nameBytesMax) };
+    default:
+      return undefined;
+  }
+}
+
+/** Decodes a packet into its messages; unknown message types are skipped. */
+export function decodePacket(bytes: Uint8Array): SwimMessage[] {
+  if (bytes.length === 0) throw new DecodeError('empty packet');
+  if (bytes[0] !== wireVersion) throw new DecodeError(`unsupported wire version ${bytes[0]}`);
+  const r = new Reader(bytes, 1);
+  const messages: SwimMessage[] = [];
+  while (r.remaining > 0) {
+    if (messages.length >= messagesPerPacketMax) throw new DecodeError(`more than ${messagesPerPacketMax} messages`);
+    const type = r.u8();
+    const length = r.varint();
+    if (length > r.remaining) throw new DecodeError('truncated message body');
+    const body = new Reader(bytes, r.offset, r.offset + length);
+    r.offset += length;
+    const message = readBody(type, body);
+    if (message === undefined) continue;
+    if (body.remaining !== 0) throw new DecodeError(`trailing bytes in message type ${type}`);
+    messages.push(message);
+  }
+  return messages;
+}
+
+/** Builds packets into one reusable buffer (no allocation until `finish`). */
+export class PacketBuilder {
+  private readonly writer: Writer;
+  count = 0;
+  constructor(bytesMax: number) {
+    this.writer = new Writer(new Uint8Array(bytesMax));
+  }
+
+  reset(): this {
+    this.writer.offset = 0;
+    this.writer.u8(wireVersion);
+    this.count = 0;
+    return this;
+  }
+
+  add(m: SwimMessage): void {
+    writeMessage(this.writer, m);
+    this.count++;
+  }
+
+  /** Appends an already encoded message if it fits; false otherwise. */
+  tryAppend(encoded: Uint8Array): boolean {
+    if (this.count >= messagesPerPacketMax || this.writer.offset + encoded.length > this.writer.buffer.length) return false;
+    this.writer.bytes(encoded);
+    this.count++;
+    return true;
+  }
+
+  get bytesFree(): number {
+    return this.writer.buffer.length - this.writer.offset;
+  }
+
+  /** The packet so far, as a view of the shared buffer (the transport copies it). */
+  view(): Uint8Array {
+    return this.writer.buffer.subarray(0, this.writer.offset);
+  }
+}

@@ -1,0 +1,119 @@
+import { DecodeError, LimitExceededError } from '../errors.ts';
+import { Reader, Writer, addressBytesMax, nameBytesMax, readTags, stateMembersMax, wireVersion, writeTags, type Tags } from './codec.ts';
+
+/**
+ * Push-pull state messages: the full member list, sent over a reliable stream as one
+ * frame `length (u32 big-endian) | version | join | count | members`.
+ */
+
+/** Member states on the wire. Append only. */
+export const WireState = { Alive: 0, Suspect: 1, Dead: 2, Left: 3 } as const;
+export type WireStateCode = (typeof WireState)[keyof typeof WireState];
+
+export interface StateEntry {
+  name: string;
+  address: string;
+  incarnation: number;
+  state: WireStateCode;
+  tags: Tags;
+}
+
+export interface StateMessage {
+  /** True when the sender is joining (it asks for the full state back). */
+  join: boolean;
+  members: StateEntry[];
+}
+
+/** Bytes of the frame's length prefix. */
+export const frameHeaderBytes = 4;
+
+export function encodeState(message: StateMessage, bytesMax: number): Uint8Array {
+  if (message.members.length > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
+  // Grow geometrically up to the limit: most states are far smaller than the limit.
+  for (let size = Math.min(bytesMax, 4096); ; size = Math.min(bytesMax, size * 4)) {
+    try {
+      return encodeInto(message, new Uint8Array(size));
+    } catch (error) {
+      if (!(error instanceof LimitExceededError) || size >= bytesMax) throw error;
+    }
+  }
+}
+
+function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
+  const w = new Writer(buffer);
+  w.offset = frameHeaderBytes;
+  w.u8(wireVersion);
+  w.u8(message.join ? 1 : 0);
+  w.varint(message.members.length);
+  for (const m of message.members) {
+    w.string(m.name, nameBytesMax);
+    w.string(m.address, addressBytesMax);
+    w.varint(m.incarnation);
+    w.u8(m.state);
+    writeTags(w, m.tags);
+  }
+  new DataView(buffer.buffer, buffer.byteOffset).setUint32(0, w.offset - frameHeaderBytes);
+  return buffer.slice(0, w.offset);
+}
+
+/** Decodes a frame's body (without the length prefix). */
+export function decodeState(body: Uint8Array): StateMessage {
+  const r = new Reader(body);
+  const version = r.u8();
+  if (version !== wireVersion) throw new DecodeError(`unsupported state version ${version}`);
+  const join = r.bool();
+  const count = r.varint();
+  if (count > stateMembersMax) throw new DecodeError(`${count} members exceed ${stateMembersMax}`);
+  // Each entry takes at least 5 bytes: refuse counts the bytes cannot hold before allocating.
+  if (count * 5 > r.remaining) throw new DecodeError('member count exceeds the message');
+  const members: StateEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = r.string(nameBytesMax);
+    const address = r.string(addressBytesMax);
+    const incarnation = r.varint();
+    const state = r.u8();
+    if (state > WireState.Left) throw new DecodeError(`unknown member state ${state}`);
+    members.push({ name, address, incarnation, state: state as WireStateCode, tags: readTags(r) });
+  }
+  if (r.remaining !== 0) throw new DecodeError('trailing bytes in state message');
+  return { join, members };
+}
+
+/**
+ * Reassembles one length-prefixed frame from a byte stream (writes may be split or joined
+ * on delivery). Refuses frames above `bytesMax` before buffering them.
+ */
+export class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private received = 0;
+  private expected = -1;
+
+  constructor(private readonly bytesMax: number) {}
+
+  /** Adds bytes; returns the frame body once complete, else undefined. Throws `DecodeError`. */
+  push(data: Uint8Array): Uint8Array | undefined {
+    this.chunks.push(data);
+    this.received += data.length;
+    if (this.expected < 0 && this.received >= frameHeaderBytes) {
+      const head = this.concat();
+      this.expected = new DataView(head.buffer, head.byteOffset).getUint32(0);
+      if (this.expected > this.bytesMax) throw new DecodeError(`state frame of ${this.expected} bytes exceeds ${this.bytesMax}`);
+    }
+    if (this.expected < 0) return undefined;
+    if (this.received > frameHeaderBytes + this.expected) throw new DecodeError('bytes after the state frame');
+    if (this.received < frameHeaderBytes + this.expected) return undefined;
+    return this.concat().subarray(frameHeaderBytes);
+  }
+
+  private concat(): Uint8Array {
+    if (this.chunks.length === 1) return this.chunks[0]!;
+    const all = new Uint8Array(this.received);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      all.set(chunk, offset);
+      offset += chunk.length;
+    }
+    this.chunks = [all];
+    return all;
+  }
+}
