@@ -113,13 +113,12 @@ export class QuicTransport implements Transport {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
   ) {
-    const transport = this;
     const overhead = options.keyring === undefined ? plainOverheadBytes : sealedOverheadBytes;
     const maxDatagramBytes = options.maxPacketBytes - overhead;
     this.datagrams = {
       maxDatagramBytes,
       onDatagram: undefined,
-      send: (to, payload) => transport.sendDatagram(to, payload, maxDatagramBytes),
+      send: (to, payload) => this.sendDatagram(to, payload, maxDatagramBytes),
     };
     this.streams = {
       onConnection: undefined,
