@@ -15,6 +15,8 @@ import { isGossipPacket } from './keyring.ts';
  */
 export class SharedUdpSocket extends QUICSocket {
   onGossip: ((packet: Buffer, from: RemoteInfo) => void) | undefined;
+  /** QUIC packets handed to the kernel (the library's cost is per packet, so this is the figure to watch). */
+  quicPacketsSent = 0;
   private blackholed = false;
 
   constructor(options: { logger: Logger }) {
@@ -38,6 +40,7 @@ export class SharedUdpSocket extends QUICSocket {
 
   override async send_(...params: Parameters<QUICSocket['send_']>): Promise<number> {
     if (this.blackholed) return 0;
+    this.quicPacketsSent++;
     return super.send_(...params);
   }
 

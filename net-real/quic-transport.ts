@@ -196,6 +196,11 @@ export class QuicTransport implements Transport {
     return this.socket.port;
   }
 
+  /** QUIC packets sent so far (all connections). */
+  get quicPacketsSent(): number {
+    return this.socket.quicPacketsSent;
+  }
+
   /** Open connections in both directions. */
   get connectionCount(): number {
     return this.connections.size;
