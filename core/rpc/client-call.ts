@@ -1,0 +1,296 @@
+import type { Clock, TimerHandle } from '../clock.ts';
+import { DecodeError, InvalidArgumentError, ShoalError } from '../errors.ts';
+import { msgpackCodec } from './codec.ts';
+import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
+import {
+  FrameFlag, FrameType, decodeTrailer, decodeWindowUpdate, encodeCancel, encodeHeaders, encodeWindowUpdate,
+} from './frame.ts';
+import { frameHeaderBytes, u32Max, type RpcLimits } from './limits.ts';
+import { encodeMetadata, type Metadata } from './metadata.ts';
+import { MessageQueue } from './queue.ts';
+import type { AnyMethod, ServiceDefinition } from './service.ts';
+import type { RpcSession } from './session.ts';
+import { RpcError, Status, statusName, type StatusName } from './status.ts';
+
+/** Per-call options every client method accepts. */
+export interface CallOptions {
+  /** Fail with DEADLINE_EXCEEDED after this many ms. @default the client's `defaultTimeoutMs` */
+  timeoutMs?: number;
+  /** Absolute deadline on the Env clock; the earlier of this and `timeoutMs` applies. */
+  deadlineMs?: number;
+  /** Aborting cancels the call (CANCELLED) on both sides. */
+  signal?: AbortSignal;
+  /** Sent with the call's HEADERS; the server's handlers and interceptors see it. */
+  metadata?: Metadata;
+}
+
+/** A streaming response: iterate it; breaking out of the loop cancels the call. */
+export interface ResponseStream<T> extends AsyncIterable<T> {
+  /** Cancels the call (CANCELLED): the iterator then throws RpcError('CANCELLED'). */
+  cancel(): void;
+}
+
+/** What the connection a call runs on offers it. */
+export interface CallHost {
+  readonly session: RpcSession;
+  forget(call: ClientCall): void;
+}
+
+/**
+ * One call as the client sees it, from `begin` (HEADERS written) to its trailer or its
+ * cancellation. Single-response kinds settle a promise; streaming kinds feed a
+ * MessageQueue that the caller iterates.
+ */
+export class ClientCall {
+  id = 0;
+  /** Absolute deadline on the Env clock; Infinity for none. */
+  deadlineAtMs = Infinity;
+  state: 'pending' | 'open' | 'done' = 'pending';
+  /** True once HEADERS were written: from then on the server may have run the handler. */
+  headersSent = false;
+  readonly startedAtMs: number;
+  readonly responses: MessageQueue<unknown> | undefined;
+  private readonly sendWindow = new SendWindow(0);
+  private receiveWindow: ReceiveWindow | undefined;
+  private host: CallHost | undefined;
+  private single: { value: unknown } | undefined;
+  private halfClosed = false;
+  private deadlineTimer: TimerHandle | undefined;
+  private readonly finishListeners: ((error: RpcError | undefined) => void)[] = [];
+  private settle: { resolve: (value: unknown) => void; reject: (error: RpcError) => void } | undefined;
+  readonly result: Promise<unknown> | undefined;
+  readonly metadata: Record<string, string>;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly service: ServiceDefinition,
+    readonly methodName: string,
+    readonly method: AnyMethod,
+    /** The request (single-request kinds) or the request iterable (streaming kinds). */
+    private readonly input: unknown,
+    readonly options: CallOptions,
+    defaultTimeoutMs: number,
+    private readonly localLimits: RpcLimits,
+  ) {
+    this.startedAtMs = clock.now();
+    this.metadata = { ...options.metadata };
+    if (method.kind === 'serverStream' || method.kind === 'bidi') {
+      this.responses = new MessageQueue((cost) => this.consumed(cost), () => this.cancel('CANCELLED', 'the caller stopped reading'));
+    } else {
+      this.result = new Promise((resolve, reject) => {
+        this.settle = { resolve, reject };
+      });
+    }
+    this.arm(defaultTimeoutMs);
+  }
+
+  get fullMethod(): string {
+    return `${this.service.name}/${this.methodName}`;
+  }
+
+  /** Resolves on success, rejects with the call's RpcError; for interceptors. */
+  completion(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.state === 'done') throw new InvalidArgumentError('completion() after the call ended');
+      this.finishListeners.push((error) => (error === undefined ? resolve() : reject(error)));
+    });
+  }
+
+  onFinish(listener: (error: RpcError | undefined) => void): void {
+    this.finishListeners.push(listener);
+  }
+
+  /** Fails at once if the caller's signal is already aborted; true if it was. */
+  failIfAborted(): boolean {
+    if (this.options.signal?.aborted !== true) return false;
+    this.fail(new RpcError('CANCELLED', 'the signal was aborted before the call started'), false);
+    return true;
+  }
+
+  /** Cancels the call locally and tells the server. */
+  cancel(code: StatusName, message: string): void {
+    this.fail(new RpcError(code, message), true);
+  }
+
+  /** Writes HEADERS (and the request for single-request kinds) as call `id` on `host`. */
+  begin(id: number, host: CallHost): void {
+    if (this.state !== 'pending') return;
+    this.id = id;
+    this.host = host;
+    this.state = 'open';
+    const session = host.session;
+    const peer = session.peerLimits!;
+    this.sendWindow.grant(peer.initialCallWindowBytes);
+    this.receiveWindow = new ReceiveWindow(this.localLimits.initialCallWindowBytes);
+    let metadataBlock: Uint8Array;
+    let request: Uint8Array | undefined;
+    try {
+      metadataBlock = encodeMetadata(this.metadata);
+      if (metadataBlock.length > peer.maxMetadataBytes) {
+        throw new RpcError('RESOURCE_EXHAUSTED', `metadata of ${metadataBlock.length} bytes exceeds the server's limit of ${peer.maxMetadataBytes}`);
+      }
+      if (this.method.kind === 'unary' || this.method.kind === 'serverStream') request = this.encode(this.input, peer);
+    } catch (error) {
+      return this.fail(asLocalError(error), false);
+    }
+    session.send(FrameType.HEADERS, 0, id, encodeHeaders(this.fullMethod, this.timeoutField(), metadataBlock));
+    this.headersSent = true;
+    if (this.state !== 'open') return;
+    if (request !== undefined) {
+      this.halfClosed = true;
+      session.send(FrameType.MESSAGE, FrameFlag.END, id, request);
+      return;
+    }
+    const pump = async () => pumpMessages(toAsyncIterable(this.input, 'a streaming call needs an (async) iterable of requests'), this.requestSink(peer));
+    pump().catch((error: unknown) => {
+      const rpcError = error instanceof RpcError ? error : new RpcError('CANCELLED', `the request stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      this.fail(rpcError, true);
+    });
+  }
+
+  /** A frame for this call arrived. Throws DecodeError for a protocol violation. */
+  onFrame(type: number, flags: number, payload: Uint8Array): void {
+    switch (type) {
+      case FrameType.MESSAGE:
+        return this.onMessage(payload);
+      case FrameType.TRAILER:
+        return this.onTrailer(flags, payload);
+      case FrameType.WINDOW_UPDATE:
+        this.sendWindow.grant(decodeWindowUpdate(payload));
+        return;
+      case FrameType.HEADERS:
+      case FrameType.HALF_CLOSE:
+      case FrameType.CANCEL:
+        throw new DecodeError(`a server may not send frame type ${type} (call ${this.id})`);
+      default:
+        return;
+    }
+  }
+
+  /** Ends the call with `error`; `sendCancel` tells the server to stop too. Idempotent. */
+  fail(error: RpcError, sendCancel: boolean): void {
+    if (this.state === 'done') return;
+    const wasOpen = this.state === 'open';
+    const final = this.headersSent || error.unprocessed ? error : error.asUnprocessed();
+    this.finish(final);
+    if (wasOpen && sendCancel && this.headersSent) {
+      const code = final.code === 'DEADLINE_EXCEEDED' ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
+      this.host!.session.send(FrameType.CANCEL, 0, this.id, encodeCancel(code));
+    }
+    if (this.responses !== undefined) this.responses.fail(final);
+    else this.settle!.reject(final);
+  }
+
+  private onMessage(payload: Uint8Array): void {
+    const cost = payload.length + frameHeaderBytes;
+    if (!this.receiveWindow!.accept(cost)) throw new DecodeError(`call ${this.id}: MESSAGE without flow-control credit`);
+    let value: unknown;
+    try {
+      value = this.service.codec.decode(payload);
+      if (this.method.response !== undefined) value = this.method.response.parse(value);
+    } catch (error) {
+      return this.cancel('INTERNAL', `undecodable or invalid response: ${(error as Error)?.message ?? String(error)}`);
+    }
+    if (this.responses !== undefined) return this.responses.push(value, cost);
+    if (this.single !== undefined) return this.cancel('INTERNAL', `${this.fullMethod} is ${this.method.kind} but the server sent more than one response`);
+    this.single = { value };
+  }
+
+  private onTrailer(flags: number, payload: Uint8Array): void {
+    const trailer = decodeTrailer(payload);
+    if (trailer.status !== Status.OK) {
+      const details = decodeDetails(trailer.details);
+      const unprocessed = (flags & FrameFlag.UNPROCESSED) !== 0;
+      return this.fail(new RpcError(statusName(trailer.status), trailer.message, { details, unprocessed }), false);
+    }
+    if (this.responses !== undefined) {
+      this.finish(undefined);
+      this.responses.end();
+      return;
+    }
+    if (this.single === undefined) return this.fail(new RpcError('INTERNAL', `${this.fullMethod}: the server ended the call without a response`), false);
+    this.finish(undefined);
+    this.settle!.resolve(this.single.value);
+  }
+
+  private consumed(cost: number): void {
+    if (this.state !== 'open') return;
+    const increment = this.receiveWindow!.consume(cost);
+    if (increment > 0) this.host!.session.send(FrameType.WINDOW_UPDATE, 0, this.id, encodeWindowUpdate(increment));
+  }
+
+  private requestSink(peer: RpcLimits): MessageSink<unknown> {
+    const isActive = () => this.state === 'open' && !this.halfClosed;
+    return {
+      get active() {
+        return isActive();
+      },
+      window: this.sendWindow,
+      send: (value) => {
+        const payload = this.encode(value, peer);
+        this.sendWindow.consume(payload.length + frameHeaderBytes);
+        this.host!.session.send(FrameType.MESSAGE, 0, this.id, payload);
+      },
+      end: () => {
+        this.halfClosed = true;
+        this.host!.session.send(FrameType.HALF_CLOSE, 0, this.id);
+      },
+    };
+  }
+
+  private encode(value: unknown, peer: RpcLimits): Uint8Array {
+    let payload: Uint8Array;
+    try {
+      payload = this.service.codec.encode(value);
+    } catch (error) {
+      throw new RpcError('INVALID_ARGUMENT', `cannot encode the request: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+    if (payload.length > peer.maxFrameBytes) {
+      throw new RpcError('RESOURCE_EXHAUSTED', `request of ${payload.length} bytes exceeds the server's limit of ${peer.maxFrameBytes}`);
+    }
+    return payload;
+  }
+
+  private arm(defaultTimeoutMs: number): void {
+    const now = this.clock.now();
+    const byTimeout = now + (this.options.timeoutMs ?? defaultTimeoutMs);
+    const deadline = Math.min(byTimeout, this.options.deadlineMs ?? Infinity);
+    this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (deadline !== Infinity) {
+      this.deadlineAtMs = deadline;
+      this.deadlineTimer = this.clock.setTimer(Math.max(0, deadline - now), () => this.cancel('DEADLINE_EXCEEDED', `${this.fullMethod}: deadline of ${deadline - this.startedAtMs} ms exceeded`));
+    }
+  }
+
+  private readonly onAbort = (): void => this.cancel('CANCELLED', `${this.fullMethod}: cancelled by the caller's signal`);
+
+  /** The HEADERS timeout field: ms left, at least 1, 0 for no deadline. */
+  private timeoutField(): number {
+    if (this.deadlineAtMs === Infinity) return 0;
+    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineAtMs - this.clock.now())));
+  }
+
+  private finish(error: RpcError | undefined): void {
+    this.state = 'done';
+    if (this.deadlineTimer !== undefined) this.clock.cancelTimer(this.deadlineTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.sendWindow.release();
+    this.host?.forget(this);
+    for (const listener of this.finishListeners.splice(0)) listener(error);
+  }
+}
+
+function asLocalError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof ShoalError) return new RpcError('INVALID_ARGUMENT', error.message, { cause: error });
+  return new RpcError('INTERNAL', (error as Error)?.message ?? String(error), { cause: error });
+}
+
+function decodeDetails(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return undefined;
+  try {
+    return msgpackCodec.decode(bytes);
+  } catch {
+    return bytes;
+  }
+}

@@ -1,0 +1,97 @@
+import { DecodeError } from '../errors.ts';
+import { readU32 } from './bytes.ts';
+import { checkFrameHeader, decodePreamble, type Preamble } from './frame.ts';
+import { frameHeaderBytes, preambleBytes } from './limits.ts';
+
+export interface DecodedFrameSink {
+  onPreamble(preamble: Preamble): void;
+  /** `payload` is a view that stays valid (nothing reuses its bytes). */
+  onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void;
+}
+
+/**
+ * Cuts a byte stream (writes split or joined arbitrarily) into the preamble and then
+ * frames. Throws DecodeError on a bad preamble or an oversized or malformed frame header;
+ * after a throw, or after `halt()`, it ignores further input.
+ *
+ * Partial input is kept as a list of chunks and joined once a whole frame is there, so a
+ * large frame arriving in many small pieces costs one copy, not one per piece.
+ */
+export class FrameDecoder {
+  private chunks: Uint8Array[] = [];
+  private bufferedBytes = 0;
+  /** Bytes needed before parsing is worth trying again. */
+  private neededBytes = preambleBytes;
+  private preambleSeen = false;
+  private halted = false;
+
+  constructor(private readonly maxFrameBytes: number, private readonly sink: DecodedFrameSink) {}
+
+  /** Bytes held waiting for the rest of a frame (bounded by one frame). */
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  halt(): void {
+    this.halted = true;
+    this.chunks = [];
+    this.bufferedBytes = 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.halted || chunk.length === 0) return;
+    this.bufferedBytes += chunk.length;
+    this.chunks.push(chunk);
+    if (this.bufferedBytes < this.neededBytes) return;
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : join(this.chunks, this.bufferedBytes);
+    this.chunks = [];
+    this.bufferedBytes = 0;
+    try {
+      this.parse(buf);
+    } catch (error) {
+      this.halt();
+      throw error;
+    }
+  }
+
+  private parse(buf: Uint8Array): void {
+    let offset = 0;
+    if (!this.preambleSeen) {
+      this.preambleSeen = true;
+      this.sink.onPreamble(decodePreamble(buf.subarray(0, preambleBytes)));
+      offset = preambleBytes;
+    }
+    this.neededBytes = frameHeaderBytes;
+    while (!this.halted) {
+      const available = buf.length - offset;
+      if (available < frameHeaderBytes) break;
+      const length = readU32(buf, offset);
+      if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+      if (available < frameHeaderBytes + length) {
+        this.neededBytes = frameHeaderBytes + length;
+        break;
+      }
+      const type = buf[offset + 4]!;
+      const flags = buf[offset + 5]!;
+      const callId = readU32(buf, offset + 6);
+      checkFrameHeader(type, callId, length);
+      const start = offset + frameHeaderBytes;
+      offset = start + length;
+      this.sink.onFrame(type, flags, callId, buf.subarray(start, offset));
+    }
+    if (!this.halted && offset < buf.length) {
+      this.chunks.push(buf.subarray(offset));
+      this.bufferedBytes = buf.length - offset;
+    }
+  }
+}
+
+function join(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,14 @@
+export * from './status.ts';
+export * from './limits.ts';
+export * from './metadata.ts';
+export * from './frame.ts';
+export * from './decoder.ts';
+export * from './codec.ts';
+export * from './service.ts';
+export * from './flow.ts';
+export * from './queue.ts';
+export * from './session.ts';
+export { ClientCall, type CallOptions, type ResponseStream } from './client-call.ts';
+export * from './client.ts';
+export type { ServerCallContext, ServerInterceptor } from './server-call.ts';
+export * from './server.ts';

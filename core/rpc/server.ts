@@ -1,0 +1,214 @@
+import type { Env } from '../env.ts';
+import { DecodeError, InvalidArgumentError } from '../errors.ts';
+import type { Connection } from '../transport.ts';
+import { FrameFlag, FrameType, decodeHeaders, encodeTrailer } from './frame.ts';
+import { resolveLimits, type RpcLimits } from './limits.ts';
+import type { AnyMethod, MethodTable, RequestOf, ResponseOf, ServiceDefinition } from './service.ts';
+import { ServerCall, type ErasedHandler, type ServerCallContext, type ServerCallHost, type ServerInterceptor } from './server-call.ts';
+import { RpcSession, extraStreamResetCode, type SessionHandler } from './session.ts';
+import { RpcError, type StatusName } from './status.ts';
+
+/** The handler type derived from a method descriptor. */
+export type ServerHandler<D extends AnyMethod> =
+  D['kind'] extends 'unary' ? (request: RequestOf<D>, context: ServerCallContext) => Promise<ResponseOf<D>> | ResponseOf<D>
+    : D['kind'] extends 'serverStream' ? (request: RequestOf<D>, context: ServerCallContext) => AsyncIterable<ResponseOf<D>> | Iterable<ResponseOf<D>>
+      : D['kind'] extends 'clientStream' ? (requests: AsyncIterable<RequestOf<D>>, context: ServerCallContext) => Promise<ResponseOf<D>> | ResponseOf<D>
+        : (requests: AsyncIterable<RequestOf<D>>, context: ServerCallContext) => AsyncIterable<ResponseOf<D>> | Iterable<ResponseOf<D>>;
+
+export type ServiceImplementation<M extends MethodTable> = { readonly [K in keyof M]: ServerHandler<M[K]> };
+
+export interface RpcServerOptions {
+  /** What this server accepts per connection (concurrent calls, message and metadata size, window, idle timeout). */
+  limits?: Partial<RpcLimits>;
+  interceptors?: readonly ServerInterceptor[];
+}
+
+export interface ShutdownOptions {
+  /** In-flight calls get this long to finish; then they end with UNAVAILABLE and connections close. @default 5_000 */
+  deadlineMs?: number;
+}
+
+interface Route {
+  readonly service: ServiceDefinition;
+  readonly method: AnyMethod;
+  readonly handler: ErasedHandler;
+}
+
+/**
+ * Serves registered services on every RPC connection it accepts. Limits are per
+ * connection; interceptors wrap every handler; `shutdown` stops new calls (GOAWAY) and
+ * drains in-flight ones within a deadline.
+ */
+export class RpcServer {
+  private readonly routes = new Map<string, Route>();
+  private readonly connections = new Set<ServerConnection>();
+  readonly limits: RpcLimits;
+  readonly interceptors: readonly ServerInterceptor[];
+  private draining = false;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly env: Env, options: RpcServerOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.interceptors = options.interceptors ?? [];
+  }
+
+  register<M extends MethodTable>(definition: ServiceDefinition<M>, implementation: ServiceImplementation<M>): this {
+    for (const [name, method] of Object.entries(definition.methods)) {
+      const key = `${definition.name}/${name}`;
+      if (this.routes.has(key)) throw new InvalidArgumentError(`${key} is already registered`);
+      const handler = (implementation as Record<string, unknown>)[name];
+      if (typeof handler !== 'function') throw new InvalidArgumentError(`${key} has no handler`);
+      this.routes.set(key, { service: definition, method, handler: handler.bind(implementation) as ErasedHandler });
+    }
+    return this;
+  }
+
+  /** Accepts every incoming connection of the environment's transport. */
+  listen(): this {
+    this.env.transport.streams.onConnection = (connection) => this.accept(connection);
+    return this;
+  }
+
+  /** Serves one connection (for hosts that route incoming connections themselves). */
+  accept(connection: Connection): void {
+    if (this.draining) return connection.close();
+    this.connections.add(new ServerConnection(this.env, connection, this));
+  }
+
+  /** Calls running now, over all connections. */
+  get activeCalls(): number {
+    let total = 0;
+    for (const connection of this.connections) total += connection.calls.size;
+    return total;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Graceful shutdown: no new connections or calls (GOAWAY tells clients which calls were
+   * taken), in-flight calls run until they finish or the deadline passes, then every
+   * connection closes. Resolves when all are closed.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.draining = true;
+    if (this.env.transport.streams.onConnection !== undefined) this.env.transport.streams.onConnection = undefined;
+    for (const connection of this.connections) connection.goaway();
+    return new Promise((resolve) => {
+      if (this.connections.size === 0) return resolve();
+      const timer = this.env.clock.setTimer(options.deadlineMs ?? 5_000, () => {
+        for (const connection of [...this.connections]) connection.forceClose();
+      });
+      this.drained = () => {
+        this.env.clock.cancelTimer(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** @internal */
+  route(method: string): Route | undefined {
+    return this.routes.get(method);
+  }
+
+  /** @internal */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** @internal */
+  connectionGone(connection: ServerConnection): void {
+    this.connections.delete(connection);
+    if (this.draining && this.connections.size === 0) this.drained?.();
+  }
+}
+
+/** One accepted connection: its session, its calls, and the server-side rules for HEADERS. */
+class ServerConnection implements SessionHandler, ServerCallHost {
+  readonly session: RpcSession;
+  readonly calls = new Map<number, ServerCall>();
+  private highestSeen = 0;
+
+  constructor(private readonly env: Env, connection: Connection, private readonly server: RpcServer) {
+    this.session = new RpcSession(env, connection, { limits: server.limits }, this);
+    connection.onStream = (stream) => {
+      if (this.session.attached) stream.reset(extraStreamResetCode);
+      else this.session.attach(stream);
+    };
+  }
+
+  get peerLimits(): RpcLimits {
+    return this.session.peerLimits!;
+  }
+
+  get localLimits(): RpcLimits {
+    return this.server.limits;
+  }
+
+  get interceptors(): readonly ServerInterceptor[] {
+    return this.server.interceptors;
+  }
+
+  highestCallId(): number {
+    return this.highestSeen;
+  }
+
+  onReady(): void {
+    if (this.server.isDraining) this.goaway();
+  }
+
+  onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void {
+    if (type === FrameType.HEADERS) return this.onHeaders(callId, payload);
+    const call = this.calls.get(callId);
+    if (call !== undefined) return call.onFrame(type, flags, payload);
+    if (callId > this.highestSeen) throw new DecodeError(`frame type ${type} for call ${callId}, which was never started`);
+    // A frame racing the end of its call (the trailer or a refusal crossed it): drop it.
+  }
+
+  onGoaway(): void {
+    // A client going away just stops sending; its calls end normally or with the connection.
+  }
+
+  onClosed(error: RpcError): void {
+    for (const call of [...this.calls.values()]) call.abort(error);
+    this.server.connectionGone(this);
+  }
+
+  finished(call: ServerCall): void {
+    this.calls.delete(call.callId);
+    if (this.server.isDraining && this.calls.size === 0) this.session.close('UNAVAILABLE', 'server shut down');
+  }
+
+  goaway(): void {
+    if (this.session.state !== 'ready') return this.session.close('UNAVAILABLE', 'server shut down');
+    this.session.goaway(this.highestSeen, 'UNAVAILABLE', 'server shutting down');
+    if (this.calls.size === 0) this.session.close('UNAVAILABLE', 'server shut down');
+  }
+
+  forceClose(): void {
+    const error = new RpcError('UNAVAILABLE', 'server shut down before the call finished');
+    for (const call of [...this.calls.values()]) call.end(error);
+    this.session.close('UNAVAILABLE', 'server shut down');
+  }
+
+  private onHeaders(callId: number, payload: Uint8Array): void {
+    if (callId <= this.highestSeen) throw new DecodeError(`HEADERS for call ${callId}: call ids must increase (last was ${this.highestSeen})`);
+    this.highestSeen = callId;
+    const headers = decodeHeaders(payload, this.server.limits.maxMetadataBytes);
+    if (this.server.isDraining) return this.refuse(callId, 'UNAVAILABLE', 'server shutting down');
+    if (this.calls.size >= this.server.limits.maxConcurrentCalls) {
+      return this.refuse(callId, 'RESOURCE_EXHAUSTED', `more than ${this.server.limits.maxConcurrentCalls} concurrent calls on one connection`);
+    }
+    const route = this.server.route(headers.method);
+    if (route === undefined) return this.refuse(callId, 'UNIMPLEMENTED', `unknown method ${headers.method}`);
+    const call = new ServerCall(this.env.clock, this, callId, headers.method, route.service, route.method, route.handler, headers.metadata, headers.timeoutMs);
+    if (call.state !== 'done') this.calls.set(callId, call);
+  }
+
+  /** Ends a call before any handler ran: the trailer says so, so the client may retry it. */
+  private refuse(callId: number, status: StatusName, message: string): void {
+    const error = new RpcError(status, message);
+    this.session.send(FrameType.TRAILER, FrameFlag.UNPROCESSED, callId, encodeTrailer(error.status, message, undefined));
+  }
+}

@@ -1,0 +1,218 @@
+import type { Env } from '../env.ts';
+import { ShoalError, type TransportError } from '../errors.ts';
+import { TimerTable } from '../timers.ts';
+import type { Connection, Stream } from '../transport.ts';
+import { FrameDecoder } from './decoder.ts';
+import {
+  FrameFlag, FrameType, checkPing, decodeGoaway, encodeFrame, encodeGoaway, encodePreamble, pingPayloadBytes,
+  type FrameTypeCode, type GoawayPayload, type Preamble,
+} from './frame.ts';
+import { readU32, writeU32 } from './bytes.ts';
+import type { RpcLimits } from './limits.ts';
+import { RpcError, Status, type StatusName } from './status.ts';
+
+/** What a session hands to the client or server logic above it. */
+export interface SessionHandler {
+  /** The peer's preamble arrived: its limits are known and calls may flow. */
+  onReady(): void;
+  /** A call-level frame (everything but PING and GOAWAY). Throw DecodeError for a protocol violation. */
+  onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void;
+  onGoaway(goaway: GoawayPayload): void;
+  /** The connection is gone; `error` is what its calls fail with. Called once. */
+  onClosed(error: RpcError): void;
+  /** The highest call id this side has seen or started (for GOAWAY on a protocol violation). */
+  highestCallId(): number;
+}
+
+export interface SessionOptions {
+  /** This side's limits, advertised in the preamble. */
+  limits: RpcLimits;
+  /**
+   * Ping at most this often; the actual interval is also at most a third of either side's
+   * idle timeout, so a healthy connection never idles out. 0: never ping (servers rely on
+   * their clients' pings). @default 0
+   */
+  pingIntervalMs?: number;
+}
+
+export type SessionState = 'handshaking' | 'ready' | 'closed';
+
+/** Application reset code for extra streams a peer opens (this protocol uses one per connection). */
+export const extraStreamResetCode = 1;
+
+type SessionTimer = 'ping' | 'idle';
+
+/**
+ * One RPC connection: a transport connection carrying ONE long-lived stream on which both
+ * sides write a preamble and then frames. Owns the frame decoder, liveness (idle timeout,
+ * ping with round-trip time) and protocol-violation handling; the calls live above it.
+ */
+export class RpcSession {
+  state: SessionState = 'handshaking';
+  peerLimits: RpcLimits | undefined;
+  /** Latest ping round-trip time, in ms. */
+  rttMs: number | undefined;
+  framesIn = 0;
+  framesOut = 0;
+  private stream: Stream | undefined;
+  private readonly decoder: FrameDecoder;
+  private readonly timers: TimerTable<SessionTimer>;
+  private lastHeardMs: number;
+  private pingSeq = 0;
+  private pingSentAtMs: number | undefined;
+
+  constructor(
+    private readonly env: Env,
+    readonly connection: Connection,
+    private readonly options: SessionOptions,
+    private readonly handler: SessionHandler,
+  ) {
+    this.decoder = new FrameDecoder(options.limits.maxFrameBytes, {
+      onPreamble: (preamble) => this.onPreamble(preamble),
+      onFrame: (type, flags, callId, payload) => this.onFrame(type, flags, callId, payload),
+    });
+    this.timers = new TimerTable(env.clock, (key) => this.onTimer(key));
+    this.lastHeardMs = env.clock.now();
+    this.timers.setIn('idle', options.limits.idleTimeoutMs);
+    connection.onClose = (error) => this.onConnectionClosed(error);
+  }
+
+  get remoteAddress(): string {
+    return this.connection.remoteAddress;
+  }
+
+  /** Binds the session's one stream (opened by the client, accepted by the server) and sends the preamble. */
+  attach(stream: Stream): void {
+    this.stream = stream;
+    stream.onData = (data) => this.onData(data);
+    stream.onEnd = () => this.close('UNAVAILABLE', `${this.remoteAddress} ended the RPC stream`);
+    stream.onClose = (error) => this.close('UNAVAILABLE', `RPC stream to ${this.remoteAddress} closed${error ? `: ${error.message}` : ''}`, error);
+    this.write(encodePreamble(this.options.limits));
+  }
+
+  get attached(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** Writes one frame; false when the connection is gone (the session is then closed). */
+  send(type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array): boolean {
+    if (this.state === 'closed') return false;
+    this.framesOut++;
+    return this.write(encodeFrame(type, flags, callId, payload));
+  }
+
+  /** Sends GOAWAY: the peer must start no call above `lastCallId` on this connection. */
+  goaway(lastCallId: number, status: StatusName, message: string): void {
+    this.send(FrameType.GOAWAY, 0, 0, encodeGoaway(lastCallId, Status[status], message));
+  }
+
+  /** Closes the connection; every call on it fails with `status`. Idempotent. */
+  close(status: StatusName, message: string, cause?: unknown): void {
+    if (this.state === 'closed') return;
+    this.finish(new RpcError(status, message, { cause }));
+    this.connection.close();
+  }
+
+  /** Closes after telling the peer why (GOAWAY with the status): used for protocol violations. */
+  violation(lastCallId: number, message: string, cause?: unknown): void {
+    if (this.state === 'closed') return;
+    this.goaway(lastCallId, 'INTERNAL', `protocol violation: ${message}`);
+    this.close('UNAVAILABLE', `protocol violation on the connection with ${this.remoteAddress}: ${message}`, cause);
+  }
+
+  private write(bytes: Uint8Array): boolean {
+    const stream = this.stream;
+    if (stream === undefined) return false;
+    try {
+      stream.write(bytes);
+      return true;
+    } catch (error) {
+      this.close('UNAVAILABLE', `write to ${this.remoteAddress} failed: ${(error as Error).message}`, error);
+      return false;
+    }
+  }
+
+  private onData(data: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.lastHeardMs = this.env.clock.now();
+    try {
+      this.decoder.push(data);
+    } catch (error) {
+      if (!(error instanceof ShoalError)) throw error;
+      this.violation(this.handler.highestCallId(), error.message, error);
+    }
+  }
+
+  private onPreamble(preamble: Preamble): void {
+    this.peerLimits = preamble.limits;
+    this.state = 'ready';
+    this.armPing();
+    this.handler.onReady();
+  }
+
+  private onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.framesIn++;
+    switch (type) {
+      case FrameType.PING:
+        checkPing(payload);
+        if ((flags & FrameFlag.ACK) === 0) this.send(FrameType.PING, FrameFlag.ACK, 0, payload);
+        else if (this.pingSentAtMs !== undefined && readU32(payload, 0) === this.pingSeq) {
+          this.rttMs = this.env.clock.now() - this.pingSentAtMs;
+          this.pingSentAtMs = undefined;
+        }
+        return;
+      case FrameType.GOAWAY:
+        this.handler.onGoaway(decodeGoaway(payload));
+        return;
+      default:
+        this.handler.onFrame(type, flags, callId, payload);
+    }
+  }
+
+  private pingIntervalMs(): number {
+    const own = this.options.pingIntervalMs ?? 0;
+    if (own <= 0 || this.peerLimits === undefined) return 0;
+    return Math.min(own, this.peerLimits.idleTimeoutMs / 3, this.options.limits.idleTimeoutMs / 3);
+  }
+
+  private armPing(): void {
+    const interval = this.pingIntervalMs();
+    if (interval > 0) this.timers.setIn('ping', interval);
+  }
+
+  /** Sends a ping now (also used to measure RTT on demand). */
+  ping(): void {
+    if (this.state !== 'ready') return;
+    this.pingSeq = (this.pingSeq + 1) >>> 0;
+    this.pingSentAtMs = this.env.clock.now();
+    const payload = new Uint8Array(pingPayloadBytes);
+    writeU32(payload, 0, this.pingSeq);
+    this.send(FrameType.PING, 0, 0, payload);
+  }
+
+  private onTimer(key: SessionTimer): void {
+    if (this.state === 'closed') return;
+    if (key === 'ping') {
+      this.ping();
+      this.armPing();
+      return;
+    }
+    const idle = this.options.limits.idleTimeoutMs;
+    const silentMs = this.env.clock.now() - this.lastHeardMs;
+    // Re-arming on every frame would cost a timer operation per frame; checking here is enough.
+    if (silentMs < idle) this.timers.set('idle', this.lastHeardMs + idle);
+    else this.close('UNAVAILABLE', `nothing heard from ${this.remoteAddress} for ${idle} ms (idle timeout)`);
+  }
+
+  private onConnectionClosed(error: TransportError | undefined): void {
+    this.close('UNAVAILABLE', `connection to ${this.remoteAddress} closed${error ? `: ${error.message}` : ''}`, error);
+  }
+
+  private finish(error: RpcError): void {
+    this.state = 'closed';
+    this.timers.clearAll();
+    this.decoder.halt();
+    this.handler.onClosed(error);
+  }
+}
