@@ -39,13 +39,13 @@ const log10e = Math.LOG10E;
 /**
  * φ for the normal model, with Akka's logistic approximation of the normal CDF:
  * F(y) ≈ 1 / (1 + e^(−y(1.5976 + 0.070566 y²))), y = (elapsed − mean) / stdDev.
- * The tail is computed as e / (1 + e) to keep precision for large y.
  */
 export function phiNormal(elapsedMs: number, meanMs: number, stdDevMs: number): number {
   const y = (elapsedMs - meanMs) / stdDevMs;
-  const e = Math.exp(-y * (1.5976 + 0.070566 * y * y));
-  if (elapsedMs > meanMs) return -Math.log10(e / (1 + e));
-  return -Math.log10(1 - 1 / (1 + e));
+  const z = y * (1.5976 + 0.070566 * y * y);
+  // Tail: −log10(e^(−z) / (1 + e^(−z))) = z·log10(e) + log10(1 + e^(−z)), finite for any z.
+  if (z > 0) return z * log10e + Math.log10(1 + Math.exp(-z));
+  return -Math.log10(1 - 1 / (1 + Math.exp(-z)));
 }
 
 /** φ for the exponential model (Cassandra): −log10(e^(−t/mean)) = (t / mean) × log10(e). */

@@ -28,6 +28,9 @@ export interface SwimOptions {
 
 type TimerKey = 'probe' | 'probeTimeout' | 'gossip' | 'pushPull' | 'pushPullDeadline' | 'suspicion' | 'relay' | 'reap' | 'join';
 
+/** Suspects told directly of their suspicion per probe period (buddy system). */
+export const buddyNotifyMax = 2;
+
 /** Indirect probes this node relays at once; beyond it, requests are dropped. */
 export const relaysMax = 1024;
 
@@ -232,6 +235,22 @@ export class Swim {
     p.add({ type: MessageType.Ping, seq: this.probeSeq, target: target.name });
     this.sendWithGossip(target.address, p);
     this.timers.set('probeTimeout', now + this.config.probeTimeoutMs);
+    if (this.config.buddySystemEnabled) this.notifySuspects(target);
+  }
+
+  /**
+   * Buddy system, extended: a suspicion whose gossip was lost (this node was cut off when
+   * it spread) would otherwise expire unseen by the suspect. Telling the suspect directly,
+   * a few per period, gives it the chance to refute whatever the probe order.
+   */
+  private notifySuspects(probed: Member): void {
+    let sent = 0;
+    for (const m of this.suspects) {
+      if (sent >= buddyNotifyMax) break;
+      if (m === probed) continue;
+      this.sendMessage(m.address, { type: MessageType.Suspect, name: m.name, incarnation: m.incarnation, from: this.name });
+      sent++;
+    }
   }
 
   /** Direct probe unanswered: ask k other members to probe the target (ping-req). */
@@ -296,7 +315,8 @@ export class Swim {
   private pushPullTick(): void {
     const c = this.config;
     this.timers.setIn('pushPull', pushPullIntervalMs(c.pushPullIntervalMs, this.liveCount));
-    const m = this.randomMember(undefined, false, this.now());
+    // Dead members are candidates until reaped: that is how a healed partition merges back.
+    const m = this.randomMember(undefined, false, this.now(), c.deadReapMs);
     if (m === undefined) return;
     if (this.pushPull.start(m.address, this.now(), false)) this.stats.pushPulls++;
     this.armPushPullDeadline();
@@ -649,17 +669,17 @@ export class Swim {
   }
 
   /**
-   * A random other member: live ones, or without `liveOnly` also dead ones within
-   * `gossipToTheDeadMs` (so a healed partition is found again). O(1) expected.
+   * A random other member: live ones, or without `liveOnly` also dead ones declared within
+   * `deadWithinMs` (so a healed partition is found again). O(1) expected.
    */
-  private randomMember(exclude: Member | undefined, liveOnly: boolean, now = this.now()): Member | undefined {
+  private randomMember(exclude: Member | undefined, liveOnly: boolean, now = this.now(), deadWithinMs = this.config.gossipToTheDeadMs): Member | undefined {
     const list = this.probeList;
     if (list.length === 0) return undefined;
     for (let tries = 0; tries < 16; tries++) {
       const m = list[randomInt(this.env.random, list.length)]!;
       if (m === exclude) continue;
       if (m.live) return m;
-      if (!liveOnly && m.state === 'dead' && now - m.stateChangedAtMs < this.config.gossipToTheDeadMs) return m;
+      if (!liveOnly && m.state === 'dead' && now - m.stateChangedAtMs < deadWithinMs) return m;
     }
     return undefined;
   }

@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DecodeError, LimitExceededError } from '../../core/index.ts';
+import {
+  FrameReader, MessageType, PacketBuilder, WireState, decodePacket, decodeState, encodeState, wireVersion, type SwimMessage,
+} from '../../core/swim/index.ts';
+
+const name = fc.string({ minLength: 1, maxLength: 40 });
+const tags = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 4 });
+const seq = fc.nat();
+const message: fc.Arbitrary<SwimMessage> = fc.oneof(
+  fc.record({ type: fc.constant(MessageType.Ping), seq, target: name }),
+  fc.record({ type: fc.constant(MessageType.IndirectPing), seq, target: name, targetAddress: name, wantNack: fc.boolean() }),
+  fc.record({ type: fc.constant(MessageType.Ack), seq }),
+  fc.record({ type: fc.constant(MessageType.Nack), seq }),
+  fc.record({ type: fc.constant(MessageType.Alive), name, address: name, incarnation: fc.nat(), tags }),
+  fc.record({ type: fc.constant(MessageType.Suspect), name, incarnation: fc.nat(), from: name }),
+  fc.record({ type: fc.constant(MessageType.Dead), name, incarnation: fc.nat(), from: name }),
+) as fc.Arbitrary<SwimMessage>;
+
+function normalise(m: SwimMessage): unknown {
+  return 'tags' in m ? { ...m, tags: { ...m.tags } } : m;
+}
+
+describe('SWIM packet codec', () => {
+  it('round-trips any sequence of messages that fits', () => {
+    fc.assert(fc.property(fc.array(message, { maxLength: 8 }), (messages) => {
+      const p = new PacketBuilder(8192).reset();
+      for (const m of messages) p.add(m);
+      expect(decodePacket(p.view()).map(normalise)).toEqual(messages.map(normalise));
+    }), { numRuns: 300 });
+  });
+
+  it('throws only DecodeError on arbitrary bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, versioned) => {
+      const input = versioned ? Uint8Array.of(wireVersion, ...bytes) : bytes;
+      try {
+        decodePacket(input);
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+    }), { numRuns: 2000 });
+  });
+
+  it('throws only DecodeError on mutated valid packets', () => {
+    fc.assert(fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (messages, at, value) => {
+      const p = new PacketBuilder(8192).reset();
+      for (const m of messages) p.add(m);
+      const bytes = p.view().slice();
+      bytes[at % bytes.length] = value;
+      try {
+        decodePacket(bytes.subarray(0, bytes.length - (at % 3)));
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+    }), { numRuns: 1000 });
+  });
+
+  it('skips message types it does not know (append-only evolution)', () => {
+    const p = new PacketBuilder(256).reset();
+    p.add({ type: MessageType.Ack, seq: 7 });
+    const bytes = Uint8Array.of(...p.view(), 200, 2, 0xaa, 0xbb);
+    expect(decodePacket(bytes)).toEqual([{ type: MessageType.Ack, seq: 7 }]);
+  });
+
+  it('refuses another wire version and oversized names', () => {
+    expect(() => decodePacket(Uint8Array.of(99, MessageType.Ack, 1, 0))).toThrow(DecodeError);
+    const p = new PacketBuilder(1400).reset();
+    expect(() => p.add({ type: MessageType.Ping, seq: 1, target: 'x'.repeat(200) })).toThrow(LimitExceededError);
+  });
+
+  it('refuses to build a packet beyond its size limit', () => {
+    const p = new PacketBuilder(512).reset();
+    expect(() => {
+      for (let i = 0; i < 100; i++) p.add({ type: MessageType.Alive, name: `member-${i}`, address: `member-${i}:7946`, incarnation: i, tags: {} });
+    }).toThrow(LimitExceededError);
+  });
+});
+
+describe('push-pull state codec', () => {
+  const entry = fc.record({ name, address: name, incarnation: fc.nat(), state: fc.constantFrom(WireState.Alive, WireState.Suspect, WireState.Dead, WireState.Left), tags });
+
+  it('round-trips through a frame reader fed arbitrary splits', () => {
+    fc.assert(fc.property(fc.boolean(), fc.array(entry, { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 20 }), (join, members, cuts) => {
+      const frame = encodeState({ join, members }, 1 << 20);
+      const reader = new FrameReader(1 << 20);
+      let body: Uint8Array | undefined;
+      let offset = 0;
+      for (const cut of [...cuts, frame.length]) {
+        if (offset >= frame.length) break;
+        body = reader.push(frame.subarray(offset, Math.min(frame.length, offset + cut)));
+        offset += cut;
+      }
+      const decoded = decodeState(body!);
+      expect(decoded.join).toBe(join);
+      expect(decoded.members.map((m) => ({ ...m, tags: { ...m.tags } }))).toEqual(members);
+    }), { numRuns: 200 });
+  });
+
+  it('throws only DecodeError on arbitrary bodies and refuses oversized frames', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      try {
+        decodeState(bytes);
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+    }), { numRuns: 2000 });
+    expect(() => new FrameReader(100).push(Uint8Array.of(0, 0, 1, 0))).toThrow(DecodeError);
+  });
+
+  it('refuses a state larger than the limit when encoding', () => {
+    const members = Array.from({ length: 100 }, (_, i) => ({ name: `m${i}`, address: `m${i}:7946`, incarnation: 0, state: WireState.Alive, tags: {} }));
+    expect(() => encodeState({ join: false, members }, 256)).toThrow(LimitExceededError);
+  });
+});
