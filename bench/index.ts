@@ -9,6 +9,7 @@ export interface Benchmark {
 }
 
 export const benchmarks: Record<string, Benchmark> = {
+  balance: { description: 'load-balancing selection cost per strategy at 3, 100 and 1 000 candidates (ns per select)', async run(args) { return (await import('./balance.ts')).runBalanceBench({ runs: Number(args.runs ?? 5) }); } },
   sim: {
     description: '1 000 hosts passing small datagrams to random peers: simulator events per wall second',
     async run(args) {

@@ -20,10 +20,9 @@ function bestOf<C extends Candidate>(
   if (n === 0) return undefined;
   const offset = randomInt(context.random, n);
   let best = candidates[offset]!;
-  for (let step = 1; step < n; step++) {
-    const candidate = candidates[(offset + step) % n]!;
-    if (isBetter(candidate, best)) best = candidate;
-  }
+  // Two plain loops (offset..n, then 0..offset) rather than one with a modulo per step.
+  for (let i = offset + 1; i < n; i++) if (isBetter(candidates[i]!, best)) best = candidates[i]!;
+  for (let i = 0; i < offset; i++) if (isBetter(candidates[i]!, best)) best = candidates[i]!;
   return best;
 }
 

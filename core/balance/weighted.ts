@@ -1,13 +1,6 @@
 import { randomInt } from '../random.ts';
 import type { Candidate, SelectContext, Strategy } from './candidate.ts';
 
-/**
- * Bound on the per-worker state kept by the weighted strategy, as a multiple of the
- * current pool size: entries of departed workers are dropped in one sweep when the table
- * grows past it, so churn cannot grow memory without bound.
- */
-export const WEIGHTED_STATE_SLACK_FACTOR = 2;
-
 /** A worker's weight: its `capacity`, 1 when missing, 0 (drained) when not a positive finite number. */
 export function weightOf(candidate: Candidate): number {
   const capacity = candidate.capacity;
@@ -23,32 +16,46 @@ export function weightOf(candidate: Candidate): number {
  * weighted random draw only achieves on average. A capacity of 0 drains a worker; if every
  * worker is drained the choice falls back to uniform, because excluding workers is the
  * filter's job, not the strategy's.
+ *
+ * The running scores are kept in arrays aligned with the candidate list and checked by id
+ * on every call; only when the pool changes (a join, a leave, a reorder) are they re-keyed
+ * through a map, so the state is exactly one number per current worker.
  */
 export class WeightedStrategy implements Strategy {
   readonly name = 'weighted' as const;
-  private readonly scores = new Map<string, number>();
+  private ids: string[] = [];
+  private scores: number[] = [];
 
   select<C extends Candidate>(candidates: readonly C[], context: SelectContext): C | undefined {
     const n = candidates.length;
     if (n === 0) return undefined;
-    if (this.scores.size > WEIGHTED_STATE_SLACK_FACTOR * n) this.scores.clear();
+    this.align(candidates);
     let total = 0;
-    let best: C | undefined;
+    let bestIndex = -1;
     let bestScore = -Infinity;
     for (let i = 0; i < n; i++) {
-      const candidate = candidates[i]!;
-      const weight = weightOf(candidate);
+      const weight = weightOf(candidates[i]!);
       if (weight === 0) continue;
-      const score = (this.scores.get(candidate.id) ?? 0) + weight;
-      this.scores.set(candidate.id, score);
+      const score = this.scores[i]! + weight;
+      this.scores[i] = score;
       total += weight;
       if (score > bestScore) {
         bestScore = score;
-        best = candidate;
+        bestIndex = i;
       }
     }
-    if (best === undefined) return candidates[randomInt(context.random, n)];
-    this.scores.set(best.id, bestScore - total);
-    return best;
+    if (bestIndex < 0) return candidates[randomInt(context.random, n)];
+    this.scores[bestIndex] = bestScore - total;
+    return candidates[bestIndex];
+  }
+
+  private align(candidates: readonly Candidate[]): void {
+    const n = candidates.length;
+    let aligned = this.ids.length === n;
+    for (let i = 0; aligned && i < n; i++) aligned = this.ids[i] === candidates[i]!.id;
+    if (aligned) return;
+    const previous = new Map(this.ids.map((id, i) => [id, this.scores[i]!]));
+    this.ids = candidates.map((candidate) => candidate.id);
+    this.scores = candidates.map((candidate) => previous.get(candidate.id) ?? 0);
   }
 }

@@ -108,12 +108,19 @@ describe('weighted (smooth weighted round robin)', () => {
     expect(seen.size).toBe(3);
   });
 
-  it('keeps its state bounded when workers churn', () => {
+  it('keeps each worker\'s running score when the pool is reordered or grows', () => {
     const strategy = new WeightedStrategy();
-    for (let generation = 0; generation < 100; generation++) {
-      strategy.select(pool(3, () => ({})).map((c) => ({ ...c, id: `${c.id}-${generation}` })), context());
-    }
-    expect((strategy as unknown as { scores: Map<string, number> }).scores.size).toBeLessThanOrEqual(9);
+    const a = { id: 'a', inFlight: 0, capacity: 5 };
+    const b = { id: 'b', inFlight: 0, capacity: 1 };
+    const c = { id: 'c', inFlight: 0, capacity: 1 };
+    const picks: string[] = [];
+    for (let i = 0; i < 70; i++) picks.push(strategy.select(i % 2 === 0 ? [a, b, c] : [c, a, b], context())!.id);
+    expect(picks.filter((id) => id === 'a')).toHaveLength(50);
+    expect(picks.filter((id) => id === 'b')).toHaveLength(10);
+    const d = { id: 'd', inFlight: 0, capacity: 3 };
+    const grown: string[] = [];
+    for (let i = 0; i < 100; i++) grown.push(strategy.select([a, b, c, d], context())!.id);
+    expect(grown.filter((id) => id === 'd')).toHaveLength(30);
   });
 });
 
