@@ -5,7 +5,7 @@ const test = simTest('tests/rpc/calls.test.ts');
 
 describe('rpc: the four call kinds in the simulator', () => {
   test('unary returns the typed response', 1, async (seed) => {
-    const { sim, calc } = rig({ seed, sim: { network: { latencyMs: 5 } } });
+    const { sim, calc } = rig({ seed, sim: { network: { latency: { kind: 'constant', ms: 5 } } } });
     const outcome = await settle(sim, calc().add({ a: 2, b: 40 }));
     expect(outcome).toEqual({ ok: true, value: { sum: 42 } });
   });
@@ -27,7 +27,7 @@ describe('rpc: the four call kinds in the simulator', () => {
   });
 
   test('bidi echoes each message back', 4, async (seed) => {
-    const { sim, calc } = rig({ seed, sim: { network: { latencyMs: 3 }, streamChunking: true } });
+    const { sim, calc } = rig({ seed, sim: { network: { latency: { kind: 'constant', ms: 3 } }, streamChunking: true } });
     const outcome = await settle(sim, collect(calc().chat([{ text: 'a' }, { text: 'b' }, { text: 'c' }])));
     expect(outcome).toEqual({ ok: true, value: [{ text: 'A' }, { text: 'B' }, { text: 'C' }] });
   });

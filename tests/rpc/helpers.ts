@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { Simulation, type SimulationOptions } from '../../sim/index.ts';
 import {
   RpcClient, RpcError, RpcServer, bidi, clientStream, defineService, serverStream, unary,
-  type RpcClientOptions, type RpcServerOptions, type ServiceClient, type ServerCallContext, type ServiceImplementation,
+  type RpcClientOptions, type StatusName, type RpcServerOptions, type ServiceClient, type ServerCallContext, type ServiceImplementation,
 } from '../../core/rpc/index.ts';
 import type { HostContext } from '../../sim/simulation.ts';
 
@@ -12,6 +12,8 @@ export const Calc = defineService('calc.v1', {
   range: serverStream<{ n: number; bytes?: number }, { i: number; pad?: Uint8Array }>(),
   sum: clientStream<{ x: number }, { total: number }>(),
   chat: bidi<{ text: string }, { text: string }>(),
+  boom: serverStream<{ after: number; code: StatusName }, { i: number }>(),
+  stall: clientStream<{ x: number }, { total: number }>(),
 });
 
 /** What the server host records, for assertions. */
@@ -52,6 +54,16 @@ export function calcImpl(ctx: HostContext, probe: ServerProbe): ServiceImplement
       let total = 0;
       for await (const { x } of requests) total += x;
       return { total };
+    },
+    async *boom({ after, code }) {
+      probe.started++;
+      for (let i = 0; i < after; i++) yield { i };
+      throw new RpcError(code, `boom after ${after}`, { details: { after } });
+    },
+    stall: async (_requests, call) => {
+      probe.started++;
+      await sleep(3_600_000, call.signal);
+      return { total: 0 };
     },
     async *chat(requests) {
       probe.started++;
