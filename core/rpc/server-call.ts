@@ -124,11 +124,12 @@ export class ServerCall implements ServerCallContext {
   /** Ends the call with a trailer carrying `error` (or OK). */
   end(error: RpcError | undefined): void {
     if (this.state === 'done') return;
-    this.finish(error);
     const status = error === undefined ? Status.OK : error.status;
     const details = error?.details === undefined ? undefined : msgpackCodec.encode(error.details);
     const flags = error?.unprocessed === true ? FrameFlag.UNPROCESSED : 0;
+    // The trailer goes out before `finish`, which may close a draining connection.
     this.host.session.send(FrameType.TRAILER, flags, this.callId, encodeTrailer(status, error?.message ?? '', details));
+    this.finish(error);
   }
 
   private onMessage(payload: Uint8Array): void {
