@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes, createHmac, webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUICClient, QUICServer, events, type QUICConnection, type QUICStream } from '@matrixai/quic';
-import { QuicTransport, quicLibraryLogger, type TlsMaterial } from '../net-real/index.ts';
+import { QuicTransport, quicClientCrypto, quicLibraryLogger, quicServerCrypto, type TlsMaterial } from '../net-real/index.ts';
 import { Coalescer, FrameParser, FramedCaller } from './quic-framing.ts';
 
 /**
@@ -53,27 +52,11 @@ const idleTimeoutMs = 10_000;
 
 const libraryLogger = quicLibraryLogger();
 
-function serverCrypto() {
-  const key = randomBytes(32);
-  return {
-    key: key.buffer.slice(key.byteOffset, key.byteOffset + 32),
-    ops: {
-      sign: async (k: ArrayBuffer, data: ArrayBuffer) => {
-        const d = createHmac('sha256', Buffer.from(k)).update(Buffer.from(data)).digest();
-        return d.buffer.slice(d.byteOffset, d.byteOffset + d.length);
-      },
-      verify: async (k: ArrayBuffer, data: ArrayBuffer, sig: ArrayBuffer) =>
-        createHmac('sha256', Buffer.from(k)).update(Buffer.from(data)).digest().equals(Buffer.from(sig)),
-    },
-  };
-}
-
-const clientCrypto = { ops: { randomBytes: async (data: ArrayBuffer) => void webcrypto.getRandomValues(new Uint8Array(data)) } };
 const rawConfig = { maxIdleTimeout: idleTimeoutMs, keepAliveIntervalTime: idleTimeoutMs / 3, initialMaxStreamsBidi: 1_000_000 };
 
 async function rawPair(tls: TlsMaterial, onStream: (stream: QUICStream) => void): Promise<{ client: QUICClient; close(): Promise<void> }> {
   const server = new QUICServer({
-    crypto: serverCrypto(), config: { ...rawConfig, key: tls.key, cert: tls.cert, verifyPeer: false }, logger: libraryLogger,
+    crypto: quicServerCrypto(), config: { ...rawConfig, key: tls.key, cert: tls.cert, verifyPeer: false }, logger: libraryLogger,
   });
   server.addEventListener(events.EventQUICServerConnection.name, (event) => {
     const conn = (event as events.EventQUICServerConnection).detail as QUICConnection;
@@ -81,7 +64,7 @@ async function rawPair(tls: TlsMaterial, onStream: (stream: QUICStream) => void)
   });
   await server.start({ host: '127.0.0.1', port: 0 });
   const client = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port: server.port, localHost: '127.0.0.1', crypto: clientCrypto,
+    host: '127.0.0.1', port: server.port, localHost: '127.0.0.1', crypto: quicClientCrypto,
     config: { ...rawConfig, verifyPeer: false }, logger: libraryLogger,
   });
   return {

@@ -159,10 +159,9 @@ export class QuicTransport implements Transport {
     const socket = new SharedUdpSocket({ logger: logger.getChild('socket') });
     await socket.start({ host: bind.host, port: bind.port });
     socket.setReceiveBufferBytes(options.receiveBufferBytes ?? 4 * 1024 * 1024);
-    const serverKey = randomBytes(32);
     const server = new QUICServer({
       socket,
-      crypto: { key: serverKey.buffer.slice(serverKey.byteOffset, serverKey.byteOffset + 32), ops: { sign: hmacSign, verify: hmacVerify } },
+      crypto: quicServerCrypto(),
       config: { ...common, key: options.tls.key, cert: options.tls.cert, verifyPeer: mutual, ...(mutual ? { verifyCallback: verifyClusterChain } : {}) },
       reasonToCode: streamReasonToCode,
       codeToReason: streamCodeToReason,
@@ -243,7 +242,7 @@ export class QuicTransport implements Transport {
     connection.setRelease(() => abort.abort());
     const pending = QUICClient.createQUICClient({
       host, port, socket: this.socket,
-      crypto: { ops: { randomBytes: clientRandomBytes } },
+      crypto: quicClientCrypto,
       config: this.clientConfig,
       reasonToCode: streamReasonToCode,
       codeToReason: streamCodeToReason,
@@ -295,6 +294,21 @@ export class QuicTransport implements Transport {
   }
 }
 
+/** The server's token-signing crypto for the library: HMAC-SHA256 under a fresh random key. */
+export function quicServerCrypto() {
+  const key = randomBytes(32);
+  return { key: key.buffer.slice(key.byteOffset, key.byteOffset + key.byteLength), ops: { sign: hmacSign, verify: hmacVerify } };
+}
+
+/** The client's crypto for the library: the platform CSPRNG. */
+export const quicClientCrypto = {
+  ops: {
+    async randomBytes(data: ArrayBuffer): Promise<void> {
+      webcrypto.getRandomValues(new Uint8Array(data));
+    },
+  },
+};
+
 async function hmacSign(key: ArrayBuffer, data: ArrayBuffer): Promise<ArrayBuffer> {
   const digest = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
   return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
@@ -304,8 +318,4 @@ async function hmacVerify(key: ArrayBuffer, data: ArrayBuffer, signature: ArrayB
   const expected = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
   const actual = Buffer.from(signature);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
-
-async function clientRandomBytes(data: ArrayBuffer): Promise<void> {
-  webcrypto.getRandomValues(new Uint8Array(data));
 }
