@@ -11,6 +11,7 @@ export interface Benchmark {
 export const benchmarks: Record<string, Benchmark> = {
   quic: { description: '64-byte request/reply on loopback at 1/16/256 in flight: raw @matrixai/quic (stream per call, multiplexed), TCP, shoal transport', async run(args) { return (await import('./quic.ts')).runQuicBench({ runs: Number(args.runs ?? 3) }); } },
   balance: { description: 'load-balancing selection cost per strategy at 3, 100 and 1 000 candidates (ns per select)', async run(args) { return (await import('./balance.ts')).runBalanceBench({ runs: Number(args.runs ?? 5) }); } },
+  rpc: { description: 'RPC over the simulator: simulated unary calls and streamed messages per wall second, against bare frames', run: async (args) => (await import('./rpc.ts')).runRpcBench(args) },
   sim: {
     description: '1 000 hosts passing small datagrams to random peers: simulator events per wall second',
     async run(args) {
