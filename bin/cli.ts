@@ -17,6 +17,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).command,
+  tui: async () => (await import('./commands/tui.ts')).command,
   bench: async () => (await import('./commands/bench.ts')).command,
 };
 

@@ -1,0 +1,49 @@
+import { UsageError, exitCode, type Command } from '../cli.ts';
+
+/**
+ * `shoal tui`: the live dashboard, over a simulated cluster (the built-in one or a scenario
+ * file) or attached to a real node's admin endpoint. It needs a terminal: with stdout or
+ * stdin redirected it says so and exits with code 2 instead of drawing a broken screen.
+ */
+export const command: Command = {
+  summary: 'Live terminal dashboard of a simulated SWIM cluster (or of a real node with --attach).',
+  usage: 'shoal tui [--seed N] [--nodes N] [--speed 0.1|1|10|100|max] [--scenario FILE] [--save FILE] [--attach HOST:PORT]',
+  options: {
+    seed: { type: 'string' },
+    nodes: { type: 'string' },
+    speed: { type: 'string' },
+    scenario: { type: 'string' },
+    save: { type: 'string' },
+    attach: { type: 'string' },
+  },
+  async run(values) {
+    const seed = values.seed === undefined ? undefined : integer('--seed', values.seed as string, 0);
+    const nodes = values.nodes === undefined ? 8 : integer('--nodes', values.nodes as string, 1);
+    const speed = values.speed === undefined ? 1 : values.speed === 'max' ? Infinity : Number(values.speed);
+    const { speeds, demoNodesMax } = await import('../../tui/index.ts');
+    if (!speeds.includes(speed)) throw new UsageError(`--speed must be one of 0.1, 1, 10, 100, max; got "${values.speed}"`);
+    if (nodes > demoNodesMax) throw new UsageError(`--nodes must be at most ${demoNodesMax}`);
+    if (values.attach !== undefined && (values.scenario !== undefined || values.seed !== undefined)) {
+      throw new UsageError('--attach watches a real node: it takes no --scenario or --seed');
+    }
+    if (!process.stdout.isTTY || !process.stdin.isTTY) {
+      console.error('shoal tui: the dashboard needs an interactive terminal, but ' +
+        `${!process.stdout.isTTY ? 'stdout' : 'stdin'} is not one (redirected or piped).\n` +
+        'Run it in a terminal, or use `shoal run` for a printed report.');
+      return exitCode.usage;
+    }
+    const { startDashboard } = await import('../../tui/main.tsx');
+    return startDashboard({
+      seed, nodes, speed,
+      scenarioFile: values.scenario as string | undefined,
+      savePath: values.save as string | undefined,
+      attach: values.attach as string | undefined,
+    });
+  },
+};
+
+function integer(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${text}"`);
+  return n;
+}

@@ -1,0 +1,69 @@
+import { Document, isMap, isSeq } from 'yaml';
+
+/**
+ * A keyboard action recorded with the simulated time it took effect, in the scenario
+ * runner's fault vocabulary (crash, restart, partition, heal, pause … for, loss), so a
+ * dashboard session can be saved as a scenario file and replayed exactly.
+ */
+export type RecordedAction =
+  | { atMs: number; crash: string }
+  | { atMs: number; restart: string }
+  | { atMs: number; partition: string[][] }
+  | { atMs: number; heal: true }
+  | { atMs: number; pause: string; forMs: number }
+  | { atMs: number; loss: number };
+
+/** Actions kept at most in one session (a held-down key must not grow memory without bound). */
+export const recordedActionsMax = 10_000;
+
+export interface SessionInfo {
+  /** The scenario the session started from, as written (its YAML parsed, not validated): kept as is, faults appended. */
+  base: Readonly<Record<string, unknown>>;
+  seed: number;
+  /** The simulated time the session reached (the scenario runs this long). */
+  durationMs: number;
+  /** Where the session came from, written as a comment. */
+  source?: string;
+}
+
+/**
+ * Formats milliseconds as scenario files write durations, so that parsing gives back
+ * exactly the same number: whole seconds as `20s`, anything else as `12500ms` (JavaScript
+ * prints the shortest decimal that round-trips, and the parser multiplies by 1).
+ */
+export function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** One recorded action as a scenario `faults` entry. */
+export function faultEntry(action: RecordedAction): Record<string, unknown> {
+  const at = formatDuration(action.atMs);
+  if ('crash' in action) return { at, crash: action.crash };
+  if ('restart' in action) return { at, restart: action.restart };
+  if ('partition' in action) return { at, partition: action.partition };
+  if ('heal' in action) return { at, heal: true };
+  if ('pause' in action) return { at, pause: action.pause, for: formatDuration(action.forMs) };
+  return { at, loss: action.loss };
+}
+
+/**
+ * The session as a scenario file: the base scenario with the same seed, its own faults
+ * followed by the recorded ones, and the duration the session reached. Expectations are
+ * dropped: they were written for the base scenario, not for what a person did to it.
+ */
+export function sessionToScenarioYaml(actions: readonly RecordedAction[], session: SessionInfo): string {
+  const { expect: _expect, faults: baseFaults, ...base } = session.base;
+  const document = {
+    ...base,
+    name: `${typeof base.name === 'string' ? base.name : 'scenario'}-tui-session`,
+    seed: session.seed,
+    duration: formatDuration(Math.max(session.durationMs, 1)),
+    faults: [...(Array.isArray(baseFaults) ? baseFaults : []), ...actions.map(faultEntry)],
+  };
+  const header = `# Recorded by shoal tui${session.source ? ` (${session.source})` : ''}; replay with: npx shoal run <this file>\n`;
+  const doc = new Document(document);
+  // One flow map per fault keeps one fault per line, as people write scenario files.
+  const faults = doc.get('faults');
+  if (isSeq(faults)) for (const item of faults.items) if (isMap(item)) item.flow = true;
+  return header + doc.toString({ flowCollectionPadding: true });
+}

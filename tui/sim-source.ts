@@ -1,0 +1,378 @@
+import { writeFileSync } from 'node:fs';
+import type { LatencySpec, Simulation } from '../sim/index.ts';
+import { memberEventToLog } from './events.ts';
+import type { ClusterModel } from './model.ts';
+import { recordedActionsMax, sessionToScenarioYaml, type RecordedAction } from './recording.ts';
+import type { DashboardSource } from './source.ts';
+import type { ActionName, MemberView, NetworkSummary, ObserverSnapshot } from './types.ts';
+
+/** What the dashboard reads from a host's app: a SWIM node's public surface. */
+export interface MemberNode {
+  members(): readonly MemberView[];
+  readonly localHealth?: number;
+  readonly inFlight?: number;
+}
+
+/** Speeds the `+`/`-` keys step through: simulated seconds per wall second; Infinity is as fast as possible. */
+export const speeds: readonly number[] = [0.1, 1, 10, 100, Infinity];
+
+export interface SimSourceOptions {
+  sim: Simulation;
+  model: ClusterModel;
+  /** Hosts whose apps are membership nodes. @default every host of the simulation */
+  nodes?: readonly string[];
+  /** Finds the membership node in a host's app. @default the app itself, or its `swim` field */
+  readNode?: (app: unknown) => MemberNode | undefined;
+  /** The command line that reproduces this run (shown on the status line). */
+  reproduce?: string;
+  /** Starting speed (one of `speeds`). @default 1 */
+  speed?: number;
+  /** Wall time between slices; also the refresh rate of the model. @default 100 */
+  tickMs?: number;
+  /** Virtual time one slice may advance at a finite speed, so a stalled event loop does not cause a burst. @default 2_000 */
+  sliceMsMax?: number;
+  /** Wall time one slice may spend simulating at "as fast as possible", leaving the rest to rendering. @default 60 */
+  fastBudgetMs?: number;
+  /** Virtual time one press of the step key advances. @default 100 */
+  stepMs?: number;
+  /** How long the pause-member key freezes a host. @default 3_000 */
+  pauseForMs?: number;
+  /** How much default link loss one press of the loss key adds. @default 0.05 */
+  lossStep?: number;
+  /** Where `save` writes the scenario file. @default `tui-session-<seed>.yaml` */
+  savePath?: string;
+  /** The scenario the simulation was built from, as written; the saved session appends its faults to it. @default a bare cluster of `nodes` */
+  scenario?: Readonly<Record<string, unknown>>;
+}
+
+/** Virtual time advanced per chunk when running as fast as possible (the wall budget is checked between chunks). */
+const fastChunkMs = 50;
+
+/**
+ * Drives a simulation of SWIM nodes in slices of virtual time on real timers, at a chosen
+ * speed, and turns keyboard faults into simulator calls. Every action is recorded with its
+ * simulated time so the session can be saved as a scenario file and replayed.
+ */
+export class SimSource implements DashboardSource {
+  readonly model: ClusterModel;
+  readonly sim: Simulation;
+  readonly capabilities: ReadonlySet<ActionName> = new Set<ActionName>(
+    ['pause', 'step', 'speed', 'crash', 'restart', 'partition', 'heal', 'pauseMember', 'loss', 'save'],
+  );
+  readonly actions: RecordedAction[] = [];
+  private readonly nodes: readonly string[];
+  private readonly readNode: (app: unknown) => MemberNode | undefined;
+  private readonly options: Required<Pick<SimSourceOptions, 'tickMs' | 'sliceMsMax' | 'fastBudgetMs' | 'stepMs' | 'pauseForMs' | 'lossStep'>>;
+  private speedIndex: number;
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastTickWallMs = 0;
+  private busy: Promise<void> = Promise.resolve();
+  /** True while a slice runs: actions then wait for its end, so they happen at a whole millisecond between slices. */
+  private inSlice = false;
+  /** The fraction of a millisecond the last slice could not advance (slices advance whole milliseconds). */
+  private carryMs = 0;
+  private readonly unsubscribe: () => void;
+  private readonly savePath: string;
+  private readonly scenario: Readonly<Record<string, unknown>>;
+  /** Wall time spent inside the simulator and refreshing the model, for the overhead figures. */
+  readonly timing = { simulateWallMs: 0, refreshWallMs: 0, simulatedMs: 0, slices: 0 };
+
+  constructor(options: SimSourceOptions) {
+    this.sim = options.sim;
+    this.model = options.model;
+    this.nodes = options.nodes ?? options.sim.hostNames();
+    this.readNode = options.readNode ?? defaultReadNode;
+    this.options = {
+      tickMs: options.tickMs ?? 100,
+      sliceMsMax: options.sliceMsMax ?? 2_000,
+      fastBudgetMs: options.fastBudgetMs ?? 60,
+      stepMs: options.stepMs ?? 100,
+      pauseForMs: options.pauseForMs ?? 3_000,
+      lossStep: options.lossStep ?? 0.05,
+    };
+    const start = speeds.indexOf(options.speed ?? 1);
+    this.speedIndex = start >= 0 ? start : speeds.indexOf(1);
+    this.savePath = options.savePath ?? `tui-session-${this.sim.seed}.yaml`;
+    this.scenario = options.scenario ?? { name: 'session', cluster: { nodes: [...this.nodes] } };
+    this.unsubscribe = this.sim.onOutput(({ host, name, detail, timeMs }) => {
+      if (name !== 'member') return;
+      const event = memberEventToLog(host, detail, timeMs);
+      if (event !== undefined) this.model.pushEvent(event);
+    });
+    this.model.setStatus({
+      mode: 'sim', seed: this.sim.seed, connected: true,
+      reproduce: options.reproduce ?? `npx shoal tui --seed ${this.sim.seed}`,
+    });
+    this.refresh();
+  }
+
+  get speed(): number {
+    return speeds[this.speedIndex]!;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Starts advancing virtual time on real timers. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.lastTickWallMs = performance.now();
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        this.busy = this.busy.then(() => this.tick()).then(tick, (error: unknown) => this.fail(error));
+      }, this.options.tickMs);
+    };
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unsubscribe();
+  }
+
+  /** Waits for the slice in progress (tests and the benchmark use it). */
+  idle(): Promise<void> {
+    return this.busy;
+  }
+
+  /** Advances virtual time by `durationMs` (or, with Infinity, as far as `budgetWallMs` of wall time allows) and refreshes the model. */
+  async advance(durationMs: number, budgetWallMs = Infinity): Promise<void> {
+    this.inSlice = true;
+    try {
+      await this.runSlice(durationMs, budgetWallMs);
+    } finally {
+      this.inSlice = false;
+    }
+  }
+
+  private async runSlice(durationMs: number, budgetWallMs: number): Promise<void> {
+    const started = performance.now();
+    const fromMs = this.sim.nowMs;
+    if (durationMs === Infinity) {
+      while (performance.now() - started < budgetWallMs) await this.sim.runForAsync(fastChunkMs);
+    } else {
+      await this.sim.runForAsync(durationMs);
+    }
+    const simulated = performance.now();
+    this.timing.simulateWallMs += simulated - started;
+    this.timing.simulatedMs += this.sim.nowMs - fromMs;
+    this.timing.slices++;
+    this.refresh();
+    this.timing.refreshWallMs += performance.now() - simulated;
+  }
+
+  private async tick(): Promise<void> {
+    const now = performance.now();
+    const elapsedMs = now - this.lastTickWallMs;
+    this.lastTickWallMs = now;
+    if (this.paused) return;
+    const speed = this.speed;
+    if (speed === Infinity) return this.advance(Infinity, this.options.fastBudgetMs);
+    // Whole milliseconds only: faults land on whole milliseconds, which scenario files write exactly.
+    const wanted = Math.min(elapsedMs * speed + this.carryMs, this.options.sliceMsMax);
+    const whole = Math.floor(wanted);
+    this.carryMs = wanted - whole;
+    if (whole > 0) await this.advance(whole);
+  }
+
+  private fail(error: unknown): void {
+    this.paused = true;
+    this.model.setStatus({ paused: true, message: `simulation stopped: ${(error as Error)?.message ?? String(error)}` });
+    this.model.commit();
+  }
+
+  /** Reads every node into the model (state, views, network, status) and notifies the app once. */
+  refresh(): void {
+    const registered = new Set(this.sim.hostNames());
+    const observers: ObserverSnapshot[] = this.nodes.map((name) => {
+      if (!registered.has(name)) return { name, condition: 'down' };
+      const address = this.sim.address(name);
+      if (!this.sim.isUp(name)) return { name, address, condition: 'down' };
+      const node = this.readNode(this.sim.app(name));
+      return {
+        name, address,
+        condition: this.sim.isPaused(name) ? 'paused' : 'up',
+        ...(node === undefined ? {} : { view: node.members(), localHealth: node.localHealth, inFlight: node.inFlight }),
+      };
+    });
+    this.model.update({ timeMs: this.sim.nowMs, observers });
+    this.model.setNetwork(this.networkSummary());
+    this.model.setStatus({ speed: speedLabel(this.speed), paused: this.paused });
+    this.model.commit();
+  }
+
+  networkSummary(): NetworkSummary {
+    const names = this.sim.hostNames();
+    const described = this.sim.network.describe((i) => names[i] ?? '?');
+    const defaults = this.sim.network.defaults;
+    return {
+      partitions: described.partitions,
+      held: described.pairs.filter((p) => p.state === 'held').map(({ from, to }) => ({ from, to })),
+      linkOverrides: described.pairs.filter((p) => p.model !== undefined).length,
+      loss: defaults.loss,
+      latency: latencyLabel(defaults.latency),
+    };
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  togglePause(): string {
+    this.paused = !this.paused;
+    return this.done(this.paused ? 'simulation paused' : 'simulation resumed');
+  }
+
+  async step(): Promise<string> {
+    if (!this.paused) this.paused = true;
+    await (this.busy = this.busy.then(() => this.advance(this.options.stepMs)));
+    return this.done(`stepped ${this.options.stepMs} ms`);
+  }
+
+  faster(): string {
+    this.speedIndex = Math.min(speeds.length - 1, this.speedIndex + 1);
+    return this.done(`speed ${speedLabel(this.speed)}`);
+  }
+
+  slower(): string {
+    this.speedIndex = Math.max(0, this.speedIndex - 1);
+    return this.done(`speed ${speedLabel(this.speed)}`);
+  }
+
+  crash(names: readonly string[]): string {
+    return this.act(() => this.crashNow(names));
+  }
+
+  private crashNow(names: readonly string[]): string {
+    const up = names.filter((name) => this.sim.isUp(name));
+    if (up.length === 0) return this.done('crash: nothing selected is up');
+    for (const name of up) {
+      this.sim.crash(name);
+      this.record({ atMs: this.sim.nowMs, crash: name }, `crashed ${name}`);
+    }
+    return this.done(`crashed ${up.join(' ')}`);
+  }
+
+  restart(names: readonly string[]): string {
+    return this.act(() => this.restartNow(names));
+  }
+
+  private restartNow(names: readonly string[]): string {
+    const down = names.filter((name) => !this.sim.isUp(name));
+    if (down.length === 0) return this.done('restart: nothing selected is down');
+    for (const name of down) {
+      this.sim.restart(name);
+      this.record({ atMs: this.sim.nowMs, restart: name }, `restarted ${name}`);
+    }
+    return this.done(`restarted ${down.join(' ')}`);
+  }
+
+  partition(names: readonly string[]): string {
+    return this.act(() => this.partitionNow(names));
+  }
+
+  private partitionNow(names: readonly string[]): string {
+    const group = this.nodes.filter((n) => names.includes(n));
+    const rest = this.nodes.filter((n) => !names.includes(n));
+    if (group.length === 0 || rest.length === 0) return this.done('partition: select some members, not all');
+    this.sim.partition(group, rest);
+    return this.record({ atMs: this.sim.nowMs, partition: [group, rest] }, `partitioned ${group.join(' ')} | rest`);
+  }
+
+  heal(): string {
+    return this.act(() => {
+      this.sim.repair();
+      return this.record({ atMs: this.sim.nowMs, heal: true }, 'healed the network');
+    });
+  }
+
+  pauseMember(names: readonly string[]): string {
+    return this.act(() => this.pauseMemberNow(names));
+  }
+
+  private pauseMemberNow(names: readonly string[]): string {
+    const up = names.filter((name) => this.sim.isUp(name) && !this.sim.isPaused(name));
+    if (up.length === 0) return this.done('pause: nothing selected is running');
+    for (const name of up) {
+      this.sim.pauseFor(name, this.options.pauseForMs);
+      this.record({ atMs: this.sim.nowMs, pause: name, forMs: this.options.pauseForMs }, `paused ${name}`);
+    }
+    return this.done(`paused ${up.join(' ')} for ${this.options.pauseForMs / 1000} s`);
+  }
+
+  addLoss(): string {
+    return this.act(() => this.addLossNow());
+  }
+
+  private addLossNow(): string {
+    const current = this.sim.network.defaults.loss;
+    // Round to whole percents so the recorded value replays exactly, and wrap to 0 past 50 %.
+    const next = current + this.options.lossStep > 0.5 + 1e-9 ? 0 : Math.round((current + this.options.lossStep) * 100) / 100;
+    this.sim.setDefaultLink({ loss: next });
+    return this.record({ atMs: this.sim.nowMs, loss: next }, `default loss ${Math.round(next * 100)} %`);
+  }
+
+  /** The session as a scenario file (also what `save` writes). */
+  scenarioYaml(): string {
+    const seed = Number(this.sim.seed);
+    return sessionToScenarioYaml(this.actions, { base: this.scenario, seed: Number.isSafeInteger(seed) ? seed : 1, durationMs: this.sim.nowMs, source: 'simulator' });
+  }
+
+  save(): string {
+    try {
+      writeFileSync(this.savePath, this.scenarioYaml());
+      return this.done(`saved ${this.actions.length} actions to ${this.savePath}`);
+    } catch (error) {
+      return this.done(`save failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Applies a fault now when no slice runs, else right after the running slice: a fault
+   * then always falls between two instants at a whole millisecond, so the scenario file
+   * replays it at the same point of the run.
+   */
+  private act(apply: () => string): string {
+    if (!this.inSlice) return apply();
+    this.busy = this.busy.then(() => void apply());
+    return this.done('queued for the end of the slice');
+  }
+
+  private record(action: RecordedAction, text: string): string {
+    if (this.actions.length < recordedActionsMax) this.actions.push(action);
+    this.model.pushEvent({ timeMs: this.sim.nowMs, kind: 'fault', text });
+    return this.done(text);
+  }
+
+  private done(message: string): string {
+    this.model.setStatus({ message });
+    this.refresh();
+    return message;
+  }
+}
+
+function defaultReadNode(app: unknown): MemberNode | undefined {
+  if (isMemberNode(app)) return app;
+  const inner = (app as { swim?: unknown } | undefined)?.swim;
+  return isMemberNode(inner) ? inner : undefined;
+}
+
+function isMemberNode(value: unknown): value is MemberNode {
+  return typeof value === 'object' && value !== null && typeof (value as MemberNode).members === 'function';
+}
+
+export function speedLabel(speed: number): string {
+  return speed === Infinity ? 'max' : `×${speed}`;
+}
+
+export function latencyLabel(spec: LatencySpec): string {
+  switch (spec.kind) {
+    case 'constant': return `${spec.ms} ms`;
+    case 'uniform': return `${spec.minMs}–${spec.maxMs} ms`;
+    case 'normal': return `normal ${spec.meanMs}±${spec.stdDevMs} ms`;
+    case 'exponential': return `exp mean ${spec.meanMs} ms`;
+    case 'pareto': return `pareto ${spec.scaleMs} ms α${spec.shape}`;
+    case 'lognormal': return `lognormal median ${spec.medianMs} ms`;
+  }
+}
