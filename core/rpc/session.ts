@@ -153,6 +153,8 @@ export class RpcSession {
   private onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void {
     if (this.state === 'closed') return;
     this.framesIn++;
+    // Types are append-only: a newer peer's frame types are skipped, whatever their call id.
+    if (type < FrameType.HEADERS || type > FrameType.GOAWAY) return;
     switch (type) {
       case FrameType.PING:
         checkPing(payload);

@@ -184,3 +184,17 @@ describe('rpc: bad input from a peer in the simulator', () => {
     expect(await settle(sim, calc().add({ a: 1, b: 2 }))).toEqual({ ok: true, value: { sum: 3 } });
   });
 });
+
+describe('rpc: forward compatibility', () => {
+  test('frames of unknown types are skipped, whatever their call id', 58, async (seed) => {
+    const { sim, serverAddress } = rig({ seed });
+    const peer = rawPeer(sim, 'raw', serverAddress);
+    peer().write(encodePreamble(defaultLimits));
+    peer().write(encodeFrame(200 as FrameTypeCode, 0xff, 12345, Uint8Array.of(1, 2, 3)));
+    peer().write(headers(1, 'calc.v1/add'));
+    peer().write(message(1, msgpackCodec.encode({ a: 2, b: 3 })));
+    await sim.runForAsync(50);
+    expect(peer().closed).toBe(false);
+    expect(msgpackCodec.decode(peer().frames.find((f) => f.type === FrameType.MESSAGE)!.payload)).toEqual({ sum: 5 });
+  });
+});
