@@ -706,7 +706,7 @@ export class Simulation {
     const dueLocal = host.clock.local(this.nowMsValue) + delayMs;
     const event = new SimEvent(Kind.Timer, host, epoch, fn, dueLocal, null, null, null, id);
     host.timers.set(id, event);
-    this.schedule(event, Math.max(this.nowMsValue, host.clock.simTimeOf(dueLocal)));
+    this.schedule(event, this.simTimeOfLocal(host, dueLocal));
     return id;
   }
 
@@ -735,8 +735,19 @@ export class Simulation {
       old.cancelled = true;
       const event = new SimEvent(Kind.Timer, host, old.epoch, old.fn, old.a, null, null, null, id);
       host.timers.set(id, event);
-      this.schedule(event, Math.max(this.nowMsValue, host.clock.simTimeOf(old.a)));
+      this.schedule(event, this.simTimeOfLocal(host, old.a));
     }
+  }
+
+  /**
+   * The first simulated instant at which the host's clock reads at least `localMs`. With a
+   * drifting clock the conversion rounds, and a timer that fired a hair early would let a
+   * timer table re-arm for the same instant forever; so step up until the clock agrees.
+   */
+  private simTimeOfLocal(host: SimHost, localMs: number): number {
+    let t = Math.max(this.nowMsValue, host.clock.simTimeOf(localMs));
+    for (let i = 0; host.clock.local(t) < localMs && i < 64; i++) t += Math.max(1e-9, Math.abs(t) * Number.EPSILON * 4);
+    return t;
   }
 
   // ---------------------------------------------------------------- internals: datagrams

@@ -1,62 +1,82 @@
-import { Simulation } from '../../sim/index.ts';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { spaceTimeSvg } from '../../scenarios/diagram.ts';
+import { loadScenarioFile, ScenarioError } from '../../scenarios/load.ts';
+import { formatReport } from '../../scenarios/report.ts';
+import { runScenario } from '../../scenarios/runner.ts';
+import { timelineHtml } from '../../scenarios/timeline.ts';
+import { openTraceWriter } from '../../scenarios/trace-file.ts';
 import { UsageError, exitCode, type Command } from '../cli.ts';
 
-/**
- * Until the scenario runner lands, `shoal run` runs a small built-in demo in the simulator:
- * five hosts send each other heartbeats, one crashes and restarts, the network splits and
- * heals, and every host reports when it stopped and started hearing from a peer.
- */
+/** The scenario `shoal run` (and `npm start`) runs when no file is given. */
+export const defaultScenarioFile = fileURLToPath(new URL('../../scenarios/library/default.yaml', import.meta.url));
+
+export function parseSeed(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seed = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a non-negative integer, got "${value}"`);
+  return seed;
+}
+
+export function loadOrUsage(file: string) {
+  try {
+    return loadScenarioFile(file);
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export const command: Command = {
-  summary: 'Runs the default demo in the simulator and prints what happened.',
-  usage: 'shoal run [--seed N] [--json]',
-  options: { seed: { type: 'string' }, json: { type: 'boolean' } },
-  async run(values) {
-    const seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
-    const report = runDemo(seed);
-    if (values.json) console.log(JSON.stringify(report));
-    else {
-      console.log(`shoal demo: 5 hosts, seed ${seed}, ${report.simulatedMs / 1000} s simulated in ${report.wallMs} ms, ${report.events} events`);
-      for (const line of report.timeline) console.log(`  ${(line.timeMs / 1000).toFixed(2).padStart(6)} s  ${line.text}`);
-      console.log(`trace hash ${report.traceHash}; reproduce with: npx shoal run --seed ${seed}`);
+  summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails, 2 on bad input.',
+  usage: 'shoal run [FILE] [--seed N] [--mode sim|real] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
+  options: {
+    seed: { type: 'string' }, mode: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
+    diagram: { type: 'string' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+  },
+  async run(values, positionals) {
+    if (positionals.length > 1) throw new UsageError('give one scenario file');
+    const file = positionals[0] ?? defaultScenarioFile;
+    const mode = (values.mode as string | undefined) ?? 'sim';
+    if (mode !== 'sim' && mode !== 'real') throw new UsageError(`--mode must be sim or real, got "${mode}"`);
+    const scenario = loadOrUsage(file);
+    const seed = parseSeed(values.seed) ?? scenario.seed;
+    const window = (name: 'from' | 'to') => {
+      const v = values[name];
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a time in milliseconds`);
+      return n;
+    };
+    const fromMs = window('from');
+    const toMs = window('to');
+    const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}`.replace(/\s+/g, ' ');
+    if (mode === 'real') {
+      const real = await import(String(new URL('../../scenarios/real.ts', import.meta.url))).catch(() => undefined) as
+        { runScenarioReal: (s: typeof scenario, o: { seed: number; reproduce: string }) => Promise<import('../../scenarios/runner.ts').RunReport> } | undefined;
+      if (real === undefined) throw new UsageError('--mode real is not available yet: it needs the node process (`shoal node`), which has not landed');
+      const { runScenarioReal } = real;
+      const report = await runScenarioReal(scenario, { seed, reproduce });
+      console.log(values.json ? JSON.stringify(report) : formatReport(report));
+      return report.ok ? exitCode.ok : exitCode.failed;
     }
-    return exitCode.ok;
+    const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
+    const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
+    const report = await runScenario(scenario, {
+      seed, reproduce,
+      ...(writer ? { traceSink: writer.sink } : {}),
+      traceCapacity: wantsEntries ? 2_000_000 : 0,
+      onFinished: (sim) => {
+        const entries = wantsEntries ? sim.trace.entries() : [];
+        if (typeof values.diagram === 'string') {
+          const defaultTo = (fromMs ?? 0) + 5_000;
+          writeFileSync(values.diagram, spaceTimeSvg(entries, { fromMs: fromMs ?? 0, toMs: toMs ?? defaultTo, title: `${scenario.name} seed ${seed}` }));
+        }
+        if (typeof values.timeline === 'string') writeFileSync(values.timeline, timelineHtml(entries, { title: `${scenario.name} seed ${seed}` }));
+      },
+    });
+    if (writer) await writer.finish(report.traceHash, report.events);
+    console.log(values.json ? JSON.stringify(report) : formatReport(report));
+    return report.ok ? exitCode.ok : exitCode.failed;
   },
 };
-
-export function runDemo(seed: number) {
-  const sim = new Simulation({ seed, network: { latency: { kind: 'lognormal', medianMs: 2, sigma: 0.5 }, loss: 0.01 } });
-  const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
-  const timeline: { timeMs: number; text: string }[] = [];
-  sim.onOutput(({ host, name, detail, timeMs }) => timeline.push({ timeMs, text: `${host}: ${name} ${(detail as { peer: string }).peer}` }));
-  for (const name of names) {
-    sim.host(name, ({ transport, clock, emit }) => {
-      const lastHeard = new Map<string, number>();
-      const silent = new Set<string>();
-      transport.datagrams.onDatagram = (from) => {
-        const peer = sim.hostAt(from)!;
-        lastHeard.set(peer, clock.now());
-        if (silent.delete(peer)) emit('hears-again', { peer });
-      };
-      const tick = () => {
-        for (const peer of names) if (peer !== name) transport.datagrams.send(`${peer}:7946`, new Uint8Array(32));
-        for (const [peer, at] of lastHeard) {
-          if (clock.now() - at > 1500 && !silent.has(peer)) {
-            silent.add(peer);
-            emit('lost-contact', { peer });
-          }
-        }
-        clock.setTimer(250, tick);
-      };
-      tick();
-    });
-  }
-  sim.at(3_000, () => sim.crash('n3'));
-  sim.at(8_000, () => sim.restart('n3'));
-  sim.at(12_000, () => sim.partition(['n1', 'n2'], ['n3', 'n4', 'n5']));
-  sim.at(16_000, () => sim.repair());
-  const start = performance.now();
-  const simulatedMs = 20_000;
-  const events = sim.runUntil(simulatedMs);
-  return { seed, simulatedMs, wallMs: Math.round(performance.now() - start), events, traceHash: sim.trace.hash, timeline };
-}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, type Transport } from '../../core/index.ts';
+import { InvalidArgumentError, TimerTable, type Transport } from '../../core/index.ts';
 import { HostPanicError, EventLimitError, Simulation } from '../../sim/index.ts';
 import { recordingSim, seedHint } from './helpers.ts';
 
@@ -144,6 +144,25 @@ describe('host faults', () => {
     sim.driftClock('a', -500_000);
     sim.runUntil(5_000);
     expect(firedAt).toBe(2_000);
+  });
+
+  it('a timer table on a drifting, skewed clock never fires early or spins at one instant', () => {
+    const sim = new Simulation({ seed: 5 });
+    let fired = 0;
+    sim.host('a', ({ clock }) => {
+      const table = new TimerTable<'tick'>(clock, (_key, now) => {
+        fired++;
+        expect(now).toBeGreaterThanOrEqual(due);
+        due = now + 1_000 / 3;
+        table.set('tick', due);
+      });
+      let due = clock.now() + 1_000 / 3;
+      table.set('tick', due);
+    });
+    sim.driftClock('a', 50_000);
+    sim.skewClock('a', 12.345);
+    sim.runUntil(10_000, { maxEvents: 1_000 });
+    expect(fired).toBeGreaterThan(25);
   });
 
   it('wraps host exceptions with the host, the time and the seed; bounds runaway runs', () => {

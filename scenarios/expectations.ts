@@ -1,0 +1,198 @@
+import { formatDurationMs } from './duration.ts';
+import type { RunObserver } from './observe.ts';
+import type { Expectation } from './schema.ts';
+
+/** The result of one expectation, with the evidence a person needs to believe it. */
+export interface ExpectationResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** What the RPC workload recorded. */
+export interface RpcRecord {
+  issued: number;
+  succeeded: number;
+  /** Failed outcomes by status code name. */
+  failed: Record<string, number>;
+  /** Calls that had no outcome when the run ended (after the drain period): lost. */
+  pendingAtEnd: number;
+  /** Outcomes reported more than once for one call: duplicated. */
+  duplicated: number;
+  /** Latencies of successful calls (a bounded sample). */
+  latenciesMs: number[];
+  /** Calls refused by admission control (RESOURCE_EXHAUSTED) or the rate limiter. */
+  shed: number;
+}
+
+export interface RunRecord {
+  readonly nodes: readonly string[];
+  readonly endMs: number;
+  readonly observer: RunObserver;
+  /** First time after each `converge-within.after` at which views agreed (sampled every 100 ms). */
+  readonly convergedAt: ReadonlyMap<number, { atMs: number | undefined; lastDisagreements: string[] }>;
+  readonly rpc: RpcRecord | undefined;
+}
+
+/** When each node was running: a list of [start, end) intervals derived from crash/restart/leave faults. */
+export function upIntervals(record: RunRecord): Map<string, [number, number][]> {
+  const intervals = new Map<string, [number, number][]>(record.nodes.map((n) => [n, [[0, Infinity]]]));
+  for (const fault of record.observer.faults) {
+    for (const node of fault.nodes) {
+      const list = intervals.get(node);
+      if (list === undefined) continue;
+      const last = list[list.length - 1]!;
+      if ((fault.kind === 'crash' || fault.kind === 'leave') && last[1] === Infinity) last[1] = fault.timeMs;
+      if (fault.kind === 'restart') {
+        if (last[1] === Infinity) last[1] = fault.timeMs;
+        list.push([fault.timeMs, Infinity]);
+      }
+    }
+  }
+  return intervals;
+}
+
+function isUp(intervals: Map<string, [number, number][]>, node: string, t: number): boolean {
+  return (intervals.get(node) ?? []).some(([s, e]) => t >= s && t < e);
+}
+
+function firstFault(record: RunRecord, kind: string, node: string, afterMs = 0): number | undefined {
+  return record.observer.faults.find((f) => f.kind === kind && f.nodes.includes(node) && f.timeMs >= afterMs)?.timeMs;
+}
+
+/** Failures declared for a member while it was running (not crashed, not left, not paused-and-counted-as-up). */
+export function falseFailures(record: RunRecord, except: readonly string[] = []): { observer: string; member: string; timeMs: number }[] {
+  const intervals = upIntervals(record);
+  return record.observer.observations
+    .filter((o) => o.type === 'failed' && !except.includes(o.member) && isUp(intervals, o.member, o.timeMs) && !record.observer.leftAt.has(o.member))
+    .map((o) => ({ observer: o.observer, member: o.member, timeMs: o.timeMs }));
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export function checkExpectations(expectations: readonly Expectation[], record: RunRecord): ExpectationResult[] {
+  return expectations.map((e) => check(e, record));
+}
+
+function check(e: Expectation, record: RunRecord): ExpectationResult {
+  const intervals = upIntervals(record);
+  const obs = record.observer.observations;
+  if ('failed-within' in e) {
+    const { node, within } = e['failed-within'];
+    const name = `every live member sees ${node} failed within ${formatDurationMs(within)} of its crash`;
+    const crashAt = firstFault(record, 'crash', node);
+    if (crashAt === undefined) return { name, ok: false, detail: `${node} never crashed in this run` };
+    const deadline = crashAt + within;
+    const observers = record.nodes.filter((o) => o !== node && isUp(intervals, o, Math.min(deadline, record.endMs) - 1e-9) && isUp(intervals, o, crashAt));
+    const times = observers.map((o) => ({ o, t: obs.find((x) => x.observer === o && x.member === node && x.type === 'failed' && x.timeMs >= crashAt)?.timeMs }));
+    const late = times.filter(({ t }) => t === undefined || t > deadline);
+    const worst = Math.max(...times.map(({ t }) => (t === undefined ? Infinity : t - crashAt)));
+    return {
+      name, ok: late.length === 0 && observers.length > 0,
+      detail: late.length === 0
+        ? `crash at ${crashAt} ms; all ${observers.length} live members saw it failed, the last after ${worst.toFixed(0)} ms`
+        : `crash at ${crashAt} ms; ${late.length}/${observers.length} did not see it failed in time: ${late.slice(0, 8).map(({ o, t }) => `${o} (${t === undefined ? 'never' : `${(t - crashAt).toFixed(0)} ms`})`).join(', ')}`,
+    };
+  }
+  if ('no-false-failures' in e || 'false-failures-at-most' in e) {
+    const except = 'no-false-failures' in e && e['no-false-failures'] !== true ? e['no-false-failures'].except : [];
+    const max = 'false-failures-at-most' in e ? e['false-failures-at-most'] : 0;
+    const found = falseFailures(record, except);
+    return {
+      name: max === 0 ? 'no false failure' : `at most ${max} false failures`,
+      ok: found.length <= max,
+      detail: found.length === 0 ? 'no running member was declared failed'
+        : `${found.length} declarations of a running member as failed: ${found.slice(0, 6).map((f) => `${f.observer}→${f.member} at ${f.timeMs.toFixed(0)} ms`).join(', ')}`,
+    };
+  }
+  if ('converge-within' in e) {
+    const { after, within } = e['converge-within'];
+    const name = `views converge within ${formatDurationMs(within)} after ${formatDurationMs(after)}`;
+    const sample = record.convergedAt.get(after);
+    if (sample === undefined) return { name, ok: false, detail: 'convergence was not sampled (run shorter than the window?)' };
+    return {
+      name, ok: sample.atMs !== undefined && sample.atMs <= after + within,
+      detail: sample.atMs !== undefined ? `converged at ${sample.atMs.toFixed(0)} ms (${(sample.atMs - after).toFixed(0)} ms after)`
+        : `not converged by ${after + within} ms: ${sample.lastDisagreements.slice(0, 6).join('; ')}`,
+    };
+  }
+  if ('partition-detected' in e) {
+    const { sides, within } = e['partition-detected'];
+    const name = `partition detected on ${sides.length === 2 ? 'both sides' : `all ${sides.length} sides`}`;
+    const start = record.observer.faults.find((f) => f.kind === 'partition' || f.kind === 'isolate')?.timeMs ?? 0;
+    const deadline = within === undefined ? Infinity : start + within;
+    const perSide = sides.map((side) => side.filter((n) => obs.some((o) => o.observer === n && o.type === 'partition-detected' && o.timeMs >= start && o.timeMs <= deadline)));
+    return {
+      name, ok: perSide.every((d) => d.length > 0),
+      detail: sides.map((side, i) => `side [${side.join(',')}]: ${perSide[i]!.length} detected`).join('; '),
+    };
+  }
+  if ('rejoined-within' in e) {
+    const { node, within } = e['rejoined-within'];
+    const name = `${node} is seen alive by every member within ${formatDurationMs(within)} of its restart`;
+    const at = firstFault(record, 'restart', node);
+    if (at === undefined) return { name, ok: false, detail: `${node} never restarted` };
+    const observers = record.nodes.filter((o) => o !== node && isUp(intervals, o, at + within));
+    const missing = observers.filter((o) => !obs.some((x) => x.observer === o && x.member === node && (x.type === 'joined' || x.type === 'alive' || x.type === 'updated') && x.timeMs >= at && x.timeMs <= at + within));
+    return { name, ok: missing.length === 0, detail: missing.length === 0 ? `restart at ${at} ms; all ${observers.length} saw it alive` : `not seen alive by ${missing.join(', ')}` };
+  }
+  if ('left-not-failed' in e) {
+    const { node } = e['left-not-failed'];
+    const leftAt = firstFault(record, 'leave', node);
+    const failed = obs.filter((o) => o.member === node && o.type === 'failed' && (leftAt === undefined || o.timeMs >= leftAt));
+    const sawLeft = new Set(obs.filter((o) => o.member === node && o.type === 'left').map((o) => o.observer));
+    return {
+      name: `${node} leaving is reported as a leave, not a failure`,
+      ok: leftAt !== undefined && failed.length === 0 && sawLeft.size > 0,
+      detail: `${sawLeft.size} members saw it leave; ${failed.length} reported it failed`,
+    };
+  }
+  if ('quorum-side-only' in e) {
+    const { sides } = e['quorum-side-only'];
+    const total = record.nodes.length;
+    const quorumSides = sides.filter((side) => side.some((n) => {
+      const view = record.observer.views.get(n);
+      if (view === undefined || !isUp(intervals, n, record.endMs - 1e-9)) return false;
+      const alive = 1 + [...view.values()].filter((s) => s === 'alive' || s === 'suspect').length;
+      return alive > total / 2;
+    }));
+    return {
+      name: 'at most one side of the split believes it has a quorum',
+      ok: quorumSides.length <= 1,
+      detail: `${quorumSides.length} side(s) with a member seeing a majority alive: ${quorumSides.map((s) => `[${s.join(',')}]`).join(' ')}`,
+    };
+  }
+  const rpc = record.rpc;
+  const rpcMissing = (name: string): ExpectationResult => ({ name, ok: false, detail: 'the scenario has no workload' });
+  if ('no-rpc-outcome-lost' in e) {
+    const name = 'no RPC outcome lost or duplicated';
+    if (rpc === undefined) return rpcMissing(name);
+    return { name, ok: rpc.pendingAtEnd === 0 && rpc.duplicated === 0, detail: `${rpc.issued} calls: ${rpc.succeeded} succeeded, ${Object.values(rpc.failed).reduce((a, b) => a + b, 0)} failed with a typed error, ${rpc.pendingAtEnd} without outcome, ${rpc.duplicated} duplicated` };
+  }
+  if ('success-ratio-at-least' in e) {
+    const min = e['success-ratio-at-least'];
+    const name = `success ratio ≥ ${min}`;
+    if (rpc === undefined) return rpcMissing(name);
+    const ratio = rpc.issued === 0 ? 0 : rpc.succeeded / rpc.issued;
+    return { name, ok: ratio >= min, detail: `${rpc.succeeded}/${rpc.issued} = ${ratio.toFixed(4)}; failures ${JSON.stringify(rpc.failed)}` };
+  }
+  if ('p99-latency-at-most' in e) {
+    const max = e['p99-latency-at-most'];
+    const name = `p99 latency ≤ ${formatDurationMs(max)}`;
+    if (rpc === undefined) return rpcMissing(name);
+    const sorted = [...rpc.latenciesMs].sort((a, b) => a - b);
+    const p99 = quantile(sorted, 0.99);
+    return { name, ok: sorted.length > 0 && p99 <= max, detail: `p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${sorted.length} calls` };
+  }
+  if ('shed-at-least' in e) {
+    const min = e['shed-at-least'];
+    const name = `load shedding refused ≥ ${(min * 100).toFixed(0)} % of calls`;
+    if (rpc === undefined) return rpcMissing(name);
+    const ratio = rpc.issued === 0 ? 0 : rpc.shed / rpc.issued;
+    return { name, ok: ratio >= min, detail: `${rpc.shed}/${rpc.issued} shed (${(ratio * 100).toFixed(1)} %)` };
+  }
+  return { name: 'unknown expectation', ok: false, detail: JSON.stringify(e) };
+}

@@ -1,0 +1,114 @@
+import { stringify } from 'yaml';
+import { formatDurationMs } from './duration.ts';
+import { nodeNames, runScenario } from './runner.ts';
+import type { Expectation, Fault, Scenario } from './schema.ts';
+
+/**
+ * Reduces a failing run to a smaller scenario that still fails the same way (the same
+ * expectation fails): fewer faults, a shorter run, fewer nodes, no workload. Greedy, one
+ * reduction at a time, like delta debugging; bounded by `maxRuns`.
+ */
+export interface ShrinkResult {
+  scenario: Scenario;
+  runs: number;
+  failing: string[];
+  steps: string[];
+}
+
+export async function shrink(original: Scenario, seed: number, options: { maxRuns?: number; onStep?: (step: string) => void } = {}): Promise<ShrinkResult> {
+  const maxRuns = options.maxRuns ?? 200;
+  let runs = 0;
+  const first = await runScenario(original, { seed });
+  runs++;
+  const target = first.expectations.filter((e) => !e.ok).map((e) => e.name);
+  if (target.length === 0) throw new Error(`seed ${seed} passes every expectation of ${original.name}: nothing to shrink`);
+  const stillFails = async (candidate: Scenario): Promise<boolean> => {
+    if (runs >= maxRuns) return false;
+    runs++;
+    try {
+      const report = await runScenario(candidate, { seed });
+      return report.expectations.some((e) => !e.ok && target.includes(e.name));
+    } catch {
+      return false;
+    }
+  };
+  let current = original;
+  const steps: string[] = [];
+  const accept = (next: Scenario, step: string) => {
+    current = next;
+    steps.push(step);
+    options.onStep?.(step);
+  };
+  let progress = true;
+  while (progress && runs < maxRuns) {
+    progress = false;
+    if (current.workload !== undefined) {
+      const { workload: _w, ...rest } = current;
+      const candidate = { ...rest, expect: current.expect.filter((e) => !isRpcExpectation(e)) } as Scenario;
+      if (candidate.expect.length > 0 && await stillFails(candidate)) {
+        accept(candidate, 'removed the workload');
+        progress = true;
+      }
+    }
+    for (let i = current.faults.length - 1; i >= 0; i--) {
+      const candidate = { ...current, faults: current.faults.filter((_, j) => j !== i) };
+      if (await stillFails(candidate)) {
+        accept(candidate, `removed fault ${describeFault(current.faults[i]!)}`);
+        progress = true;
+      }
+    }
+    const lastNeeded = Math.max(0, ...current.faults.map((f) => f.at), ...current.expect.map(expectationEndMs));
+    const shorter = Math.max(lastNeeded + 1_000, Math.round(current.duration / 2));
+    if (shorter < current.duration && await stillFails({ ...current, duration: shorter })) {
+      accept({ ...current, duration: shorter }, `shortened the run to ${formatDurationMs(shorter)}`);
+      progress = true;
+    }
+    const names = nodeNames(current);
+    const referenced = referencedNodes(current);
+    const removable = names.filter((n) => !referenced.has(n) && n !== names[0]);
+    if (removable.length > 0) {
+      const keep = names.filter((n) => !removable.slice(0, Math.ceil(removable.length / 2)).includes(n));
+      const { size: _size, ...cluster } = current.cluster;
+      const candidate = { ...current, cluster: { ...cluster, nodes: keep } } as Scenario;
+      if (await stillFails(candidate)) {
+        accept(candidate, `reduced the cluster to ${keep.length} nodes`);
+        progress = true;
+      }
+    }
+  }
+  return { scenario: current, runs, failing: target, steps };
+}
+
+function isRpcExpectation(e: Expectation): boolean {
+  return 'no-rpc-outcome-lost' in e || 'success-ratio-at-least' in e || 'p99-latency-at-most' in e || 'shed-at-least' in e;
+}
+
+function expectationEndMs(e: Expectation): number {
+  if ('converge-within' in e) return e['converge-within'].after + e['converge-within'].within;
+  return 0;
+}
+
+function referencedNodes(s: Scenario): Set<string> {
+  const names = new Set<string>();
+  const walk = (x: unknown) => {
+    if (typeof x === 'string') names.add(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(s.faults);
+  walk(s.expect);
+  walk(s.cluster.seeds ?? []);
+  walk(Object.keys(s.cluster.tags));
+  if (s.workload) names.add(s.workload.client);
+  return names;
+}
+
+function describeFault(f: Fault): string {
+  const { at, ...rest } = f;
+  return `${JSON.stringify(rest)} at ${formatDurationMs(at)}`;
+}
+
+/** Writes a scenario back as YAML (durations in milliseconds). */
+export function scenarioToYaml(s: Scenario, note?: string): string {
+  return (note ? `# ${note}\n` : '') + stringify(s);
+}
