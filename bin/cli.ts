@@ -16,8 +16,12 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start.ts')).command,
   run: async () => (await import('./commands/run.ts')).command,
   tui: async () => (await import('./commands/tui.ts')).command,
+  replay: async () => (await import('./commands/replay.ts')).command,
+  sweep: async () => (await import('./commands/sweep.ts')).command,
+  shrink: async () => (await import('./commands/shrink.ts')).command,
   bench: async () => (await import('./commands/bench.ts')).command,
 };
 
