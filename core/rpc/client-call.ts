@@ -141,7 +141,7 @@ export class ClientCall {
       session.send(FrameType.MESSAGE, FrameFlag.END, id, request);
       return;
     }
-    const pump = async () => pumpMessages(toAsyncIterable(this.input, 'a streaming call needs an (async) iterable of requests'), this.requestSink(peer));
+    const pump = async () => pumpMessages(toAsyncIterable(this.input, new RpcError('INVALID_ARGUMENT', 'a streaming call needs an (async) iterable of requests')), this.requestSink(peer));
     pump().catch((error: unknown) => {
       const rpcError = error instanceof RpcError ? error : new RpcError('CANCELLED', `the request stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       this.fail(rpcError, true);

@@ -48,7 +48,9 @@ export class ClientConnection implements SessionHandler, CallHost {
 
   /** Calls running or waiting on this connection. */
   get inFlight(): number {
-    return this.calls.size + this.pending.length;
+    let waiting = 0;
+    for (const call of this.pending) if (call.state === 'pending') waiting++;
+    return this.calls.size + waiting;
   }
 
   start(call: ClientCall): void {

@@ -120,7 +120,7 @@ export async function pumpMessages<T>(source: AsyncIterable<T>, sink: MessageSin
 }
 
 /** Accepts async and plain iterables (an array of requests, a generator) as a message source. */
-export function toAsyncIterable(source: unknown, misuse: string): AsyncIterable<unknown> {
+export function toAsyncIterable(source: unknown, misuse: RpcError): AsyncIterable<unknown> {
   if (source !== null && typeof source === 'object') {
     if (Symbol.asyncIterator in source) return source as AsyncIterable<unknown>;
     if (Symbol.iterator in source) {
@@ -130,5 +130,5 @@ export function toAsyncIterable(source: unknown, misuse: string): AsyncIterable<
       })();
     }
   }
-  throw new RpcError('INVALID_ARGUMENT', misuse);
+  throw misuse;
 }

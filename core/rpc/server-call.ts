@@ -173,7 +173,7 @@ export class ServerCall implements ServerCallContext {
       if (this.state === 'running') this.sendMessage(response);
       return;
     }
-    await pumpMessages(toAsyncIterable(output, 'a streaming handler must return an (async) iterable'), this.responseSink());
+    await pumpMessages(toAsyncIterable(output, new RpcError('INTERNAL', `${this.method}: a streaming handler must return an (async) iterable`)), this.responseSink());
   }
 
   private responseSink(): MessageSink<unknown> {
