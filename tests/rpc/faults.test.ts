@@ -129,4 +129,24 @@ describe('rpc: failures of the peer and the path', () => {
     expect(error).toBeInstanceOf(RpcError);
     expect((await settle(sim, calc().add({ a: 1, b: 1 }))).ok).toBe(true);
   });
+
+  test('pings keep a quiet connection and a long call alive', 27, async (seed) => {
+    const { sim, calc, client, serverAddress } = rig({ seed, sim: slowTransport });
+    expect((await settle(sim, calc().add({ a: 1, b: 1 }))).ok).toBe(true);
+    await sim.runForAsync(30_000);
+    expect(client().connectionInfo(serverAddress)?.state).toBe('ready');
+    expect(await settle(sim, calc().slow({ ms: 20_000 }))).toEqual({ ok: true, value: { done: true } });
+  });
+
+  test('a crashed client frees its calls on the server within the idle timeout', 28, async (seed) => {
+    const { sim, calc, server, probe } = rig({ seed, sim: slowTransport, server: { limits: { idleTimeoutMs: 2_000 } } });
+    void calc().slow({ ms: 60_000 }, { timeoutMs: 120_000 }).catch(() => undefined);
+    await sim.runForAsync(100);
+    expect(server().activeCalls).toBe(1);
+    sim.crash('client');
+    const crashedAt = sim.nowMs;
+    expect(await sim.runUntilConditionAsync(() => server().activeCalls === 0, sim.nowMs + 10_000)).toBe(true);
+    expect(sim.nowMs - crashedAt).toBeLessThanOrEqual(2_000);
+    expect(probe.cancelled).toEqual(['UNAVAILABLE']);
+  });
 });
