@@ -45,6 +45,15 @@ export interface SimSourceOptions {
   scenario?: Readonly<Record<string, unknown>>;
 }
 
+/** Faults land this far past a whole millisecond (see `act`). */
+export const faultOffsetMs = 0.25;
+
+/** The first instant at or after `nowMs` that lies `faultOffsetMs` past a whole millisecond. */
+export function faultInstantMs(nowMs: number): number {
+  const candidate = Math.floor(nowMs) + faultOffsetMs;
+  return candidate >= nowMs ? candidate : candidate + 1;
+}
+
 /** Virtual time advanced per chunk when running as fast as possible (the wall budget is checked between chunks). */
 const fastChunkMs = 50;
 
@@ -68,8 +77,6 @@ export class SimSource implements DashboardSource {
   private timer: NodeJS.Timeout | undefined;
   private lastTickWallMs = 0;
   private busy: Promise<void> = Promise.resolve();
-  /** True while a slice runs: actions then wait for its end, so they happen at a whole millisecond between slices. */
-  private inSlice = false;
   /** The fraction of a millisecond the last slice could not advance (slices advance whole milliseconds). */
   private carryMs = 0;
   private readonly unsubscribe: () => void;
@@ -139,13 +146,10 @@ export class SimSource implements DashboardSource {
   }
 
   /** Advances virtual time by `durationMs` (or, with Infinity, as far as `budgetWallMs` of wall time allows) and refreshes the model. */
-  async advance(durationMs: number, budgetWallMs = Infinity): Promise<void> {
-    this.inSlice = true;
-    try {
-      await this.runSlice(durationMs, budgetWallMs);
-    } finally {
-      this.inSlice = false;
-    }
+  advance(durationMs: number, budgetWallMs = Infinity): Promise<void> {
+    // Through the queue, so slices and actions happen in the order they were asked for.
+    this.busy = this.busy.then(() => this.runSlice(durationMs, budgetWallMs));
+    return this.busy;
   }
 
   private async runSlice(durationMs: number, budgetWallMs: number): Promise<void> {
@@ -170,12 +174,11 @@ export class SimSource implements DashboardSource {
     this.lastTickWallMs = now;
     if (this.paused) return;
     const speed = this.speed;
-    if (speed === Infinity) return this.advance(Infinity, this.options.fastBudgetMs);
-    // Whole milliseconds only: faults land on whole milliseconds, which scenario files write exactly.
+    if (speed === Infinity) return this.runSlice(Infinity, this.options.fastBudgetMs);
     const wanted = Math.min(elapsedMs * speed + this.carryMs, this.options.sliceMsMax);
     const whole = Math.floor(wanted);
     this.carryMs = wanted - whole;
-    if (whole > 0) await this.advance(whole);
+    if (whole > 0) await this.runSlice(whole, Infinity);
   }
 
   private fail(error: unknown): void {
@@ -226,7 +229,7 @@ export class SimSource implements DashboardSource {
 
   async step(): Promise<string> {
     if (!this.paused) this.paused = true;
-    await (this.busy = this.busy.then(() => this.advance(this.options.stepMs)));
+    await this.advance(this.options.stepMs);
     return this.done(`stepped ${this.options.stepMs} ms`);
   }
 
@@ -329,14 +332,22 @@ export class SimSource implements DashboardSource {
   }
 
   /**
-   * Applies a fault now when no slice runs, else right after the running slice: a fault
-   * then always falls between two instants at a whole millisecond, so the scenario file
-   * replays it at the same point of the run.
+   * Applies a fault after the running slice, at the next instant a quarter of a millisecond
+   * past a whole millisecond. Protocol timers fire on whole milliseconds (integer delays
+   * from a start at 0), and a scenario runner applies a fault before every other event of
+   * its instant; an instant of its own keeps the order identical, so the saved session
+   * replays to the same trace.
    */
   private act(apply: () => string): string {
-    if (!this.inSlice) return apply();
-    this.busy = this.busy.then(() => void apply());
-    return this.done('queued for the end of the slice');
+    this.busy = this.busy.then(async () => {
+      try {
+        await this.sim.runUntilAsync(faultInstantMs(this.sim.nowMs));
+        apply();
+      } catch (error) {
+        this.done(`action failed: ${(error as Error).message}`);
+      }
+    });
+    return 'queued';
   }
 
   private record(action: RecordedAction, text: string): string {
