@@ -1,0 +1,49 @@
+import { pino } from 'pino';
+import { NodeFlagError, ShoalNode, nodeFlagOptions, nodeUsage, parseNodeFlags, type NodeConfig } from '../../net-real/node/index.ts';
+import { UsageError, exitCode, type Command } from '../cli.ts';
+
+export const command: Command = {
+  summary: 'Runs one cluster member on the real network (QUIC + encrypted gossip) with an admin HTTP endpoint. '
+    + 'SIGTERM/SIGINT leave the cluster gracefully and exit 0. Exit 2 on bad flags or unreadable files.',
+  usage: nodeUsage,
+  options: nodeFlagOptions,
+  async run(values, positionals) {
+    let config: NodeConfig;
+    try {
+      config = await parseNodeFlags(values, positionals);
+    } catch (error) {
+      if (error instanceof NodeFlagError) throw new UsageError(error.message);
+      throw error;
+    }
+    // Synchronous writes: the last lines before exit are never lost.
+    const log = pino({ level: config.logLevel, base: { node: config.name } }, pino.destination({ fd: 1, sync: true }));
+    let node: ShoalNode;
+    try {
+      node = await ShoalNode.start(config, log);
+    } catch (error) {
+      if (error instanceof NodeFlagError) throw new UsageError(error.message);
+      throw error;
+    }
+    return await new Promise<number>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down');
+        const bound = setTimeout(() => {
+          log.error({ boundMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time');
+          process.exit(exitCode.failed);
+        }, config.shutdownTimeoutMs);
+        bound.unref();
+        node.shutdown().then(() => {
+          clearTimeout(bound);
+          // Whatever handle a library leaves open must not keep a stopped node alive.
+          setTimeout(() => process.exit(exitCode.ok), 1_000).unref();
+          resolve(exitCode.ok);
+        }, (error: unknown) => {
+          log.error({ error: (error as Error).message }, 'shutdown failed');
+          resolve(exitCode.failed);
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};
