@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sweep: async () => (await import('./commands/sweep.ts')).command,
   shrink: async () => (await import('./commands/shrink.ts')).command,
   bench: async () => (await import('./commands/bench.ts')).command,
+  node: async () => (await import('./commands/node.ts')).command,
 };
 
 function topUsage(): string {
