@@ -138,7 +138,13 @@ export class RpcClient {
       }
       return this.interceptors[index]!(info, () => run(index + 1));
     };
-    run(0).catch((error: unknown) => {
+    let outcome: Promise<void>;
+    try {
+      outcome = run(0);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.catch((error: unknown) => {
       const rpcError = error instanceof RpcError ? error : new RpcError('INTERNAL', `client interceptor failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       call.fail(rpcError, true);
     });

@@ -163,7 +163,14 @@ export class ServerCall implements ServerCallContext {
     const interceptors = this.host.interceptors;
     const chain = (index: number): Promise<void> =>
       index === interceptors.length ? this.invoke(input) : interceptors[index]!(this, () => chain(index + 1));
-    chain(0).then(() => this.end(undefined), (error: unknown) => this.end(toRpcError(error)));
+    // An interceptor may throw synchronously; that must fail this call, never the connection.
+    let outcome: Promise<void>;
+    try {
+      outcome = chain(0);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(() => this.end(undefined), (error: unknown) => this.end(toRpcError(error)));
   }
 
   private async invoke(input: unknown): Promise<void> {

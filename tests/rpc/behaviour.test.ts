@@ -95,6 +95,16 @@ describe('rpc: limits, interceptors, shutdown', () => {
     expect(ended[0]!.latencyMs).toBeGreaterThan(0);
   });
 
+  test('an interceptor that throws synchronously fails only its call', 46, async (seed) => {
+    const strict: ServerInterceptor = (call, next) => {
+      if (call.method.endsWith('/slow')) throw new RpcError('PERMISSION_DENIED', 'no slow calls');
+      return next();
+    };
+    const { sim, calc } = rig({ seed, server: { interceptors: [strict] } });
+    expectRpcError(await settle(sim, calc().slow({ ms: 1 })), 'PERMISSION_DENIED');
+    expect(await settle(sim, calc().add({ a: 1, b: 2 }))).toEqual({ ok: true, value: { sum: 3 } });
+  });
+
   test('shutdown drains in-flight calls, refuses new ones, then resolves', 44, async (seed) => {
     const { sim, calc, server } = rig({ seed });
     const running = calc().slow({ ms: 1_000 });
