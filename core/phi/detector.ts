@@ -8,7 +8,8 @@ import { resolvePhiOptions, phiExponential, phiNormal, varianceOf, type PhiModel
 export class PhiAccrualDetector {
   readonly model: PhiModel;
   readonly threshold: number;
-  private readonly intervals: Float64Array;
+  /** A plain array: far smaller than a typed array for the short windows SWIM keeps per member. */
+  private readonly intervals: number[];
   private readonly minStdDevMs: number;
   private readonly acceptablePauseMs: number;
   private head = 0;
@@ -23,7 +24,7 @@ export class PhiAccrualDetector {
     this.threshold = o.threshold;
     this.minStdDevMs = o.minStdDevMs;
     this.acceptablePauseMs = o.acceptablePauseMs;
-    this.intervals = new Float64Array(o.windowSize);
+    this.intervals = new Array<number>(o.windowSize).fill(0.5);
     // Akka's bootstrap: two virtual samples with mean = first interval, stdDev = first / 4.
     const first = o.firstIntervalMs;
     const deviation = first / 4;

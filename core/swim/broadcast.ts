@@ -1,5 +1,8 @@
 import type { PacketBuilder } from './codec.ts';
 
+/** Broadcasts that may fail to fit before a packet counts as full. */
+export const fillMissesMax = 4;
+
 /** One queued update: its encoded bytes and how often it was sent. */
 interface Broadcast {
   readonly key: string;
@@ -52,13 +55,14 @@ export class BroadcastQueue {
   fill(packet: PacketBuilder, limit: number): number {
     const picked = this.picked;
     picked.length = 0;
-    for (let t = 0; t < this.buckets.length; t++) {
-      const bucket = this.buckets[t]!;
-      for (const b of bucket) {
-        if (packet.bytesFree < 8) break;
+    // Stop after a few broadcasts that did not fit: scanning a long queue for a small one
+    // would make every packet O(queue).
+    let misses = 0;
+    scan: for (let t = 0; t < this.buckets.length; t++) {
+      for (const b of this.buckets[t]!) {
         if (packet.tryAppend(b.bytes)) picked.push(b);
+        else if (++misses >= fillMissesMax) break scan;
       }
-      if (packet.bytesFree < 8) break;
     }
     for (const b of picked) {
       this.buckets[b.transmits]!.delete(b);

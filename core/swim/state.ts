@@ -1,5 +1,5 @@
 import { DecodeError, LimitExceededError } from '../errors.ts';
-import { Reader, Writer, addressBytesMax, nameBytesMax, readTags, stateMembersMax, wireVersion, writeTags, type Tags } from './codec.ts';
+import { Reader, Writer, addressBytesMax, nameBytesMax, noTags, readTags, stateMembersMax, tagsBytesMax, wireVersion, writeTags, type Tags } from './codec.ts';
 
 /**
  * Push-pull state messages: the full member list, sent over a reliable stream as one
@@ -29,8 +29,10 @@ export const frameHeaderBytes = 4;
 
 export function encodeState(message: StateMessage, bytesMax: number): Uint8Array {
   if (message.members.length > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
-  // Grow geometrically up to the limit: most states are far smaller than the limit.
-  for (let size = Math.min(bytesMax, 4096); ; size = Math.min(bytesMax, size * 4)) {
+  // Start from an estimate (names, addresses and small tags) and grow up to the limit.
+  let estimate = 64;
+  for (const m of message.members) estimate += 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
+  for (let size = Math.min(bytesMax, estimate); ; size = Math.min(bytesMax, size * 4)) {
     try {
       return encodeInto(message, new Uint8Array(size));
     } catch (error) {

@@ -1,0 +1,227 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { randomInt } from '../core/index.ts';
+import { SeededRandom } from '../sim/index.ts';
+import type { MembershipEvent, Swim, SwimConfigInput } from '../core/swim/index.ts';
+import { buildSwimCluster, swimHost } from '../sim/hosts/swim.ts';
+import { Simulation } from '../sim/index.ts';
+
+/**
+ * SWIM in the simulator: for each cluster size one child process (so peak RSS is per size)
+ * simulates `simulatedMs` of a LAN cluster: join, steady state, a series of crashes and a
+ * late join. A separate run compares false "failed" declarations with Lifeguard on and
+ * off, with slow members and 10 % loss.
+ */
+
+export interface SwimSizeResult {
+  size: number;
+  simulatedMs: number;
+  wallSeconds: number;
+  peakRssMiB: number;
+  events: number;
+  convergedAtMs: number | null;
+  crashes: number;
+  /** Median over crashes: first suspicion by any member, in protocol periods after the crash. */
+  firstDetectionPeriodsMedian: number | null;
+  /** Median over crashes: ms until every live member marked the crashed member failed. */
+  fullDetectionMsMedian: number | null;
+  /** The issue's target at this size: first detection + minimum suspicion timeout + 2 s. */
+  fullDetectionTargetMs: number | null;
+  /** ms until 99.99 % of the live members (all, below 10 000) knew a member that joined late. */
+  joinDissemination9999Ms: number | null;
+  /** Steady state, per member: all SWIM bytes sent per second, and the piggybacked-gossip part. */
+  bytesPerSecPerMember: number;
+  gossipBytesPerSecPerMember: number;
+  falseFailures: number;
+}
+
+const lanProbeIntervalMs = 1000;
+
+export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSizeResult {
+  const sim = new Simulation({ seed, trace: { capacity: 0 } });
+  const config: SwimConfigInput = { preset: 'lan' };
+  const seeds = Array.from({ length: Math.min(5, size) }, (_, i) => `n${i}`);
+  const startWall = performance.now();
+  const cluster = buildSwimCluster(sim, { size, config, seeds, emitEvents: false, staggerMs: Math.min(20_000, size * 10) });
+  const crashed = new Set<string>();
+  const falseFailures = { count: 0 };
+  // Per crash: when, first suspicion, how many live members marked it failed and when the last did.
+  const crashes = new Map<string, { atMs: number; firstSuspectMs?: number; failedBy: number; allFailedMs?: number; liveAtCrash: number }>();
+  const late = { name: `late${size}`, startMs: 0, knownBy: 0, doneMs: undefined as number | undefined };
+  const watch = (host: string, swim: Swim) => swim.subscribe((e: MembershipEvent) => {
+    const c = crashes.get(e.name);
+    if (e.type === 'suspect' && c !== undefined && c.firstSuspectMs === undefined) c.firstSuspectMs = sim.nowMs;
+    if (e.type === 'failed') {
+      if (!crashed.has(e.name)) falseFailures.count++;
+      if (c !== undefined && !crashed.has(host)) {
+        c.failedBy++;
+        if (c.failedBy === c.liveAtCrash) c.allFailedMs = sim.nowMs;
+      }
+    }
+    if (e.type === 'joined' && e.name === late.name) {
+      late.knownBy++;
+      if (late.doneMs === undefined && late.knownBy >= Math.ceil(0.9999 * (size - crashed.size))) late.doneMs = sim.nowMs;
+    }
+  });
+  const subscribed = new Set<string>();
+  const subscribeAll = () => {
+    for (const n of cluster.names) {
+      if (subscribed.has(n) || !sim.hostNames().includes(n)) continue;
+      const swim = cluster.node(n);
+      if (swim === undefined) continue;
+      subscribed.add(n);
+      watch(n, swim);
+    }
+  };
+  // Converged: every member sees all of them (checked once per simulated second).
+  let convergedAtMs: number | null = null;
+  const steadyFromMs = Math.min(simulatedMs / 3, 120_000 + size * 10);
+  const random = new SeededRandom(`bench-${seed}`);
+  const crashTimes: number[] = [];
+  for (let t = steadyFromMs + 60_000; t < simulatedMs - 90_000; t += 40_000) crashTimes.push(t);
+  let bytesAt: { t: number; bytes: number; gossip: number } | undefined;
+  let bytesRate = { all: 0, gossip: 0 };
+  const totals = () => {
+    let bytes = 0;
+    let gossip = 0;
+    for (const n of cluster.nodes()) {
+      bytes += n.stats.bytesSent;
+      gossip += n.stats.gossipBytesSent;
+    }
+    return { bytes, gossip };
+  };
+  let events = 0;
+  for (let t = 1000; t <= simulatedMs; t += 1000) {
+    events += sim.runUntil(t);
+    if (convergedAtMs === null && t > Math.min(20_000, size * 10)) {
+      const nodes = cluster.nodes();
+      if (nodes.length === size && nodes.every((n) => n.liveMembers === size)) convergedAtMs = t;
+    }
+    if (t === Math.floor(steadyFromMs / 1000) * 1000) {
+      subscribeAll();
+      const x = totals();
+      bytesAt = { t, bytes: x.bytes, gossip: x.gossip };
+    }
+    if (bytesAt !== undefined && t === bytesAt.t + 60_000) {
+      const x = totals();
+      const perMemberSec = 1 / (size * 60);
+      bytesRate = { all: (x.bytes - bytesAt.bytes) * perMemberSec, gossip: (x.gossip - bytesAt.gossip) * perMemberSec };
+    }
+    if (crashTimes.includes(t)) {
+      let victim: string;
+      do victim = cluster.names[5 + randomInt(random, Math.max(1, size - 5))] ?? cluster.names[size - 1]!;
+      while (crashed.has(victim) && crashed.size < size - 5);
+      sim.crash(victim);
+      crashed.add(victim);
+      crashes.set(victim, { atMs: t, failedBy: 0, liveAtCrash: size - crashed.size });
+    }
+    if (t === simulatedMs - 60_000) {
+      late.startMs = t;
+      sim.host(late.name, swimHost({ config, seeds: seeds.map((s) => `${s}:7946`), emitEvents: false }));
+    }
+  }
+  const wallSeconds = (performance.now() - startWall) / 1000;
+  const done = [...crashes.values()];
+  const first = done.filter((c) => c.firstSuspectMs !== undefined).map((c) => (c.firstSuspectMs! - c.atMs) / lanProbeIntervalMs);
+  const full = done.filter((c) => c.allFailedMs !== undefined).map((c) => c.allFailedMs! - c.atMs);
+  const minSuspicionMs = 4 * Math.max(1, Math.log10(size)) * lanProbeIntervalMs;
+  const firstMedian = median(first);
+  return {
+    size, simulatedMs, wallSeconds: round(wallSeconds), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), events,
+    convergedAtMs, crashes: done.length,
+    firstDetectionPeriodsMedian: firstMedian === null ? null : round(firstMedian),
+    fullDetectionMsMedian: median(full),
+    fullDetectionTargetMs: firstMedian === null ? null : Math.round(firstMedian * lanProbeIntervalMs + minSuspicionMs + 2000),
+    joinDissemination9999Ms: late.doneMs === undefined ? null : Math.round(late.doneMs - late.startMs),
+    bytesPerSecPerMember: Math.round(bytesRate.all), gossipBytesPerSecPerMember: Math.round(bytesRate.gossip),
+    falseFailures: falseFailures.count,
+  };
+}
+
+export interface FalsePositiveResult {
+  size: number;
+  simulatedMs: number;
+  loss: number;
+  slowMembers: number;
+  lifeguardOn: number;
+  lifeguardOff: number;
+  /** off / on (Infinity shown as null when on is 0). */
+  reduction: number | null;
+}
+
+/**
+ * False "failed" declarations (no member ever crashes) with slow members (20 % of them
+ * are frozen for 2–8 s every 5–15 s: GC pauses, CPU starvation) and 10 % uniform loss.
+ */
+const slowCount = (size: number) => Math.max(1, Math.round(size / 5));
+
+export function runFalsePositives(size: number, simulatedMs: number, seed = 1): FalsePositiveResult {
+  const run = (lifeguard: boolean) => {
+    const sim = new Simulation({ seed, trace: { capacity: 0 }, network: { loss: 0.1 } });
+    const config: SwimConfigInput = { preset: 'lan', awarenessEnabled: lifeguard, dynamicSuspicionEnabled: lifeguard, buddySystemEnabled: lifeguard };
+    const cluster = buildSwimCluster(sim, { size, config, emitEvents: false, seeds: ['n0', 'n1', 'n2'] });
+    const random = new SeededRandom(`slow-${seed}`);
+    const slow = cluster.names.slice(size - slowCount(size));
+    let failed = 0;
+    sim.runUntil(30_000);
+    for (const n of cluster.nodes()) n.subscribe((e) => { if (e.type === 'failed') failed++; });
+    for (const name of slow) {
+      const freeze = () => {
+        sim.pauseFor(name, 2000 + random.next() * 6000);
+        sim.after(5000 + random.next() * 10_000, freeze);
+      };
+      sim.after(random.next() * 5000, freeze);
+    }
+    sim.runUntil(simulatedMs);
+    return failed;
+  };
+  const on = run(true);
+  const off = run(false);
+  return { size, simulatedMs, loss: 0.1, slowMembers: slowCount(size), lifeguardOn: on, lifeguardOff: off, reduction: on === 0 ? null : round(off / on) };
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** Runs one size in a child process, so each gets its own heap limit and peak RSS. */
+export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: number, timeoutMs: number): SwimSizeResult | { size: number; error: string } {
+  const file = fileURLToPath(import.meta.url);
+  const child = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '--import', 'tsx', file, String(size), String(simulatedMs)], {
+    encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20,
+  });
+  const line = child.stdout?.trim().split('\n').pop();
+  if (child.status === 0 && line) return JSON.parse(line) as SwimSizeResult;
+  const reason = child.signal === 'SIGTERM' ? `timed out after ${timeoutMs / 1000} s wall` : (child.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+  return { size, error: `did not complete: ${reason}` };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const size = Number(process.argv[2] ?? 100);
+  const simulatedMs = Number(process.argv[3] ?? 600_000);
+  console.log(JSON.stringify(size === 0 ? runFalsePositives(100, simulatedMs) : runSwimSize(size, simulatedMs)));
+}
+
+/**
+ * The `shoal bench swim` entry: each size in its own child process (a size that runs out
+ * of heap or wall time is reported as such, not fatal), then the Lifeguard comparison.
+ * One run per size: a 600 s simulation of 1 000 members is the expensive part.
+ */
+export async function runSwimBench(args: Readonly<Record<string, string | boolean>>): Promise<Record<string, unknown>> {
+  const sizes = typeof args.hosts === 'string' ? [Number(args.hosts)] : [100, 1000, 10_000];
+  const simulatedMs = 600_000;
+  const results = sizes.map((size) => runSwimSizeInChild(size, simulatedMs, size >= 10_000 ? 4096 : 3072, size >= 10_000 ? 600_000 : 900_000));
+  const falsePositives = runSwimSizeInChildFalsePositives(300_000);
+  return { preset: 'lan', statistic: 'single run per size (seed 1)', sizes: results, falsePositives };
+}
+
+function runSwimSizeInChildFalsePositives(simulatedMs: number): FalsePositiveResult | { error: string } {
+  const r = runSwimSizeInChild(0, simulatedMs, 2048, 600_000) as unknown;
+  return r as FalsePositiveResult | { error: string };
+}
