@@ -1,5 +1,5 @@
 import { DecodeError } from '../errors.ts';
-import { Reader, Writer, decodeUtf8, encodeUtf8, readU32, writeU32 } from './bytes.ts';
+import { Reader, Writer, decodeUtf8, encodeUtf8, readU32, writeU16, writeU32 } from './bytes.ts';
 import { frameHeaderBytes, preambleBytes, protocolMagic, protocolVersion, type RpcLimits } from './limits.ts';
 import { decodeMetadata, type Metadata } from './metadata.ts';
 
@@ -99,9 +99,29 @@ export interface HeadersPayload {
   readonly metadata: Metadata;
 }
 
+/** Method names seen recently, encoded once: a client calls the same few methods over and over. */
+const methodBytesCache = new Map<string, Uint8Array>();
+/** Entries of that cache; past it the cache starts over, so it stays small whatever callers do. */
+export const methodBytesCacheMax = 1_024;
+
+function methodBytes(method: string): Uint8Array {
+  let bytes = methodBytesCache.get(method);
+  if (bytes === undefined) {
+    if (methodBytesCache.size >= methodBytesCacheMax) methodBytesCache.clear();
+    bytes = encodeUtf8(method);
+    methodBytesCache.set(method, bytes);
+  }
+  return bytes;
+}
+
 export function encodeHeaders(method: string, timeoutMs: number, metadataBlock: Uint8Array): Uint8Array {
-  const name = encodeUtf8(method);
-  return new Writer(8 + name.length + metadataBlock.length).u16(name.length).bytes(name).u32(timeoutMs).bytes(metadataBlock).finish();
+  const name = methodBytes(method);
+  const out = new Uint8Array(6 + name.length + metadataBlock.length);
+  writeU16(out, 0, name.length);
+  out.set(name, 2);
+  writeU32(out, 2 + name.length, timeoutMs);
+  out.set(metadataBlock, 6 + name.length);
+  return out;
 }
 
 export function decodeHeaders(payload: Uint8Array, maxMetadataBytes: number): HeadersPayload {

@@ -15,9 +15,13 @@ export const metadataValueBytesMax = 0xffff;
  * Layout: count u16, then per entry keyLength u8, key (ASCII), valueLength u16, value
  * (UTF-8). Keys are unique and match `[a-z0-9][a-z0-9._-]{0,63}`.
  */
+/** The encoding of no metadata at all, the common case. */
+const emptyMetadataBlock = Uint8Array.of(0, 0);
+
 export function encodeMetadata(metadata: Metadata | undefined): Uint8Array {
-  const writer = new Writer(16);
   const entries = metadata === undefined ? [] : Object.entries(metadata);
+  if (entries.length === 0) return emptyMetadataBlock;
+  const writer = new Writer(16);
   if (entries.length > metadataEntriesMax) throw new InvalidArgumentError(`metadata has ${entries.length} entries (max ${metadataEntriesMax})`);
   writer.u16(entries.length);
   for (const [key, value] of entries) {
