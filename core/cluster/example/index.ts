@@ -1,0 +1,3 @@
+export * from './service.ts';
+export * from './worker.ts';
+export * from './director.ts';

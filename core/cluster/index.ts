@@ -1,0 +1,7 @@
+export * from './errors.ts';
+export * from './stream-mux.ts';
+export * from './node-registry.ts';
+export * from './worker-registry.ts';
+export * from './latency-sample.ts';
+export * from './cluster-client.ts';
+export * from './example/index.ts';
