@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AdminServer, NodeFlagError, parseNodeFlags, readGossipKeyFile, sseClientBufferBytesMax } from '../../net-real/node/index.ts';
+import { runShoal } from './node-harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'shoal-flags-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tls = { cert: '/c.pem', key: '/k.pem', ca: '/ca.pem' };
+
+describe('shoal node flags', () => {
+  it.each([
+    [{ bind: '127.0.0.1:1', ...tls }, /--name is required/],
+    [{ name: 'a', ...tls }, /--bind HOST:PORT is required/],
+    [{ name: 'a', bind: 'nope', ...tls }, /--bind/],
+    [{ name: 'a', bind: '127.0.0.1:1' }, /TLS is required/],
+    [{ name: 'a', bind: '127.0.0.1:1', cert: '/c.pem' }, /go together/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, seeds: '127.0.0.1:2,bad' }, /--seeds/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, tags: 'zone' }, /--tags/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, preset: 'fast' }, /--preset/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, swim: 'probeTimeoutMs=5000' }, /--swim.*probeTimeoutMs/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'log-level': 'loud' }, /--log-level/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'rpc-probe-ms': '-1' }, /--rpc-probe-ms/],
+    [{ name: 'a b', bind: '127.0.0.1:1', ...tls }, /--name/],
+  ])('rejects %j', async (flags, message) => {
+    await expect(parseNodeFlags(flags)).rejects.toThrow(message);
+    await expect(parseNodeFlags(flags)).rejects.toBeInstanceOf(NodeFlagError);
+  });
+
+  it('accepts a full set and applies defaults', async () => {
+    const config = await parseNodeFlags({ name: 'a', bind: '0.0.0.0:7946', advertise: '10.0.0.1:7946', seeds: '10.0.0.2:7946, 10.0.0.3:7946', tags: 'zone=a,role=worker', ...tls, mtls: true, preset: 'wan', swim: 'probeIntervalMs=6000,awarenessEnabled=false' });
+    expect(config.seeds).toEqual(['10.0.0.2:7946', '10.0.0.3:7946']);
+    expect(config.tags).toEqual({ zone: 'a', role: 'worker' });
+    expect(config.tls).toEqual({ ...tls, mutual: true });
+    expect(config.swim).toEqual({ preset: 'wan', probeIntervalMs: 6000, awarenessEnabled: false });
+    expect(config.admin).toBe('127.0.0.1:0');
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('reads a gossip key file (comments allowed) and rejects bad keys', async () => {
+    const good = join(dir, 'keys');
+    const k1 = randomBytes(32).toString('base64');
+    const k2 = randomBytes(32).toString('base64');
+    writeFileSync(good, `# primary\n${k1}\n\n${k2} # old\n`);
+    expect((await readGossipKeyFile(good)).map((k) => Buffer.from(k).toString('base64'))).toEqual([k1, k2]);
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, `${randomBytes(16).toString('base64')}\n`);
+    await expect(readGossipKeyFile(bad)).rejects.toThrow(/line 1 is not a base64 key of 32 bytes/);
+    await expect(readGossipKeyFile(join(dir, 'missing'))).rejects.toThrow(/cannot read/);
+  });
+
+  it('the process exits 2 with a clear message on a bad flag and on an unreadable file', async () => {
+    const unknown = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--bogus']);
+    const unreadable = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--cert', join(dir, 'no.pem'), '--key', join(dir, 'no.key'), '--ca', join(dir, 'no-ca.pem')]);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.lines.join('\n')).toMatch(/Unknown option '--bogus'/);
+    expect(await unreadable.exited).toBe(2);
+    expect(unreadable.lines.join('\n')).toMatch(/shoal node: tls\.cert: cannot read .*no\.pem/);
+  });
+});
+
+describe('admin endpoint', () => {
+  it('answers /health, /ready, /status, /metrics, 404, and streams published events', async () => {
+    let ready = false;
+    const admin = await AdminServer.start('127.0.0.1:0', {
+      health: () => true, ready: () => ready, status: () => ({ node: { name: 'x' } }),
+      metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'm 1\n' }),
+    });
+    try {
+      const base = `http://${admin.address}`;
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      expect((await fetch(`${base}/ready`)).status).toBe(503);
+      ready = true;
+      expect((await fetch(`${base}/ready`)).status).toBe(200);
+      expect(await (await fetch(`${base}/status`)).json()).toEqual({ node: { name: 'x' } });
+      expect(await (await fetch(`${base}/metrics`)).text()).toBe('m 1\n');
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      const events = await fetch(`${base}/events`);
+      expect(events.headers.get('content-type')).toBe('text/event-stream');
+      const reader = events.body!.getReader();
+      await reader.read(); // ": attached"
+      admin.publish('member', { type: 'failed', name: 'b' });
+      let text = '';
+      while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toBe('event: member\ndata: {"type":"failed","name":"b"}\n\n');
+      await reader.cancel();
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('drops an event-stream client that stops reading instead of buffering without bound', async () => {
+    const admin = await AdminServer.start('127.0.0.1:0', { health: () => true, ready: () => true, status: () => ({}), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) });
+    try {
+      // A raw client that sends the request and then never reads.
+      const [host, port] = admin.address.split(':');
+      const socket = connect(Number(port), host);
+      socket.write('GET /events HTTP/1.1\r\nhost: x\r\n\r\n');
+      socket.pause();
+      await waitUntil(() => admin.eventClients === 1);
+      // The kernel's socket buffers fill first, then the server's backlog passes the bound.
+      const big = 'x'.repeat(16 * 1024);
+      for (let i = 0; i < (64 << 20) / big.length && admin.eventClients > 0; i++) {
+        admin.publish('member', big);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(admin.eventClients).toBe(0);
+      expect(admin.droppedSlowClients).toBe(1);
+      socket.destroy();
+    } finally {
+      await admin.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
