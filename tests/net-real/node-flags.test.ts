@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AdminServer, NodeFlagError, parseNodeFlags, readGossipKeyFile, sseClientBufferBytesMax } from '../../net-real/node/index.ts';
+import { AdminServer, NodeFlagError, parseNodeFlags, readGossipKeyFile } from '../../net-real/node/index.ts';
 import { runShoal } from './node-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shoal-flags-'));
