@@ -2,6 +2,7 @@ import type { Address } from '../core/index.ts';
 import { Simulation, type TraceEntry } from '../sim/index.ts';
 import { checkExpectations, falseFailures, type ExpectationResult, type RpcRecord, type RunRecord } from './expectations.ts';
 import { startMembership, type MembershipNode } from './membership.ts';
+import { ScenarioError } from './load.ts';
 import { RunObserver } from './observe.ts';
 import type { Fault, Scenario } from './schema.ts';
 
@@ -58,6 +59,9 @@ export interface ScenarioSim {
 }
 
 export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions = {}): ScenarioSim {
+  if (scenario.workload !== undefined) {
+    throw new ScenarioError('<scenario>', [{ line: 0, column: 0, path: 'workload', message: 'the cluster workload is not wired into the runner yet; remove `workload` (and the RPC expectations)' }]);
+  }
   const seed = options.seed ?? scenario.seed;
   const nodes = nodeNames(scenario);
   const { links: _links, ...defaults } = scenario.network;

@@ -60,6 +60,7 @@ export const command: Command = {
       console.log(values.json ? JSON.stringify(report) : formatReport(report));
       return report.ok ? exitCode.ok : exitCode.failed;
     }
+    if (scenario.workload !== undefined) throw new UsageError(`${file}: workload: the cluster workload is not wired into the runner yet`);
     const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
     const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
     const report = await runScenario(scenario, {
