@@ -38,6 +38,13 @@ export interface ClusterClientOptions {
    * @default undefined (no hedging unless a call asks)
    */
   hedgeAfterMs?: number | 'p95';
+  /**
+   * Longest one attempt may take before the client gives up on its worker and fails over
+   * (an idempotent call) while the call's deadline still has time: a worker that went
+   * silent is otherwise only noticed when membership declares it failed.
+   * @default undefined (an attempt may use the whole deadline)
+   */
+  attemptTimeoutMs?: number;
   /** Successful-call latencies needed before 'p95' hedging starts. @default 20 */
   hedgeSamplesMin?: number;
 }
@@ -219,7 +226,7 @@ export class ClusterClient<M extends MethodTable> {
         this.end(attempt, undefined);
         return;
       } catch (error) {
-        failure = attempt.lost ? new WorkerLostError(attempt.worker.id) : toRpcError(error);
+        failure = this.failureOf(attempt, error, ctx);
         this.end(attempt, failure);
       } finally {
         // The consumer stopped reading: cancel the attempt, which is not the worker's fault.
@@ -328,14 +335,26 @@ export class ClusterClient<M extends MethodTable> {
       this.end(attempt, undefined);
       return value;
     } catch (error) {
-      const failure = attempt.lost ? new WorkerLostError(attempt.worker.id) : toRpcError(error);
+      const failure = this.failureOf(attempt, error, ctx);
       this.end(attempt, failure);
       throw failure;
     }
   }
 
   private callOptions(ctx: CallContext, attempt: Attempt, metadata: Record<string, string> | undefined): object {
-    return { deadlineMs: ctx.deadlineAtMs, signal: attempt.controller.signal, metadata };
+    const attemptTimeoutMs = this.options.attemptTimeoutMs;
+    const deadlineMs = attemptTimeoutMs === undefined ? ctx.deadlineAtMs : Math.min(ctx.deadlineAtMs, attempt.startedAtMs + attemptTimeoutMs);
+    return { deadlineMs, signal: attempt.controller.signal, metadata };
+  }
+
+  /** What an attempt's failure means for the call: an attempt timeout inside the budget is the worker's fault. */
+  private failureOf(attempt: Attempt, error: unknown, ctx: CallContext): RpcError {
+    if (attempt.lost) return new WorkerLostError(attempt.worker.id);
+    const failure = toRpcError(error);
+    if (failure.code === 'DEADLINE_EXCEEDED' && this.env.clock.now() < ctx.deadlineAtMs) {
+      return new RpcError('UNAVAILABLE', `attempt on ${attempt.worker.id} timed out after ${this.options.attemptTimeoutMs} ms`, { cause: failure });
+    }
+    return failure;
   }
 
   /** A worker with a permit, waiting in the admission queue while all eligible ones are busy. */
