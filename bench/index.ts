@@ -9,6 +9,7 @@ export interface Benchmark {
 }
 
 export const benchmarks: Record<string, Benchmark> = {
+  tui: { description: 'dashboard overhead: simulated seconds per wall second bare, with the model, and rendered; 200-member frame times', async run(args) { return (await import('./tui.ts')).runTuiBench({ nodes: Number(args.nodes ?? 8), simulatedMs: Number(args.simulatedMs ?? 300_000) }, Number(args.runs ?? 3)); } },
   quic: { description: '64-byte request/reply on loopback at 1/16/256 in flight: raw @matrixai/quic (stream per call, multiplexed), TCP, shoal transport', async run(args) { return (await import('./quic.ts')).runQuicBench({ runs: Number(args.runs ?? 3) }); } },
   balance: { description: 'load-balancing selection cost per strategy at 3, 100 and 1 000 candidates (ns per select)', async run(args) { return (await import('./balance.ts')).runBalanceBench({ runs: Number(args.runs ?? 5) }); } },
   rpc: { description: 'RPC over the simulator: simulated unary calls and streamed messages per wall second, against bare frames', run: async (args) => (await import('./rpc.ts')).runRpcBench(args) },

@@ -69,7 +69,12 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
   useSyncExternalStore((listener) => model.subscribe(listener), () => model.version);
   const size = useTerminalSize(columns, rows);
   const { exit } = useApp();
-  const [mode, setMode] = useState<Mode>('normal');
+  const [mode, setModeState] = useState<Mode>('normal');
+  const modeRef = useRef<Mode>('normal');
+  const setMode = (next: Mode) => {
+    modeRef.current = next;
+    setModeState(next);
+  };
   // Selection and marks live in refs as well as state: keys arriving in one chunk are handled in one render's closure.
   const [, setSelected] = useState<string | undefined>(undefined);
   const selectedRef = useRef<string | undefined>(undefined);
@@ -103,7 +108,7 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
     setSelected(selectedRef.current);
   };
 
-  const editFilter = (text: string, set: (f: (s: string) => string) => void, input: string, key: { backspace: boolean; delete: boolean; return: boolean; escape: boolean }) => {
+  const editFilter = (set: (f: (s: string) => string) => void, input: string, key: { backspace: boolean; delete: boolean; return: boolean; escape: boolean }) => {
     if (key.return) return setMode('normal');
     if (key.escape) {
       set(() => '');
@@ -111,12 +116,11 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
     }
     if (key.backspace || key.delete) return set((s) => s.slice(0, -1));
     if (input !== '' && [...input].every((ch) => ch >= ' ')) set((s) => (s + input).slice(0, filterLengthMax));
-    return text;
   };
 
   const handleKey = (input: string, key: Key) => {
-    if (mode === 'member-filter') return void editFilter(memberFilter, setMemberFilter, input, key);
-    if (mode === 'event-filter') return void editFilter(eventFilter, setEventFilter, input, key);
+    if (modeRef.current === 'member-filter') return void editFilter(setMemberFilter, input, key);
+    if (modeRef.current === 'event-filter') return void editFilter(setEventFilter, input, key);
     if (key.upArrow || input === 'k') return move(-1);
     if (key.downArrow || input === 'j') return move(1);
     if (key.pageUp) return move(-l.tableRows);

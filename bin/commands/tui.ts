@@ -20,7 +20,8 @@ export const command: Command = {
     const seed = values.seed === undefined ? undefined : integer('--seed', values.seed as string, 0);
     const nodes = values.nodes === undefined ? 8 : integer('--nodes', values.nodes as string, 1);
     const speed = values.speed === undefined ? 1 : values.speed === 'max' ? Infinity : Number(values.speed);
-    const { speeds, demoNodesMax } = await import('../../tui/index.ts');
+    const { speeds } = await import('../../tui/sim-source.ts');
+    const { demoNodesMax } = await import('../../tui/cluster.ts');
     if (!speeds.includes(speed)) throw new UsageError(`--speed must be one of 0.1, 1, 10, 100, max; got "${values.speed}"`);
     if (nodes > demoNodesMax) throw new UsageError(`--nodes must be at most ${demoNodesMax}`);
     if (values.attach !== undefined && (values.scenario !== undefined || values.seed !== undefined)) {
@@ -32,6 +33,8 @@ export const command: Command = {
         'Run it in a terminal, or use `shoal run` for a printed report.');
       return exitCode.usage;
     }
+    // React's development build checks every render; the dashboard runs the production one.
+    process.env.NODE_ENV ??= 'production';
     const { startDashboard } = await import('../../tui/main.tsx');
     return startDashboard({
       seed, nodes, speed,

@@ -30,16 +30,16 @@ export function MemberTable(props: MemberTableProps) {
   const { rows, cursor, height, width } = props;
   const offset = scrollOffset(cursor, rows.length, height);
   const visible = rows.slice(offset, offset + height);
-  const nameWidth = Math.max(6, Math.min(16, ...rows.map((r) => r.name.length)));
-  const addressWidth = Math.max(8, Math.min(22, ...rows.map((r) => r.address.length)));
-  const fixed = 2 + nameWidth + 1 + addressWidth + 1 + 8 + 1 + 6 + 1 + 4 + 1 + 6 + 1 + sparkWidth + 1 + 4 + 1 + 4 + 1 + 7 + 1;
+  const nameWidth = Math.min(16, Math.max(6, ...rows.map((r) => r.name.length)));
+  const addressWidth = Math.min(22, Math.max(8, ...rows.map((r) => r.address.length)));
+  const fixed = 2 + nameWidth + 1 + addressWidth + 1 + 8 + 1 + 7 + 1 + 4 + 1 + 6 + 1 + sparkWidth + 1 + 4 + 1 + 4 + 1 + 7 + 1;
   const tagsWidth = Math.max(0, width - fixed);
   const arrow = props.descending ? '▼' : '▲';
   const title = `Members ${props.total === rows.length ? rows.length : `${rows.length}/${props.total}`}  sort:${props.sort}${arrow}` +
     (props.filter !== '' || props.editingFilter ? `  filter:${props.filter}${props.editingFilter ? '▏' : ''}` : '') +
     (rows.length > height ? `  [${offset + 1}–${offset + visible.length} of ${rows.length}]` : '') +
     (props.marked.size > 0 ? `  marked:${props.marked.size}` : '');
-  const header = '  ' + [fit('name', nameWidth), fit('address', addressWidth), fit('state', 8), fit('agree', 6), fit('inc', 4, 'right'),
+  const header = '  ' + [fit('name', nameWidth), fit('address', addressWidth), fit('state', 8), fit('agree', 7), fit('inc', 4, 'right'),
     fit('phi', 6, 'right'), fit('phi history', sparkWidth), fit('lhs', 4, 'right'), fit('infl', 4, 'right'), fit('host', 7), fit('tags', tagsWidth)].join(' ');
   return (
     <Box flexDirection="column" width={width}>
@@ -53,7 +53,7 @@ export function MemberTable(props: MemberTableProps) {
           <Text key={row.name} inverse={selected} wrap="truncate">
             {selected ? '>' : ' '}{mark}{fit(row.name, nameWidth)} {fit(row.address, addressWidth)}{' '}
             <Text color={stateColor[row.state]}>{fit(row.state, 8)}</Text>{' '}
-            {fit(row.voters > 0 ? `${row.agreeing}/${row.voters}` : '-', 6)} {fit(String(row.incarnation), 4, 'right')}{' '}
+            {fit(row.voters > 0 ? `${row.agreeing}/${row.voters}` : '-', 7)} {fit(String(row.incarnation), 4, 'right')}{' '}
             <Text color={row.phi >= 8 ? 'red' : row.phi >= 3 ? 'yellow' : undefined}>{fit(formatPhi(row.phi), 6, 'right')}</Text>{' '}
             <Text color="cyan">{sparkline(row.phiHistory, sparkWidth)}</Text>{' '}
             {fit(row.localHealth === undefined ? '-' : String(row.localHealth), 4, 'right')}{' '}

@@ -37,7 +37,7 @@ function FullMatrix({ matrix, width, nameWidth }: { matrix: Matrix; width: numbe
         <Text key={row.observer} wrap="truncate">
           <Text color={conditionColor[row.condition]}>{fit(row.observer, nameWidth)}</Text>{' '}
           {row.condition === 'down'
-            ? <Text color="red">{fit(`(${conditionLabel.down})`, matrix.members.length)}</Text>
+            ? <Text color="red">{`(${conditionLabel.down})`}</Text>
             : row.cells.map((state, i) => state === undefined
               ? <Text key={i} dimColor>·</Text>
               : <Text key={i} color={stateColor[state]}>{stateLetter[state]}</Text>)}
