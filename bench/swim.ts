@@ -216,7 +216,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 export async function runSwimBench(args: Readonly<Record<string, string | boolean>>): Promise<Record<string, unknown>> {
   const sizes = typeof args.hosts === 'string' ? [Number(args.hosts)] : [100, 1000, 10_000];
   const simulatedMs = 600_000;
-  const results = sizes.map((size) => runSwimSizeInChild(size, simulatedMs, size >= 10_000 ? 4096 : 3072, size >= 10_000 ? 600_000 : 900_000));
+  const results = sizes.map((size) => runSwimSizeInChild(size, simulatedMs, size >= 10_000 ? 4096 : 3072, size >= 10_000 ? 300_000 : 900_000));
   const falsePositives = runSwimSizeInChildFalsePositives(300_000);
   return { preset: 'lan', statistic: 'single run per size (seed 1)', sizes: results, falsePositives };
 }
