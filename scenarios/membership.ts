@@ -33,10 +33,11 @@ export function startMembership(
   scenario: Scenario,
   seeds: readonly Address[],
   observe: (o: Omit<Observation, 'observer' | 'timeMs'>) => void,
+  tagOverride?: Record<string, string>,
 ): MembershipNode {
   let swim: Swim;
   try {
-    swim = new Swim(ctx, { name: ctx.name, tags: scenarioTags(scenario, ctx.name), config: scenarioSwimConfig(scenario), seeds });
+    swim = new Swim(ctx, { name: ctx.name, tags: { ...scenarioTags(scenario, ctx.name), ...tagOverride }, config: scenarioSwimConfig(scenario), seeds });
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(`cluster.config.${error.field}`, error.message);
     throw error;

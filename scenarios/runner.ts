@@ -1,8 +1,8 @@
 import type { Address } from '../core/index.ts';
-import { Simulation, type TraceEntry } from '../sim/index.ts';
+import { attachCluster, startWorkload, type WorkloadRecord } from '../sim/hosts/cluster.ts';
+import { Simulation, latencySampler, type TraceEntry } from '../sim/index.ts';
 import { checkExpectations, falseFailures, type ExpectationResult, type RpcRecord, type RunRecord } from './expectations.ts';
 import { startMembership, type MembershipNode } from './membership.ts';
-import { ScenarioError } from './load.ts';
 import { RunObserver } from './observe.ts';
 import type { Fault, Scenario } from './schema.ts';
 
@@ -53,17 +53,20 @@ export interface ScenarioSim {
   readonly seed: number;
   readonly nodes: readonly string[];
   readonly observer: RunObserver;
+  /** The live record of the scenario's RPC workload, if it has one. */
+  readonly rpc: WorkloadRecord | undefined;
   membership(node: string): MembershipNode | undefined;
   /** Applies one fault now (also used for interactive faults). */
   apply(fault: Fault): void;
 }
 
 export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions = {}): ScenarioSim {
-  if (scenario.workload !== undefined) {
-    throw new ScenarioError('<scenario>', [{ line: 0, column: 0, path: 'workload', message: 'the cluster workload is not wired into the runner yet; remove `workload` (and the RPC expectations)' }]);
-  }
   const seed = options.seed ?? scenario.seed;
+  const workload = scenario.workload;
   const nodes = nodeNames(scenario);
+  // The workload's client is a cluster member of its own unless the scenario names a node.
+  const clientIsExtra = workload !== undefined && !nodes.includes(workload.client);
+  if (clientIsExtra) nodes.push(workload.client);
   const { links: _links, ...defaults } = scenario.network;
   const sim = new Simulation({
     seed,
@@ -80,7 +83,9 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
   const start = (name: string) => {
     sim.host(name, (ctx) => {
       observer.resetView(name);
-      const node = startMembership(ctx, scenario, seeds.filter((s) => s !== ctx.address), (event) => observer.observe({ ...event, observer: name, timeMs: sim.nowMs }));
+      const tagOverride = clientIsExtra && name === workload!.client ? { role: 'client' } : undefined;
+      const node = startMembership(ctx, scenario, seeds.filter((s) => s !== ctx.address), (event) => observer.observe({ ...event, observer: name, timeMs: sim.nowMs }), tagOverride);
+      if (workload !== undefined) attachCluster(ctx, node, { workerFilter: 'role=worker' });
       apps.set(name, node);
       return node;
     });
@@ -93,7 +98,23 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
   });
   const apply = (fault: Fault) => applyFault(sim, observer, apps, fault);
   for (const fault of scenario.faults) sim.at(fault.at, () => apply(fault));
-  return { sim, scenario, seed, nodes, observer, membership: (n) => (sim.isUp(n) ? apps.get(n) : undefined), apply };
+  const rpc = workload === undefined ? undefined : startWorkload(sim, {
+    clientHost: workload.client,
+    rate: workload.rate,
+    method: workload.method,
+    strategy: workload.strategy,
+    filter: workload.filter,
+    idempotent: workload.idempotent,
+    deadlineMs: workload.deadline,
+    retries: workload.retries,
+    ...(workload.hedgeAfter !== undefined ? { hedgeAfterMs: workload.hedgeAfter } : {}),
+    serviceTime: latencySampler(workload.serviceTime),
+    ...(workload.admission !== undefined ? { client: { admission: { capacity: workload.admission.capacity, timeoutMs: workload.admission.timeout }, inFlightPerWorkerMax: workload.admission.inFlightPerWorker } } : {}),
+    startMs: workload.start,
+    // Calls stop early enough that every one can reach its outcome before the run ends.
+    stopMs: workload.stop ?? Math.max(workload.start, scenario.duration - workload.deadline - 1_000),
+  });
+  return { sim, scenario, seed, nodes, observer, rpc, membership: (n) => (sim.isUp(n) ? apps.get(n) : undefined), apply };
 }
 
 const asList = (x: string | readonly string[]) => (typeof x === 'string' ? [x] : [...x]);
@@ -185,9 +206,15 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     };
     if (after <= scenario.duration) sim.at(after, sample);
   }
-  sim.runUntil(scenario.duration);
+  // The RPC layer is promise-based: with a workload, let continuations run at each instant.
+  if (built.rpc === undefined) sim.runUntil(scenario.duration);
+  else await sim.runUntilAsync(scenario.duration);
   options.onFinished?.(sim);
-  const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc: undefined };
+  const rpc: RpcRecord | undefined = built.rpc === undefined ? undefined : {
+    issued: built.rpc.issued, succeeded: built.rpc.succeeded, failed: built.rpc.failed, pendingAtEnd: built.rpc.pendingAtEnd,
+    duplicated: built.rpc.duplicated, latenciesMs: built.rpc.latenciesMs, shed: built.rpc.shed,
+  };
+  const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc };
   const expectations = checkExpectations(scenario.expect, record);
   const seed = built.seed;
   return {

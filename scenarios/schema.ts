@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STRATEGY_NAMES } from '../core/balance/index.ts';
 import { parseDurationMs } from './duration.ts';
 
 /**
@@ -116,13 +117,19 @@ export const workloadSchema = z.object({
   /** The node that issues calls (default: a dedicated client node named `client`). */
   client: nodeName.default('client'),
   method: z.enum(['compute', 'tokens']).default('compute'),
-  strategy: z.string().default('round-robin'),
+  strategy: z.enum(STRATEGY_NAMES).default('round-robin'),
   filter: z.string().default('role=worker'),
   idempotent: z.boolean().default(true),
   deadline: duration.default(2_000),
   /** Simulated service time of a worker. */
   serviceTime: latency.default({ kind: 'exponential', meanMs: 5, minMs: 1 }),
   retries: z.number().int().min(0).max(10).default(2),
+  /** Admission control in front of the workers: calls wait in a bounded queue when every worker is at its limit. */
+  admission: z.object({
+    capacity: z.number().int().min(0).max(100_000).default(256),
+    timeout: duration.default(1_000),
+    inFlightPerWorker: z.number().int().min(1).max(100_000).default(32),
+  }).strict().optional(),
   hedgeAfter: duration.optional(),
   start: duration.default(0),
   stop: duration.optional(),

@@ -52,15 +52,17 @@ export const command: Command = {
     const toMs = window('to');
     const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}`.replace(/\s+/g, ' ');
     if (mode === 'real') {
-      const real = await import(String(new URL('../../scenarios/real.ts', import.meta.url))).catch(() => undefined) as
-        { runScenarioReal: (s: typeof scenario, o: { seed: number; reproduce: string }) => Promise<import('../../scenarios/runner.ts').RunReport> } | undefined;
-      if (real === undefined) throw new UsageError('--mode real is not available yet: it needs the node process (`shoal node`), which has not landed');
-      const { runScenarioReal } = real;
+      const { runScenarioReal, checkRealSupport, RealModeUnsupportedError } = await import('../../scenarios/real.ts');
+      try {
+        checkRealSupport(scenario);
+      } catch (error) {
+        if (error instanceof RealModeUnsupportedError) throw new UsageError(error.message);
+        throw error;
+      }
       const report = await runScenarioReal(scenario, { seed, reproduce });
       console.log(values.json ? JSON.stringify(report) : formatReport(report));
       return report.ok ? exitCode.ok : exitCode.failed;
     }
-    if (scenario.workload !== undefined) throw new UsageError(`${file}: workload: the cluster workload is not wired into the runner yet`);
     const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
     const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
     const report = await runScenario(scenario, {
