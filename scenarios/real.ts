@@ -190,6 +190,9 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
       convergedAt.set(after, entry);
       timers.push(sleep(after).then(async () => {
         while (entry.atMs === undefined && now() <= Math.min(after + within, scenario.duration)) {
+          // Each node's current view, read from its /status: an event stream that connected
+          // after a join would otherwise leave a hole in the view built from events.
+          await refreshViews(observer, [...nodes.values()].filter((n) => isUp(n.name)));
           const result = observer.converged(isUp);
           if (result.ok) entry.atMs = now();
           else {
@@ -225,6 +228,22 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
   }
 }
 
+/** Replaces the observer's views of `nodes` with what their `/status` says now. */
+async function refreshViews(observer: RunObserver, nodes: readonly NodeProcess[]): Promise<void> {
+  await Promise.all(nodes.map(async (node) => {
+    try {
+      const response = await fetch(`http://${node.admin}/status`, { signal: AbortSignal.timeout(1_000) });
+      const status = await response.json() as { members: { name: string; state: 'alive' | 'suspect' | 'dead' | 'left' }[] };
+      const view = observer.views.get(node.name);
+      if (view === undefined) return;
+      view.clear();
+      for (const m of status.members) if (m.name !== node.name) view.set(m.name, m.state);
+    } catch {
+      // A node that does not answer keeps the view its events built.
+    }
+  }));
+}
+
 function list(x: string | readonly string[]): string[] {
   return typeof x === 'string' ? [x] : [...x];
 }
@@ -242,7 +261,7 @@ async function waitFormed(nodes: Map<string, NodeProcess>, size: number): Promis
         return [node.name, [] as string[]] as const;
       }
     }));
-    if (views.every(([, alive]) => alive.length >= size - 1)) return new Map(views.map(([n, a]) => [n, [...a]]));
+    if (views.every(([self, alive]) => alive.filter((m) => m !== self).length >= size - 1)) return new Map(views.map(([n, a]) => [n, [...a]]));
     if (performance.now() - started > realStartTimeoutMs) throw new ShoalError(`the real cluster did not form within ${realStartTimeoutMs} ms (alive counts: ${views.map(([, a]) => a.length).join(', ')})`);
     await sleep(200);
   }
