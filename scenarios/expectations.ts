@@ -1,3 +1,4 @@
+import type { WorkloadRecord } from '../sim/hosts/cluster.ts';
 import { formatDurationMs } from './duration.ts';
 import type { RunObserver } from './observe.ts';
 import type { Expectation } from './schema.ts';
@@ -9,21 +10,8 @@ export interface ExpectationResult {
   readonly detail: string;
 }
 
-/** What the RPC workload recorded. */
-export interface RpcRecord {
-  issued: number;
-  succeeded: number;
-  /** Failed outcomes by status code name. */
-  failed: Record<string, number>;
-  /** Calls that had no outcome when the run ended (after the drain period): lost. */
-  pendingAtEnd: number;
-  /** Outcomes reported more than once for one call: duplicated. */
-  duplicated: number;
-  /** Latencies of successful calls (a bounded sample). */
-  latenciesMs: number[];
-  /** Calls refused by admission control (RESOURCE_EXHAUSTED) or the rate limiter. */
-  shed: number;
-}
+/** What the RPC workload recorded (the live record the workload keeps; see sim/hosts/cluster.ts). */
+export type RpcRecord = Pick<WorkloadRecord, 'issued' | 'succeeded' | 'failed' | 'pendingAtEnd' | 'duplicated' | 'latenciesMs' | 'shed'>;
 
 export interface RunRecord {
   readonly nodes: readonly string[];

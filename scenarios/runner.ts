@@ -210,11 +210,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   if (built.rpc === undefined) sim.runUntil(scenario.duration);
   else await sim.runUntilAsync(scenario.duration);
   options.onFinished?.(sim);
-  const rpc: RpcRecord | undefined = built.rpc === undefined ? undefined : {
-    issued: built.rpc.issued, succeeded: built.rpc.succeeded, failed: built.rpc.failed, pendingAtEnd: built.rpc.pendingAtEnd,
-    duplicated: built.rpc.duplicated, latenciesMs: built.rpc.latenciesMs, shed: built.rpc.shed,
-  };
-  const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc };
+  const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc: built.rpc };
   const expectations = checkExpectations(scenario.expect, record);
   const seed = built.seed;
   return {
