@@ -67,16 +67,8 @@ export class PushPull {
       const stream = connection.openStream();
       const frames = new FrameReader(this.bytesMax);
       stream.onData = (data) => {
-        const body = this.read(frames, data, stream);
-        if (body === undefined) return;
-        let remote: StateMessage;
-        try {
-          remote = decodeState(body);
-        } catch (error) {
-          if (!(error instanceof DecodeError)) throw error;
-          finish(false);
-          return;
-        }
+        const remote = this.readState(frames, data, stream, () => finish(false));
+        if (remote === undefined) return;
         this.host.merge(remote);
         finish(true);
       };
@@ -88,6 +80,19 @@ export class PushPull {
       finish(false);
     }
     return true;
+  }
+
+  /** The peer's state once its whole frame arrived; `onInvalid` runs when it does not decode. */
+  private readState(frames: FrameReader, data: Uint8Array, stream: Stream, onInvalid: () => void): StateMessage | undefined {
+    const body = this.read(frames, data, stream);
+    if (body === undefined) return undefined;
+    try {
+      return decodeState(body);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      onInvalid();
+      return undefined;
+    }
   }
 
   /** Serves exchanges peers start. */
@@ -102,16 +107,8 @@ export class PushPull {
     connection.onStream = (stream) => {
       const frames = new FrameReader(this.bytesMax);
       stream.onData = (data) => {
-        const body = this.read(frames, data, stream);
-        if (body === undefined) return;
-        let remote: StateMessage;
-        try {
-          remote = decodeState(body);
-        } catch (error) {
-          if (!(error instanceof DecodeError)) throw error;
-          stream.reset(pushPullResetCode);
-          return;
-        }
+        const remote = this.readState(frames, data, stream, () => stream.reset(pushPullResetCode));
+        if (remote === undefined) return;
         try {
           stream.write(encodeState(this.host.localState(false), this.bytesMax));
           stream.end();
