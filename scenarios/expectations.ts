@@ -48,11 +48,28 @@ function firstFault(record: RunRecord, kind: string, node: string, afterMs = 0):
   return record.observer.faults.find((f) => f.kind === kind && f.nodes.includes(node) && f.timeMs >= afterMs)?.timeMs;
 }
 
-/** Failures declared for a member while it was running (not crashed, not left, not paused-and-counted-as-up). */
+/**
+ * Failures declared for a member while it was running (not crashed, not left, not
+ * paused-and-counted-as-up). A declaration that reaches an observer just after a restart
+ * but carries an incarnation the member already had before it went down is the late end
+ * of a true detection (the suspicion began while it was down; the new life has not refuted
+ * it yet), not a false failure.
+ */
 export function falseFailures(record: RunRecord, except: readonly string[] = []): { observer: string; member: string; timeMs: number }[] {
   const intervals = upIntervals(record);
-  return record.observer.observations
-    .filter((o) => o.type === 'failed' && !except.includes(o.member) && isUp(intervals, o.member, o.timeMs) && !record.observer.leftAt.has(o.member))
+  const obs = record.observer.observations;
+  const staleIncarnation = (member: string, timeMs: number, incarnation: number | undefined): boolean => {
+    const lifeStart = (intervals.get(member) ?? []).find(([s, e]) => timeMs >= s && timeMs < e)?.[0] ?? 0;
+    if (lifeStart === 0 || incarnation === undefined) return false;
+    let before = -1;
+    for (const o of obs) {
+      if (o.member === member && o.timeMs < lifeStart && o.incarnation !== undefined && o.incarnation > before) before = o.incarnation;
+    }
+    return incarnation <= before;
+  };
+  return obs
+    .filter((o) => o.type === 'failed' && !except.includes(o.member) && isUp(intervals, o.member, o.timeMs) &&
+      !record.observer.leftAt.has(o.member) && !staleIncarnation(o.member, o.timeMs, o.incarnation))
     .map((o) => ({ observer: o.observer, member: o.member, timeMs: o.timeMs }));
 }
 

@@ -35,6 +35,11 @@ export const command: Command = {
     }
     // React's development build checks every render; the dashboard runs the production one.
     process.env.NODE_ENV ??= 'production';
+    // Ink draws only the final frame when it believes it runs under CI (the CI or
+    // CONTINUOUS_INTEGRATION variable, read once when ink loads). We checked above that
+    // both ends are a terminal, so a person is watching: draw live frames anyway.
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
     const { startDashboard } = await import('../../tui/main.tsx');
     return startDashboard({
       seed, nodes, speed,
