@@ -10,9 +10,9 @@ export interface Benchmark {
 
 export const benchmarks: Record<string, Benchmark> = {
   tui: { description: 'dashboard overhead: simulated seconds per wall second bare, with the model, and rendered; 200-member frame times', async run(args) { return (await import('./tui.ts')).runTuiBench({ nodes: Number(args.nodes ?? 8), simulatedMs: Number(args.simulatedMs ?? 300_000) }, Number(args.runs ?? 3)); } },
-  quic: { description: '64-byte request/reply on loopback at 1/16/256 in flight: raw @matrixai/quic (stream per call, multiplexed), TCP, shoal transport', async run(args) { return (await import('./quic.ts')).runQuicBench({ runs: Number(args.runs ?? 3) }); } },
+  quic: { description: '64-byte request/reply on loopback at 1/16/256 in flight: raw @matrixai/quic (stream per call, multiplexed), TCP, shoal transport, shoal RPC; ratios and packet sizes', async run(args) { return (await import('./quic.ts')).runQuicBench({ runs: Number(args.runs ?? 3) }); } },
   balance: { description: 'load-balancing selection cost per strategy at 3, 100 and 1 000 candidates (ns per select)', async run(args) { return (await import('./balance.ts')).runBalanceBench({ runs: Number(args.runs ?? 5) }); } },
-  rpc: { description: 'RPC over the simulator: simulated unary calls and streamed messages per wall second, against bare frames', run: async (args) => (await import('./rpc.ts')).runRpcBench(args) },
+  rpc: { description: 'RPC in the simulator (calls and streamed messages per wall second, against bare frames) and over real QUIC (the quic bench; SHOAL_BENCH_RPC_QUIC=0 skips it)', run: async (args) => (await import('./rpc.ts')).runRpcBench(args) },
   swim: { description: 'SWIM in the simulator at 100, 1 000 and 10 000 members (600 s each, LAN): wall time, RSS, detection, dissemination, bytes, false positives with Lifeguard on/off', async run(args) { return (await import('./swim.ts')).runSwimBench(args); } },
   phi: { description: 'phi-accrual detector: ns per heartbeat + phi evaluation, normal and exponential models', async run(args) { return { ...(await import('./phi.ts')).runPhiBench({ runs: Number(args.runs ?? 5) }) }; } },
   sim: {

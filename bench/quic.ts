@@ -4,7 +4,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUICClient, QUICServer, events, type QUICConnection, type QUICStream } from '@matrixai/quic';
-import { QuicTransport, quicClientCrypto, quicLibraryLogger, quicServerCrypto, type TlsMaterial } from '../net-real/index.ts';
+import { RpcClient, RpcServer, defineService, unary } from '../core/rpc/index.ts';
+import { QuicTransport, createRealEnv, packetBytesMax, quicClientCrypto, quicLibraryLogger, quicServerCrypto, type TlsMaterial } from '../net-real/index.ts';
 import { Coalescer, FrameParser, FramedCaller } from './quic-framing.ts';
 
 /**
@@ -18,6 +19,26 @@ export interface BenchClient {
   /** One request/reply; resolves when the reply is in. */
   call(): Promise<void>;
   close(): Promise<void>;
+  /** QUIC packets and bytes sent so far by both ends, where the variant can count them without library internals. */
+  packets?(): PacketCounts;
+}
+
+export interface PacketCounts {
+  sent: number;
+  bytes: number;
+  /** Largest UDP payload sent. */
+  bytesMax: number;
+  /** The UDP payload limit both ends were configured with. */
+  configuredBytesMax: number;
+}
+
+function transportPackets(...transports: QuicTransport[]): PacketCounts {
+  return {
+    sent: transports.reduce((n, t) => n + t.quicPacketsSent, 0),
+    bytes: transports.reduce((n, t) => n + t.quicBytesSent, 0),
+    bytesMax: Math.max(...transports.map((t) => t.quicPacketBytesMax)),
+    configuredBytesMax: Math.min(...transports.map((t) => t.maxPacketBytes)),
+  };
 }
 
 export interface BenchVariant {
@@ -184,11 +205,40 @@ const shoalTransport: BenchVariant = {
         await client.close();
         await server.close();
       },
+      packets: () => transportPackets(client, server),
     };
   },
 };
 
-export const quicBenchVariants: BenchVariant[] = [rawStreamPerCall, rawMultiplexed, tcp, shoalTransport];
+/** The message is the 64-byte payload itself (a msgpack bin, 66 bytes), as the other variants send it bare. */
+const Echo = defineService('bench.v1', { echo: unary<Uint8Array, Uint8Array>() });
+
+/** shoal's RPC client and server (unary echo, msgpack codec) over `QuicTransport`: the full stack. */
+const shoalRpc: BenchVariant = {
+  name: 'shoal-rpc',
+  async start({ tls, payload }) {
+    const server = await createRealEnv({ bind: '127.0.0.1:0', tls, idleTimeoutMs });
+    const client = await createRealEnv({ bind: '127.0.0.1:0', tls, idleTimeoutMs });
+    new RpcServer(server.env).register(Echo, { echo: (request) => request }).listen();
+    const rpc = new RpcClient(client.env);
+    const echo = rpc.service(Echo, server.transport.localAddress);
+    // The first call waits for the handshake: it belongs to set-up, not to the measurement.
+    await echo.echo(payload);
+    return {
+      async call() {
+        await echo.echo(payload);
+      },
+      async close() {
+        rpc.close();
+        await client.close();
+        await server.close();
+      },
+      packets: () => transportPackets(client.transport, server.transport),
+    };
+  },
+};
+
+export const quicBenchVariants: BenchVariant[] = [rawStreamPerCall, rawMultiplexed, tcp, shoalTransport, shoalRpc];
 
 export interface LoadResult {
   calls: number;
@@ -196,6 +246,13 @@ export interface LoadResult {
   callsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** QUIC packets per completed call in the measured window (both directions), where counted. */
+  packetsPerCall?: number;
+  /** Mean UDP payload of those packets. */
+  packetBytesMean?: number;
+  /** Largest UDP payload sent during the run, and the configured limit. */
+  packetBytesMax?: number;
+  packetBytesLimit?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -211,6 +268,8 @@ async function closedLoop(client: BenchClient, inFlight: number, warmupMs: numbe
   const start = performance.now();
   const measureFrom = start + warmupMs;
   const stopAt = measureFrom + durationMs;
+  let packetsAtStart: PacketCounts | undefined;
+  const snapshot = setTimeout(() => (packetsAtStart = client.packets?.()), warmupMs);
   const worker = async () => {
     while (performance.now() < stopAt && issued < callsPerWindowMax) {
       issued++;
@@ -229,12 +288,23 @@ async function closedLoop(client: BenchClient, inFlight: number, warmupMs: numbe
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
+  clearTimeout(snapshot);
   const elapsed = Math.max(performance.now(), stopAt) - measureFrom;
   const sorted = Float64Array.from(latencies).sort();
   return {
     calls: latencies.length, timeouts,
     callsPerSec: Math.round(latencies.length / (elapsed / 1000)),
     p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)),
+    ...packetFigures(packetsAtStart, client.packets?.(), latencies.length),
+  };
+}
+
+function packetFigures(before: PacketCounts | undefined, after: PacketCounts | undefined, calls: number): Partial<LoadResult> {
+  if (before === undefined || after === undefined || calls === 0) return {};
+  const sent = after.sent - before.sent;
+  return {
+    packetsPerCall: round(sent / calls), packetBytesMean: sent > 0 ? Math.round((after.bytes - before.bytes) / sent) : 0,
+    packetBytesMax: after.bytesMax, packetBytesLimit: after.configuredBytesMax,
   };
 }
 
@@ -243,8 +313,21 @@ function round(x: number): number {
 }
 
 export interface VariantFigures extends LoadResult {
+  /** calls/s of every run, in run order. */
   runs: number[];
 }
+
+/** A ratio of calls/s, or null with the reason when the baseline completed no call. */
+export type Ratio = number | { value: null; reason: string };
+
+/** The comparisons the issue asks for: subject over baseline, per in-flight level. */
+const ratioPairs: readonly (readonly [subject: string, baseline: string])[] = [
+  ['shoal-rpc', rawMultiplexed.name],
+  ['shoal-rpc', rawStreamPerCall.name],
+  ['shoal-rpc', tcp.name],
+  ['shoal-rpc', shoalTransport.name],
+  [shoalTransport.name, rawMultiplexed.name],
+];
 
 export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Record<string, unknown>> {
   const inFlightLevels = options.inFlight ?? [1, 16, 256];
@@ -260,25 +343,33 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
       ca: readFileSync(join(certDir, 'ca.pem'), 'utf8'),
     };
     const context: BenchContext = { tls, payload: new Uint8Array(payloadBytes).fill(0x2a) };
-    const results: Record<string, Record<string, VariantFigures>> = {};
-    for (const variant of variants) {
-      results[variant.name] = {};
-      for (const inFlight of inFlightLevels) {
-        const samples: LoadResult[] = [];
-        for (let r = 0; r < runs; r++) {
+    const samples = new Map<string, LoadResult[]>();
+    // Runs are interleaved (run 1 of every variant, then run 2...) so that load from other
+    // processes on a shared machine falls on every variant alike and the ratios stay fair.
+    for (let r = 0; r < runs; r++) {
+      for (const variant of variants) {
+        for (const inFlight of inFlightLevels) {
           const client = await variant.start(context);
           try {
-            samples.push(await closedLoop(client, inFlight, warmupMs, durationMs));
+            const key = `${variant.name}@${inFlight}`;
+            samples.set(key, [...(samples.get(key) ?? []), await closedLoop(client, inFlight, warmupMs, durationMs)]);
           } finally {
             await client.close();
           }
         }
-        const sorted = [...samples].sort((a, b) => a.callsPerSec - b.callsPerSec);
-        results[variant.name]![String(inFlight)] = { ...sorted[Math.floor(sorted.length / 2)]!, runs: samples.map((s) => s.callsPerSec) };
       }
     }
+    const results: Record<string, Record<string, VariantFigures>> = {};
+    for (const variant of variants) {
+      results[variant.name] = Object.fromEntries(inFlightLevels.map((inFlight) => {
+        const runsOf = samples.get(`${variant.name}@${inFlight}`)!;
+        const sorted = [...runsOf].sort((a, b) => a.callsPerSec - b.callsPerSec);
+        return [String(inFlight), { ...sorted[Math.floor(sorted.length / 2)]!, runs: runsOf.map((s) => s.callsPerSec) }];
+      }));
+    }
     return {
-      payloadBytes, durationMs, warmupMs, statistic: `median of ${runs} runs by calls/s`,
+      payloadBytes, durationMs, warmupMs, statistic: `median of ${runs} interleaved runs by calls/s`,
+      packetBytesLimit: packetBytesMax, packetBytesMaxSeen: largestPacket(results),
       results, ratios: ratios(results, inFlightLevels),
     };
   } finally {
@@ -286,16 +377,27 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
   }
 }
 
-/** shoal's transport against each baseline, per in-flight level (calls/s over calls/s). */
-function ratios(results: Record<string, Record<string, VariantFigures>>, levels: readonly number[]): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  const subject = results[shoalTransport.name];
-  if (subject === undefined) return out;
-  for (const [name, byLevel] of Object.entries(results)) {
-    if (name === shoalTransport.name) continue;
-    out[`${shoalTransport.name}/${name}`] = Object.fromEntries(levels.map((level) => {
-      const base = byLevel[String(level)]?.callsPerSec ?? 0;
-      return [String(level), base > 0 ? round(subject[String(level)]!.callsPerSec / base) : Number.NaN];
+/** The largest QUIC packet any counted variant sent, over all its runs' medians. */
+function largestPacket(results: Record<string, Record<string, VariantFigures>>): number | null {
+  const seen = Object.values(results).flatMap((byLevel) => Object.values(byLevel).map((f) => f.packetBytesMax ?? 0));
+  const max = Math.max(0, ...seen);
+  return max > 0 ? max : null;
+}
+
+/** Subject over baseline (calls/s over calls/s), for every pair whose two variants ran. */
+export function ratios(results: Record<string, Record<string, VariantFigures>>, levels: readonly number[]): Record<string, Record<string, Ratio>> {
+  const out: Record<string, Record<string, Ratio>> = {};
+  for (const [subjectName, baselineName] of ratioPairs) {
+    const subject = results[subjectName];
+    const baseline = results[baselineName];
+    if (subject === undefined || baseline === undefined) continue;
+    out[`${subjectName}/${baselineName}`] = Object.fromEntries(levels.map((level): [string, Ratio] => {
+      const base = baseline[String(level)]!;
+      if (base.callsPerSec > 0) return [String(level), round(subject[String(level)]!.callsPerSec / base.callsPerSec)];
+      const reason = base.timeouts > 0
+        ? `${baselineName} completed no call in the window (${base.timeouts} timed out: a lost FIN hangs a stream-per-call call)`
+        : `${baselineName} completed no call in the window`;
+      return [String(level), { value: null, reason }];
     }));
   }
   return out;

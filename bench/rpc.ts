@@ -5,7 +5,9 @@ import { Simulation } from '../sim/index.ts';
  * RPC benchmark. The `sim` section measures simulated calls per wall second (how fast the
  * protocol code plus the simulator run), against a baseline measured in the same run: the
  * same request/reply pattern as bare length-prefixed frames on one simulated stream, with
- * no RPC layer. A `quic` section (the real adapter) can be added beside `sim`.
+ * no RPC layer. The `quic` section is `shoal bench quic` (bench/quic.ts): shoal's RPC
+ * over real QUIC on loopback against the raw library and TCP, measured in the same run.
+ * Skip it with `quic: false` in the arguments or SHOAL_BENCH_RPC_QUIC=0 in the environment.
  */
 
 const Echo = defineService('bench.v1', {
@@ -137,8 +139,17 @@ function median<T>(items: T[], key: (t: T) => number): T {
   return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)]!;
 }
 
+/** The quic part runs unless `args.quic` is false/"0"/"false" or SHOAL_BENCH_RPC_QUIC is "0"/"false". */
+export function rpcBenchIncludesQuic(args: Readonly<Record<string, string | boolean>>, environment: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const off = (value: string | boolean | undefined) => value === false || value === '0' || value === 'false';
+  return !off(args.quic) && !off(environment.SHOAL_BENCH_RPC_QUIC);
+}
+
 export async function runRpcBench(args: Readonly<Record<string, string | boolean>>): Promise<Record<string, unknown>> {
   const runs = Number(args.runs ?? 3);
+  const quic = rpcBenchIncludesQuic(args)
+    ? await (await import('./quic.ts')).runQuicBench({ runs })
+    : { skipped: 'quic: false or SHOAL_BENCH_RPC_QUIC=0' };
   const unaryRuns: RpcSimFigures[] = [];
   const rawRuns: RpcSimFigures[] = [];
   const singleRuns: RpcSimFigures[] = [];
@@ -161,6 +172,7 @@ export async function runRpcBench(args: Readonly<Record<string, string | boolean
       baselineRawFrames: { ...rawMedian, runs: rawRuns.map((r) => r.callsPerSec) },
       ratioUnaryToRawFrames: Math.round((unaryMedian.callsPerSec / rawMedian.callsPerSec) * 1000) / 1000,
     },
+    quic,
   };
 }
 

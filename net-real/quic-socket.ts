@@ -17,6 +17,10 @@ export class SharedUdpSocket extends QUICSocket {
   onGossip: ((packet: Buffer, from: RemoteInfo) => void) | undefined;
   /** QUIC packets handed to the kernel (the library's cost is per packet, so this is the figure to watch). */
   quicPacketsSent = 0;
+  /** Bytes of those packets (UDP payloads). */
+  quicBytesSent = 0;
+  /** Largest UDP payload sent so far: shows that packets stay within `maxPacketBytes`. */
+  quicPacketBytesMax = 0;
   private blackholed = false;
 
   constructor(options: { logger: Logger }) {
@@ -40,7 +44,10 @@ export class SharedUdpSocket extends QUICSocket {
 
   override async send_(...params: Parameters<QUICSocket['send_']>): Promise<number> {
     if (this.blackholed) return 0;
+    const bytes = packetLength(params);
     this.quicPacketsSent++;
+    this.quicBytesSent += bytes;
+    if (bytes > this.quicPacketBytesMax) this.quicPacketBytesMax = bytes;
     return super.send_(...params);
   }
 
@@ -57,4 +64,11 @@ export class SharedUdpSocket extends QUICSocket {
   blackhole(): void {
     this.blackholed = true;
   }
+}
+
+/** The UDP payload length of a `send_` call: the library calls it as (msg, port, host) and as (msg, offset, length, port, host). */
+function packetLength(params: readonly unknown[]): number {
+  if (params.length >= 5 && typeof params[2] === 'number') return params[2];
+  const msg = params[0];
+  return typeof msg === 'string' ? Buffer.byteLength(msg) : (msg as Uint8Array).byteLength;
 }

@@ -200,6 +200,21 @@ export class QuicTransport implements Transport {
     return this.socket.quicPacketsSent;
   }
 
+  /** Bytes of QUIC packets sent so far (UDP payloads, all connections). */
+  get quicBytesSent(): number {
+    return this.socket.quicBytesSent;
+  }
+
+  /** Largest QUIC packet (UDP payload) sent so far. */
+  get quicPacketBytesMax(): number {
+    return this.socket.quicPacketBytesMax;
+  }
+
+  /** The configured largest UDP payload (QUIC packets and sealed gossip). */
+  get maxPacketBytes(): number {
+    return this.options.maxPacketBytes;
+  }
+
   /** Open connections in both directions. */
   get connectionCount(): number {
     return this.connections.size;

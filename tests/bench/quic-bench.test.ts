@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ratios, runQuicBench, type VariantFigures } from '../../bench/quic.ts';
+import { rpcBenchIncludesQuic } from '../../bench/rpc.ts';
+
+function figures(callsPerSec: number, timeouts = 0): VariantFigures {
+  return { calls: callsPerSec, timeouts, callsPerSec, p50Ms: 1, p99Ms: 2, runs: [callsPerSec] };
+}
+
+describe('quic bench', () => {
+  it('runs shoal-rpc over real QUIC on loopback and reports well-formed figures', async () => {
+    const report = await runQuicBench({ variants: ['shoal-rpc', 'shoal-transport'], inFlight: [1, 16], runs: 1, durationMs: 250, warmupMs: 100 });
+    const parsed = JSON.parse(JSON.stringify(report)) as {
+      packetBytesLimit: number; packetBytesMaxSeen: number;
+      results: Record<string, Record<string, VariantFigures>>; ratios: Record<string, Record<string, number>>;
+    };
+    for (const level of ['1', '16']) {
+      const rpc = parsed.results['shoal-rpc']![level]!;
+      expect(rpc.calls).toBeGreaterThan(0);
+      expect(rpc.timeouts).toBe(0);
+      expect(rpc.callsPerSec).toBeGreaterThan(0);
+      expect(rpc.p99Ms).toBeGreaterThanOrEqual(rpc.p50Ms);
+      expect(rpc.runs).toHaveLength(1);
+      expect(rpc.packetsPerCall).toBeGreaterThan(0);
+      expect(rpc.packetBytesMax).toBeLessThanOrEqual(rpc.packetBytesLimit!);
+    }
+    expect(parsed.packetBytesMaxSeen).toBeGreaterThan(0);
+    expect(parsed.packetBytesMaxSeen).toBeLessThanOrEqual(parsed.packetBytesLimit);
+    expect(parsed.ratios['shoal-rpc/shoal-transport']!['16']).toBeGreaterThan(0);
+  }, 20_000);
+
+  it('reports a ratio against a baseline that completed no call as null with a reason', () => {
+    const out = ratios({
+      'shoal-rpc': { 256: figures(30_000) },
+      'raw-stream-per-call': { 256: figures(0, 256) },
+      'raw-multiplexed-coalesced': { 256: figures(40_000) },
+    }, [256]);
+    expect(out['shoal-rpc/raw-multiplexed-coalesced']!['256']).toBe(0.75);
+    const perCall = out['shoal-rpc/raw-stream-per-call']!['256'];
+    expect(perCall).toMatchObject({ value: null });
+    expect((perCall as { reason: string }).reason).toMatch(/256 timed out/);
+    expect(out['shoal-rpc/tcp']).toBeUndefined();
+  });
+
+  it('the rpc bench includes the quic part unless told to skip it', () => {
+    expect(rpcBenchIncludesQuic({}, {})).toBe(true);
+    expect(rpcBenchIncludesQuic({ quic: false }, {})).toBe(false);
+    expect(rpcBenchIncludesQuic({}, { SHOAL_BENCH_RPC_QUIC: '0' })).toBe(false);
+  });
+});
