@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, parseAddress, type Address } from '../../core/index.ts';
+import { STRATEGY_NAMES, isStrategyName, parseTagFilter, type StrategyName } from '../../core/balance/index.ts';
+import { DEFAULT_DIRECTOR_STRATEGY, DEFAULT_WORKER_FILTER } from '../../core/cluster/index.ts';
 import { resolveSwimConfig, type SwimConfigInput, type SwimPreset, type Tags } from '../../core/swim/index.ts';
 import { gossipKeyBytes, keyringKeysMax } from '../keyring.ts';
 import { parseBindAddress } from '../quic-transport.ts';
@@ -34,6 +36,10 @@ export interface NodeConfig {
   readonly rpcProbeMs: number;
   /** Graceful shutdown must finish within this; beyond it the process exits 1. @default 10_000 */
   readonly shutdownTimeoutMs: number;
+  /** Members whose tags match this serve the example's worker service (this node too, if its tags match). @default 'role=worker' */
+  readonly workerFilter: string;
+  /** Serve the example's director service with this assignment strategy; undefined: not a director. */
+  readonly director: StrategyName | undefined;
 }
 
 /** The flags as `node:util` parseArgs hands them over. */
@@ -46,11 +52,13 @@ export const nodeFlagOptions = {
   mtls: { type: 'boolean' }, 'dev-certs': { type: 'string' }, 'gossip-key-file': { type: 'string' },
   preset: { type: 'string' }, swim: { type: 'string' }, admin: { type: 'string' }, 'log-level': { type: 'string' },
   'rpc-probe-ms': { type: 'string' }, 'shutdown-timeout-ms': { type: 'string' },
+  'worker-filter': { type: 'string' }, director: { type: 'boolean' }, strategy: { type: 'string' },
 } as const;
 
 export const nodeUsage = 'shoal node --name N --bind HOST:PORT [--advertise HOST:PORT] [--seeds A,B] [--tags k=v,k=v] '
   + '(--cert F --key F --ca F [--mtls] | --dev-certs DIR) [--gossip-key-file F] [--preset lan|wan|local] '
-  + '[--swim field=value,...] [--admin HOST:PORT] [--log-level debug|info|warn|error] [--rpc-probe-ms MS] [--shutdown-timeout-ms MS]';
+  + '[--swim field=value,...] [--admin HOST:PORT] [--log-level debug|info|warn|error] [--rpc-probe-ms MS] [--shutdown-timeout-ms MS] '
+  + `[--worker-filter k=v,...] [--director [--strategy ${STRATEGY_NAMES.join('|')}]]`;
 
 /** Longest node name; it travels in every gossip message. */
 export const nodeNameBytesMax = 64;
@@ -124,6 +132,22 @@ export async function readGossipKeyFile(file: string): Promise<Uint8Array[]> {
   return keys;
 }
 
+/** `--worker-filter`, `--director` and `--strategy`: which part of the director/worker example this node serves. */
+export function parseExampleFlags(flags: RawFlags): { workerFilter: string; director: StrategyName | undefined } {
+  const workerFilter = str(flags, 'worker-filter') ?? DEFAULT_WORKER_FILTER;
+  try {
+    parseTagFilter(workerFilter);
+  } catch (error) {
+    throw new NodeFlagError(`--worker-filter: ${(error as Error).message}`);
+  }
+  const strategy = str(flags, 'strategy');
+  if (strategy !== undefined && flags.director !== true) throw new NodeFlagError('--strategy only applies to a director: add --director');
+  if (strategy !== undefined && !isStrategyName(strategy)) {
+    throw new NodeFlagError(`--strategy: unknown strategy "${strategy}"; valid strategies: ${STRATEGY_NAMES.join(', ')}`);
+  }
+  return { workerFilter, director: flags.director === true ? (strategy as StrategyName | undefined) ?? DEFAULT_DIRECTOR_STRATEGY : undefined };
+}
+
 /** Checks every flag (and reads the key file); throws `NodeFlagError` with a message naming the flag. */
 export async function parseNodeFlags(flags: RawFlags, positionals: readonly string[] = []): Promise<NodeConfig> {
   if (positionals.length > 0) throw new NodeFlagError(`unexpected argument "${positionals[0]}"`);
@@ -166,7 +190,9 @@ export async function parseNodeFlags(flags: RawFlags, positionals: readonly stri
   const logLevel = (str(flags, 'log-level') ?? 'info') as NodeLogLevel;
   if (!logLevels.includes(logLevel)) throw new NodeFlagError(`--log-level must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
   const keyFile = str(flags, 'gossip-key-file');
+  const { workerFilter, director } = parseExampleFlags(flags);
   return {
+    workerFilter, director,
     name, bind, advertise, seeds, tags, mutual, devCertsDir, swim, admin, logLevel,
     tls: given === 3 ? { cert: cert!, key: key!, ca: ca!, mutual } : undefined,
     gossipKeys: keyFile === undefined ? undefined : await readGossipKeyFile(keyFile),

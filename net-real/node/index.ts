@@ -1,6 +1,6 @@
 export * from './flags.ts';
 export * from './admin.ts';
 export * from './metrics.ts';
-export * from './demux.ts';
 export * from './service.ts';
 export * from './node.ts';
+export * from './rpc-stats.ts';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { RpcError, type CallEndInfo, type ServerInterceptor } from '../../core/rpc/index.ts';
+import type { CallEndInfo } from '../../core/rpc/index.ts';
 import type { MemberState, Swim } from '../../core/swim/index.ts';
 import type { QuicTransport } from '../quic-transport.ts';
 
@@ -70,19 +70,10 @@ export class NodeMetrics {
     this.clientLatency = new Histogram({ name: 'shoal_rpc_client_latency_seconds', help: 'Latency of calls this node made.', labelNames: ['method'], buckets: rpcLatencyBucketsSeconds, registers: [r] });
   }
 
-  /** A server interceptor counting every call by method and final status. */
-  readonly serverInterceptor: ServerInterceptor = async (call, next) => {
-    const started = performance.now();
-    let code = 'OK';
-    try {
-      await next();
-    } catch (error) {
-      code = error instanceof RpcError ? error.code : 'UNKNOWN';
-      throw error;
-    } finally {
-      this.serverCalls.inc({ method: call.method, code });
-      this.serverLatency.observe({ method: call.method }, (performance.now() - started) / 1000);
-    }
+  /** A served call ended (see `servedCallInterceptor`). */
+  readonly onServerCallEnd = (method: string, code: string, latencyMs: number): void => {
+    this.serverCalls.inc({ method, code });
+    this.serverLatency.observe({ method }, latencyMs / 1000);
   };
 
   /** For `RpcClientOptions.onCallEnd`. */

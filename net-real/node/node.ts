@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger as PinoLogger } from 'pino';
 import { ConfigError, type Logger } from '../../core/index.ts';
+import { installExampleMember, type ExampleMember } from '../../core/cluster/index.ts';
 import { RpcClient, RpcServer } from '../../core/rpc/index.ts';
 import { Swim, type MembershipEvent } from '../../core/swim/index.ts';
 import { createRealEnv, type RealEnv } from '../env.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../tls.ts';
 import { AdminServer } from './admin.ts';
-import { routeConnection } from './demux.ts';
 import { NodeFlagError, type NodeConfig } from './flags.ts';
 import { NodeMetrics } from './metrics.ts';
+import { RpcStats, servedCallInterceptor } from './rpc-stats.ts';
 import { nodeService } from './service.ts';
 
 const devCertScript = fileURLToPath(new URL('../../certs/make-dev-certs.sh', import.meta.url));
@@ -24,6 +25,9 @@ export const rpcProbeTimeoutMs = 2_000;
  * gossip interval, so the `left` broadcast reaches everyone before the node goes quiet.
  */
 export const leaveGossipRounds = 5;
+
+/** Member addresses remembered for naming RPC peers. */
+export const peerNamesMax = 100_000;
 
 /** Makes (or reuses) a development CA and this node's certificate in `dir`. */
 export function ensureDevCerts(dir: string, name: string, mutual: boolean): { cert: string; key: string; ca: string; mutual: boolean } {
@@ -52,6 +56,10 @@ export class ShoalNode {
   readonly startedAtMs = performance.now();
   private probeTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
+  /** Member names by address, kept from membership events, so RPC figures name their peers. */
+  private readonly namesByAddress = new Map<string, string>();
+  /** The director/worker example's registries and services on this node (installed in `begin`). */
+  example!: ExampleMember;
 
   private constructor(
     readonly config: NodeConfig,
@@ -60,6 +68,7 @@ export class ShoalNode {
     readonly server: RpcServer,
     readonly client: RpcClient,
     readonly metrics: NodeMetrics,
+    readonly rpcStats: RpcStats,
     readonly admin: AdminServer,
     private readonly log: PinoLogger,
   ) {}
@@ -80,18 +89,34 @@ export class ShoalNode {
     });
     const swim = new Swim(real.env, { name: config.name, tags: config.tags, config: config.swim, seeds: config.seeds });
     const holder: { metrics?: NodeMetrics } = {};
-    const server = new RpcServer(real.env, { interceptors: [(call, next) => holder.metrics!.serverInterceptor(call, next)] });
-    const client = new RpcClient(real.env, { onCallEnd: (info) => holder.metrics?.onClientCallEnd(info) });
+    const ref: { node?: ShoalNode } = {};
+    const peerName = (address: string) => ref.node?.peerName(address) ?? address;
+    const rpcStats = new RpcStats(() => real.env.clock.now());
+    const served = servedCallInterceptor(() => real.env.clock.now(), {
+      started: (call) => rpcStats.serverStarted(peerName(call.peer)),
+      ended: (call, code, latencyMs) => {
+        const peer = peerName(call.peer);
+        rpcStats.serverEnded(peer);
+        rpcStats.record({ side: 'server', method: call.method, code, latencyMs, peer });
+        holder.metrics?.onServerCallEnd(call.method, code, latencyMs);
+      },
+    });
+    const server = new RpcServer(real.env, { interceptors: [served] });
+    const client = new RpcClient(real.env, {
+      onCallEnd: (info) => {
+        holder.metrics?.onClientCallEnd(info);
+        rpcStats.record({ side: 'client', method: info.method, code: info.code, latencyMs: info.latencyMs, peer: peerName(info.address) });
+      },
+    });
     const metrics = new NodeMetrics(swim, real.transport, { node: config.name });
     holder.metrics = metrics;
-    const ref: { node?: ShoalNode } = {};
     const admin = await AdminServer.start(config.admin, {
       health: () => swim.isRunning,
       ready: () => ref.node?.ready ?? false,
       status: () => ref.node?.status(),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     });
-    const node = new ShoalNode(config, real, swim, server, client, metrics, admin, log);
+    const node = new ShoalNode(config, real, swim, server, client, metrics, rpcStats, admin, log);
     ref.node = node;
     node.begin();
     return node;
@@ -119,8 +144,27 @@ export class ShoalNode {
       members: this.swim.members(),
       stats: { ...this.swim.stats },
       transport: { connections: this.real.transport.connectionCount, droppedUnauthenticated: this.real.transport.droppedUnauthenticated, quicPacketsSent: this.real.transport.quicPacketsSent },
-      rpc: null,
+      rpc: this.rpcStats.summary(this.clientInFlight()),
+      example: {
+        worker: this.example.isWorker, director: this.example.strategy ?? null, workerFilter: this.config.workerFilter,
+        workers: this.example.workers.pool().map((w) => ({ name: w.id, address: w.address, inFlight: w.inFlight })),
+      },
     };
+  }
+
+  /** A member's name for an address it advertises; other addresses (clients) stay as they are. */
+  peerName(address: string): string {
+    return this.namesByAddress.get(address) ?? address;
+  }
+
+  /** Calls this node's RPC client has in flight, by peer. */
+  private clientInFlight(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const address of this.client.connectedAddresses()) {
+      const n = this.client.inFlight(address);
+      if (n > 0) out[this.peerName(address)] = n;
+    }
+    return out;
   }
 
   private begin(): void {
@@ -131,21 +175,25 @@ export class ShoalNode {
       }),
     });
     this.swim.subscribe((event: MembershipEvent) => {
+      // Bounded: a cluster whose members keep changing addresses starts the map afresh.
+      if (this.namesByAddress.size >= peerNamesMax) this.namesByAddress.clear();
+      if (event.name !== '') this.namesByAddress.set(event.address, event.name);
       this.log.info({ event: event.type, member: event.name, address: event.address, incarnation: event.incarnation, from: event.from }, `member ${event.type}`);
       this.admin.publish('member', event);
     });
     this.swim.start();
-    // SWIM took every incoming connection; share them with the RPC server by first byte.
-    const swimAccept = this.real.transport.streams.onConnection;
-    this.real.transport.streams.onConnection = (connection) => routeConnection(connection, {
-      rpc: (c) => this.server.accept(c),
-      other: (c) => swimAccept?.(c),
+    // The same wiring as the simulator's cluster hosts: RPC and push-pull share the port.
+    this.example = installExampleMember(this.real.env, this.swim, this.server, this.client, {
+      workerFilter: this.config.workerFilter, director: this.config.director ?? false,
     });
     if (this.config.rpcProbeMs > 0) {
       this.probeTimer = setInterval(() => this.probePeer(), this.config.rpcProbeMs);
       this.probeTimer.unref();
     }
-    this.log.info({ address: this.swim.address, admin: this.admin.address, seeds: this.config.seeds, config: this.swim.config }, 'node started');
+    this.log.info({
+      address: this.swim.address, admin: this.admin.address, seeds: this.config.seeds, config: this.swim.config,
+      worker: this.example.isWorker, director: this.example.strategy ?? null,
+    }, 'node started');
   }
 
   /** Calls `status` on one random live peer, so RPC metrics reflect real traffic. */

@@ -1,9 +1,8 @@
 import type { Address, Env } from '../../core/index.ts';
 import { exponential, type Random } from '../../core/random.ts';
-import { parseTagFilter, type StrategyName } from '../../core/balance/index.ts';
+import type { StrategyName } from '../../core/balance/index.ts';
 import {
-  ClusterClient, DirectorService, NodeRegistry, WorkerRegistry, WorkerService, directorImplementation, routeIncomingStreams,
-  workerImplementation, type ClusterClientOptions, type WorkerCounters,
+  installExampleMember, type ClusterClient, type ClusterClientOptions, type NodeRegistry, type WorkerCounters, type WorkerRegistry, type WorkerService,
 } from '../../core/cluster/index.ts';
 import { RpcClient, RpcError, RpcServer, type RpcClientOptions } from '../../core/rpc/index.ts';
 import { Swim, type SwimConfigInput, type Tags } from '../../core/swim/index.ts';
@@ -46,22 +45,12 @@ const nodesBySwim = new WeakMap<Swim, ClusterNode>();
  * factory, so a restart installs it again.
  */
 export function attachCluster(ctx: HostContext, swim: Swim, options: ClusterNodeOptions = {}): ClusterNode {
-  const swimAccept = ctx.transport.streams.onConnection;
-  const filterExpression = options.workerFilter ?? 'role=worker';
-  const tags: Tags = swim.member(ctx.name)?.tags ?? {};
-  const isWorker = parseTagFilter(filterExpression).matches(tags);
-  const nodes = new NodeRegistry(swim, ctx.clock);
-  const workers = new WorkerRegistry(nodes, { filter: filterExpression });
-  const counters: WorkerCounters = { started: 0, tokens: 0 };
   const server = new RpcServer(ctx);
-  if (isWorker) server.register(WorkerService, workerImplementation(ctx.clock, ctx.name, counters));
-  const isDirector = options.director !== undefined && options.director !== false;
-  if (isDirector) server.register(DirectorService, directorImplementation(ctx, workers, options.director === true ? 'round-robin' : options.director as StrategyName));
-  routeIncomingStreams(ctx.transport, { rpc: (connection) => server.accept(connection), other: swimAccept });
   const rpc = new RpcClient(ctx, options.rpc);
+  const member = installExampleMember(ctx, swim, server, rpc, options);
   const node: ClusterNode = {
-    name: ctx.name, swim, rpc, server, nodes, workers, isWorker, isDirector, counters, env: ctx,
-    client: (clientOptions) => new ClusterClient(ctx, rpc, workers, WorkerService, clientOptions),
+    name: ctx.name, swim, rpc, server, nodes: member.nodes, workers: member.workers, isWorker: member.isWorker,
+    isDirector: member.isDirector, counters: member.counters, env: ctx, client: member.client,
   };
   nodesBySwim.set(swim, node);
   return node;

@@ -25,6 +25,9 @@ describe('shoal node flags', () => {
     [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'log-level': 'loud' }, /--log-level/],
     [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'rpc-probe-ms': '-1' }, /--rpc-probe-ms/],
     [{ name: 'a b', bind: '127.0.0.1:1', ...tls }, /--name/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, director: true, strategy: 'fastest' }, /--strategy: unknown strategy "fastest"; valid strategies: round-robin, random, least-connections, power-of-two, peak-ewma, weighted, rendezvous, lifo/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, strategy: 'random' }, /--strategy only applies to a director/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'worker-filter': 'role=a b' }, /--worker-filter: .*bad tag value/],
   ])('rejects %j', async (flags, message) => {
     await expect(parseNodeFlags(flags)).rejects.toThrow(message);
     await expect(parseNodeFlags(flags)).rejects.toBeInstanceOf(NodeFlagError);
@@ -38,6 +41,15 @@ describe('shoal node flags', () => {
     expect(config.swim).toEqual({ preset: 'wan', probeIntervalMs: 6000, awarenessEnabled: false });
     expect(config.admin).toBe('127.0.0.1:0');
     expect(config.logLevel).toBe('info');
+    expect(config.workerFilter).toBe('role=worker');
+    expect(config.director).toBeUndefined();
+  });
+
+  it('--director serves the example with round robin unless --strategy names another', async () => {
+    expect((await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', ...tls, director: true })).director).toBe('round-robin');
+    const config = await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', ...tls, director: true, strategy: 'power-of-two', 'worker-filter': 'role=worker,zone=eu' });
+    expect(config.director).toBe('power-of-two');
+    expect(config.workerFilter).toBe('role=worker,zone=eu');
   });
 
   it('reads a gossip key file (comments allowed) and rejects bad keys', async () => {
@@ -59,6 +71,9 @@ describe('shoal node flags', () => {
     expect(unknown.lines.join('\n')).toMatch(/Unknown option '--bogus'/);
     expect(await unreadable.exited).toBe(2);
     expect(unreadable.lines.join('\n')).toMatch(/shoal node: tls\.cert: cannot read .*no\.pem/);
+    const badStrategy = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--dev-certs', dir, '--director', '--strategy', 'nope']);
+    expect(await badStrategy.exited, badStrategy.lines.join('\n')).toBe(2);
+    expect(badStrategy.lines.join('\n')).toMatch(/shoal node: --strategy: unknown strategy "nope"; valid strategies: round-robin, random/);
   });
 });
 
