@@ -246,6 +246,11 @@ export interface LoadResult {
   callsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * CPU time of this process (client and server together) per completed call in the
+   * measured window, in µs: steadier than calls/s on a shared machine.
+   */
+  cpuUsPerCall: number;
   /** QUIC packets per completed call in the measured window (both directions), where counted. */
   packetsPerCall?: number;
   /** Mean UDP payload of those packets. */
@@ -269,7 +274,11 @@ async function closedLoop(client: BenchClient, inFlight: number, warmupMs: numbe
   const measureFrom = start + warmupMs;
   const stopAt = measureFrom + durationMs;
   let packetsAtStart: PacketCounts | undefined;
-  const snapshot = setTimeout(() => (packetsAtStart = client.packets?.()), warmupMs);
+  let cpuAtStart = process.cpuUsage();
+  const snapshot = setTimeout(() => {
+    packetsAtStart = client.packets?.();
+    cpuAtStart = process.cpuUsage();
+  }, warmupMs);
   const worker = async () => {
     while (performance.now() < stopAt && issued < callsPerWindowMax) {
       issued++;
@@ -289,12 +298,14 @@ async function closedLoop(client: BenchClient, inFlight: number, warmupMs: numbe
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   clearTimeout(snapshot);
+  const cpu = process.cpuUsage(cpuAtStart);
   const elapsed = Math.max(performance.now(), stopAt) - measureFrom;
   const sorted = Float64Array.from(latencies).sort();
   return {
     calls: latencies.length, timeouts,
     callsPerSec: Math.round(latencies.length / (elapsed / 1000)),
     p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)),
+    cpuUsPerCall: latencies.length === 0 ? Number.NaN : round((cpu.user + cpu.system) / latencies.length),
     ...packetFigures(packetsAtStart, client.packets?.(), latencies.length),
   };
 }

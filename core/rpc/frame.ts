@@ -71,14 +71,18 @@ export function decodePreamble(buf: Uint8Array): Preamble {
 
 /** One whole frame, header and payload, ready to write. */
 export function encodeFrame(type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array): Uint8Array {
+  return encodeFrameInto(new Uint8Array(frameHeaderBytes + (payload?.length ?? 0)), type, flags, callId, payload);
+}
+
+/** Writes one whole frame at the start of `buf` (at least header + payload long); returns that view. */
+export function encodeFrameInto(buf: Uint8Array, type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array): Uint8Array {
   const length = payload?.length ?? 0;
-  const buf = new Uint8Array(frameHeaderBytes + length);
   writeU32(buf, 0, length);
   buf[4] = type;
   buf[5] = flags;
   writeU32(buf, 6, callId);
   if (payload !== undefined) buf.set(payload, frameHeaderBytes);
-  return buf;
+  return buf.subarray(0, frameHeaderBytes + length);
 }
 
 /** Cuts a UTF-8 text to at most `max` bytes without splitting a character. */

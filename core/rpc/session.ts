@@ -4,11 +4,11 @@ import { TimerTable } from '../timers.ts';
 import type { Connection, Stream } from '../transport.ts';
 import { FrameDecoder } from './decoder.ts';
 import {
-  FrameFlag, FrameType, checkPing, decodeGoaway, encodeFrame, encodeGoaway, encodePreamble, pingPayloadBytes,
+  FrameFlag, FrameType, checkPing, decodeGoaway, encodeFrameInto, encodeGoaway, encodePreamble, pingPayloadBytes,
   type FrameTypeCode, type GoawayPayload, type Preamble,
 } from './frame.ts';
 import { readU32, writeU32 } from './bytes.ts';
-import type { RpcLimits } from './limits.ts';
+import { frameHeaderBytes, type RpcLimits } from './limits.ts';
 import { RpcError, Status, type StatusName } from './status.ts';
 
 /** What a session hands to the client or server logic above it. */
@@ -41,6 +41,14 @@ export type SessionState = 'handshaking' | 'ready' | 'closed';
 export const extraStreamResetCode = 1;
 
 type SessionTimer = 'ping' | 'idle';
+
+/**
+ * Frames up to this size are assembled in one shared scratch buffer: `Stream.write` copies
+ * its bytes, so the buffer is free again when `write` returns, and the common small frame
+ * costs no allocation. Larger frames get their own buffer.
+ */
+export const scratchFrameBytesMax = 16 * 1024;
+const scratchFrame = new Uint8Array(scratchFrameBytesMax);
 
 /**
  * One RPC connection: a transport connection carrying ONE long-lived stream on which both
@@ -98,7 +106,9 @@ export class RpcSession {
   send(type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array): boolean {
     if (this.state === 'closed') return false;
     this.framesOut++;
-    return this.write(encodeFrame(type, flags, callId, payload));
+    const bytes = frameHeaderBytes + (payload?.length ?? 0);
+    const buf = bytes <= scratchFrameBytesMax ? scratchFrame : new Uint8Array(bytes);
+    return this.write(encodeFrameInto(buf, type, flags, callId, payload));
   }
 
   /** Sends GOAWAY: the peer must start no call above `lastCallId` on this connection. */

@@ -3,7 +3,7 @@ import { ratios, runQuicBench, type VariantFigures } from '../../bench/quic.ts';
 import { rpcBenchIncludesQuic } from '../../bench/rpc.ts';
 
 function figures(callsPerSec: number, timeouts = 0): VariantFigures {
-  return { calls: callsPerSec, timeouts, callsPerSec, p50Ms: 1, p99Ms: 2, runs: [callsPerSec] };
+  return { calls: callsPerSec, timeouts, callsPerSec, p50Ms: 1, p99Ms: 2, cpuUsPerCall: 50, runs: [callsPerSec] };
 }
 
 describe('quic bench', () => {
