@@ -9,7 +9,23 @@ export function encodeUtf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
+/** Texts up to this many bytes that are pure ASCII (method names, status messages) skip the TextDecoder call. */
+const asciiFastPathBytesMax = 64;
+
 export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  if (bytes.length <= asciiFastPathBytesMax) {
+    let text = '';
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte >= 0x80) {
+        ascii = false;
+        break;
+      }
+      text += String.fromCharCode(byte);
+    }
+    if (ascii) return text;
+  }
   try {
     return utf8Decoder.decode(bytes);
   } catch {

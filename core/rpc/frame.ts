@@ -146,7 +146,12 @@ export interface TrailerPayload {
   readonly details: Uint8Array;
 }
 
+/** The trailer of every successful call (status OK, no message, no details), encoded once; shared, so callers only write it. */
+const okTrailer = Uint8Array.of(0, 0, 0);
+const okTrailerPayload: TrailerPayload = Object.freeze({ status: 0, message: '', details: new Uint8Array(0) });
+
 export function encodeTrailer(status: number, message: string, details: Uint8Array | undefined): Uint8Array {
+  if (status === 0 && message === '' && details === undefined) return okTrailer;
   const text = boundedUtf8(message, statusMessageBytesMax);
   const writer = new Writer(3 + text.length + (details?.length ?? 0)).u8(status).u16(text.length).bytes(text);
   if (details !== undefined) writer.bytes(details);
@@ -154,6 +159,7 @@ export function encodeTrailer(status: number, message: string, details: Uint8Arr
 }
 
 export function decodeTrailer(payload: Uint8Array): TrailerPayload {
+  if (payload.length === 3 && payload[0] === 0 && payload[1] === 0 && payload[2] === 0) return okTrailerPayload;
   const reader = new Reader(payload, 'TRAILER');
   const status = reader.u8();
   const length = reader.u16();

@@ -34,7 +34,11 @@ export function encodeMetadata(metadata: Metadata | undefined): Uint8Array {
   return writer.finish();
 }
 
+/** What every call without metadata decodes to: shared, so it must never be written to. */
+const noMetadata: Metadata = Object.freeze(Object.create(null) as Record<string, string>);
+
 export function decodeMetadata(block: Uint8Array): Metadata {
+  if (block.length === 2 && block[0] === 0 && block[1] === 0) return noMetadata;
   const reader = new Reader(block, 'metadata');
   const count = reader.u16();
   if (count > metadataEntriesMax) throw new DecodeError(`metadata: ${count} entries (max ${metadataEntriesMax})`);
