@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   shrink: async () => (await import('./commands/shrink.ts')).command,
   bench: async () => (await import('./commands/bench.ts')).command,
   node: async () => (await import('./commands/node.ts')).command,
+  call: async () => (await import('./commands/call.ts')).command,
 };
 
 function topUsage(): string {

@@ -132,6 +132,24 @@ export async function readGossipKeyFile(file: string): Promise<Uint8Array[]> {
   return keys;
 }
 
+/** TLS files (`--cert --key --ca [--mtls]`) or a development certificate directory (`--dev-certs`), exactly one of them. */
+export interface TlsFlags {
+  readonly tls: { cert: string; key: string; ca: string; mutual: boolean } | undefined;
+  readonly devCertsDir: string | undefined;
+  readonly mutual: boolean;
+}
+
+export function parseTlsFlags(flags: RawFlags): TlsFlags {
+  const mutual = flags.mtls === true;
+  const [cert, key, ca] = [str(flags, 'cert'), str(flags, 'key'), str(flags, 'ca')];
+  const devCertsDir = str(flags, 'dev-certs');
+  const given = [cert, key, ca].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) throw new NodeFlagError('--cert, --key and --ca go together');
+  if (given === 3 && devCertsDir !== undefined) throw new NodeFlagError('give either --cert/--key/--ca or --dev-certs, not both');
+  if (given === 0 && devCertsDir === undefined) throw new NodeFlagError('TLS is required: give --cert F --key F --ca F (or --dev-certs DIR for development)');
+  return { tls: given === 3 ? { cert: cert!, key: key!, ca: ca!, mutual } : undefined, devCertsDir, mutual };
+}
+
 /** `--worker-filter`, `--director` and `--strategy`: which part of the director/worker example this node serves. */
 export function parseExampleFlags(flags: RawFlags): { workerFilter: string; director: StrategyName | undefined } {
   const workerFilter = str(flags, 'worker-filter') ?? DEFAULT_WORKER_FILTER;
@@ -165,13 +183,7 @@ export async function parseNodeFlags(flags: RawFlags, positionals: readonly stri
   const advertise = advertiseFlag === undefined ? undefined : address('advertise', advertiseFlag);
   const seeds = list(str(flags, 'seeds')).map((s) => address('seeds', s));
   const tags = parseTags(str(flags, 'tags'));
-  const mutual = flags.mtls === true;
-  const [cert, key, ca] = [str(flags, 'cert'), str(flags, 'key'), str(flags, 'ca')];
-  const devCertsDir = str(flags, 'dev-certs');
-  const given = [cert, key, ca].filter((v) => v !== undefined).length;
-  if (given !== 0 && given !== 3) throw new NodeFlagError('--cert, --key and --ca go together');
-  if (given === 3 && devCertsDir !== undefined) throw new NodeFlagError('give either --cert/--key/--ca or --dev-certs, not both');
-  if (given === 0 && devCertsDir === undefined) throw new NodeFlagError('TLS is required: give --cert F --key F --ca F (or --dev-certs DIR for development)');
+  const { tls, devCertsDir, mutual } = parseTlsFlags(flags);
   const preset = str(flags, 'preset') ?? 'lan';
   if (preset !== 'lan' && preset !== 'wan' && preset !== 'local') throw new NodeFlagError(`--preset must be lan, wan or local, got "${preset}"`);
   const swim: SwimConfigInput = { preset: preset as SwimPreset, ...parseSwimOverrides(str(flags, 'swim')) };
@@ -194,7 +206,7 @@ export async function parseNodeFlags(flags: RawFlags, positionals: readonly stri
   return {
     workerFilter, director,
     name, bind, advertise, seeds, tags, mutual, devCertsDir, swim, admin, logLevel,
-    tls: given === 3 ? { cert: cert!, key: key!, ca: ca!, mutual } : undefined,
+    tls,
     gossipKeys: keyFile === undefined ? undefined : await readGossipKeyFile(keyFile),
     rpcProbeMs: nonNegativeInt('rpc-probe-ms', str(flags, 'rpc-probe-ms'), 5_000),
     shutdownTimeoutMs: nonNegativeInt('shutdown-timeout-ms', str(flags, 'shutdown-timeout-ms'), 10_000),

@@ -4,3 +4,4 @@ export * from './metrics.ts';
 export * from './service.ts';
 export * from './node.ts';
 export * from './rpc-stats.ts';
+export * from './call.ts';

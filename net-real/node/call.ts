@@ -1,0 +1,210 @@
+import { parseAddress, type Address } from '../../core/index.ts';
+import { DirectorService, WorkerService } from '../../core/cluster/index.ts';
+import { RpcClient, RpcError, defineService, unary, type AnyMethod, type ServiceDefinition } from '../../core/rpc/index.ts';
+import { createRealEnv } from '../env.ts';
+import { parseBindAddress } from '../quic-transport.ts';
+import { loadTlsMaterial, type TlsMaterial } from '../tls.ts';
+import { NodeFlagError, parseTlsFlags, type RawFlags } from './flags.ts';
+import { ensureDevCerts } from './node.ts';
+import { nodeService } from './service.ts';
+
+/** Calls one `--count` run may make: a person's tool, not a load generator without bounds. */
+export const callCountMax = 1_000_000;
+/** Calls in flight at once with `--concurrency`. */
+export const callConcurrencyMax = 1_024;
+/** Messages of one server stream printed before the call is cancelled. */
+export const streamMessagesMax = 100_000;
+/** Latencies kept for the `--count` summary's percentiles (the first ones). */
+export const callLatenciesMax = 100_000;
+/** The name the caller's development certificate gets in `--dev-certs DIR`. */
+export const callerCertName = 'shoal-call';
+
+/** Services whose call kinds `shoal call` knows; any other method is called as unary. */
+const knownServices: readonly ServiceDefinition[] = [WorkerService, DirectorService, nodeService];
+
+export const callFlagOptions = {
+  'dev-certs': { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' }, mtls: { type: 'boolean' },
+  timeout: { type: 'string' }, count: { type: 'string' }, concurrency: { type: 'string' }, bind: { type: 'string' },
+} as const;
+
+export const callUsage = 'shoal call HOST:PORT SERVICE/METHOD [JSON] (--dev-certs DIR | --cert F --key F --ca F [--mtls]) '
+  + '[--timeout MS] [--count N [--concurrency C]] [--bind HOST:PORT]';
+
+export interface CallConfig {
+  readonly target: Address;
+  readonly service: string;
+  readonly method: string;
+  readonly request: unknown;
+  readonly tls: { cert: string; key: string; ca: string; mutual: boolean } | undefined;
+  readonly devCertsDir: string | undefined;
+  readonly mutual: boolean;
+  /** Deadline of each call. @default 5_000 */
+  readonly timeoutMs: number;
+  /** Calls to make; undefined: one call, its reply printed. */
+  readonly count: number | undefined;
+  /** Calls in flight at once with `count`. @default 1 */
+  readonly concurrency: number;
+  /** Local UDP address. @default 127.0.0.1:0 for a loopback target, else 0.0.0.0:0 */
+  readonly bind: string;
+}
+
+function str(flags: RawFlags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function positiveInt(flag: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new NodeFlagError(`--${flag} must be an integer within 1..${max}, got "${value}"`);
+  return Number(value);
+}
+
+/** Checks `shoal call`'s arguments; throws `NodeFlagError` (exit 2) naming what is wrong. */
+export function parseCallArgs(flags: RawFlags, positionals: readonly string[]): CallConfig {
+  const [target, path, json, extra] = positionals;
+  if (target === undefined || path === undefined) throw new NodeFlagError('want HOST:PORT SERVICE/METHOD [JSON]');
+  if (extra !== undefined) throw new NodeFlagError(`unexpected argument "${extra}" (quote the JSON request)`);
+  try {
+    parseAddress(target);
+  } catch (error) {
+    throw new NodeFlagError(`target: ${(error as Error).message}`);
+  }
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new NodeFlagError(`method must be SERVICE/METHOD (e.g. cluster.director.v1/assign), got "${path}"`);
+  try {
+    methodDefinition(path.slice(0, slash), path.slice(slash + 1));
+  } catch (error) {
+    throw new NodeFlagError(`method: ${(error as Error).message}`);
+  }
+  let request: unknown = {};
+  if (json !== undefined) {
+    try {
+      request = JSON.parse(json);
+    } catch (error) {
+      throw new NodeFlagError(`request is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const { tls, devCertsDir, mutual } = parseTlsFlags(flags);
+  const timeoutMs = positiveInt('timeout', str(flags, 'timeout'), 3_600_000) ?? 5_000;
+  const count = positiveInt('count', str(flags, 'count'), callCountMax);
+  const concurrency = positiveInt('concurrency', str(flags, 'concurrency'), callConcurrencyMax) ?? 1;
+  if (count === undefined && str(flags, 'concurrency') !== undefined) throw new NodeFlagError('--concurrency only applies with --count');
+  const bindFlag = str(flags, 'bind');
+  if (bindFlag !== undefined) {
+    try {
+      parseBindAddress(bindFlag);
+    } catch (error) {
+      throw new NodeFlagError(`--bind: ${(error as Error).message}`);
+    }
+  }
+  const host = parseAddress(target).host;
+  const bind = bindFlag ?? (/^(127\.|localhost$|::1$)/.test(host) ? '127.0.0.1:0' : '0.0.0.0:0');
+  return {
+    target, service: path.slice(0, slash), method: path.slice(slash + 1), request, devCertsDir, mutual, timeoutMs, count, concurrency, bind,
+    tls,
+  };
+}
+
+/** The definition to call `service/method` with: a known service's own, or a unary stand-in. */
+export function methodDefinition(service: string, method: string): ServiceDefinition {
+  const known = knownServices.find((s) => s.name === service && Object.hasOwn(s.methods, method));
+  if (known !== undefined) return known;
+  const methods: Record<string, AnyMethod> = { [method]: unary<unknown, unknown>() };
+  return defineService(service, methods);
+}
+
+/** What `--count` prints. */
+export interface CallSummary {
+  calls: number;
+  ok: number;
+  /** Outcomes by status code (`OK` included). */
+  outcomes: Record<string, number>;
+  seconds: number;
+  callsPerSec: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+}
+
+/** Where `runCall` writes: one line per reply, stream message or summary. */
+export interface CallOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Exit code of a run: 0 all calls OK, 1 an RPC error (its code printed), 2 bad input. */
+export async function runCall(config: CallConfig, output: CallOutput): Promise<number> {
+  const paths = config.tls ?? ensureDevCerts(config.devCertsDir!, callerCertName, config.mutual);
+  let tls: TlsMaterial;
+  try {
+    tls = await loadTlsMaterial(paths);
+  } catch (error) {
+    throw new NodeFlagError((error as Error).message);
+  }
+  const wildcard = config.bind.startsWith('0.0.0.0:') || config.bind.startsWith('[::]:');
+  // The caller never gossips, so no peer dials its advertised address; a wildcard bind only needs a placeholder.
+  const real = await createRealEnv({ bind: config.bind, tls, ...(wildcard ? { advertise: 'caller.invalid:1' } : {}) });
+  const client = new RpcClient(real.env, { defaultTimeoutMs: config.timeoutMs });
+  try {
+    const definition = methodDefinition(config.service, config.method);
+    const stub = client.service(definition, config.target) as Record<string, (request: unknown, options: { timeoutMs: number }) => unknown>;
+    const kind = definition.methods[config.method]!.kind;
+    if (config.count === undefined) return await callOnce(stub[config.method]!, kind, config, output);
+    const summary = await callMany(() => stub[config.method]!(config.request, { timeoutMs: config.timeoutMs }), kind, config);
+    output.out(JSON.stringify(summary));
+    return summary.ok === summary.calls ? 0 : 1;
+  } finally {
+    client.close();
+    await real.close();
+  }
+}
+
+async function callOnce(method: (request: unknown, options: { timeoutMs: number }) => unknown, kind: string, config: CallConfig, output: CallOutput): Promise<number> {
+  try {
+    const result = method(config.request, { timeoutMs: config.timeoutMs });
+    if (kind === 'serverStream') {
+      let n = 0;
+      for await (const message of result as AsyncIterable<unknown>) {
+        output.out(JSON.stringify(message));
+        if (++n >= streamMessagesMax) break;
+      }
+    } else {
+      output.out(JSON.stringify(await result));
+    }
+    return 0;
+  } catch (error) {
+    const e = error instanceof RpcError ? error : new RpcError('UNKNOWN', (error as Error).message);
+    output.err(`error: ${e.code}: ${e.message}`);
+    return 1;
+  }
+}
+
+async function callMany(call: () => unknown, kind: string, config: CallConfig): Promise<CallSummary> {
+  const outcomes: Record<string, number> = {};
+  const latencies: number[] = [];
+  let issued = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (issued < config.count!) {
+      issued++;
+      const t0 = performance.now();
+      let code = 'OK';
+      try {
+        const result = call();
+        if (kind === 'serverStream') for await (const _ of result as AsyncIterable<unknown>) { /* drained: the summary counts calls, not messages */ }
+        else await result;
+      } catch (error) {
+        code = error instanceof RpcError ? error.code : 'UNKNOWN';
+      }
+      outcomes[code] = (outcomes[code] ?? 0) + 1;
+      if (latencies.length < callLatenciesMax) latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.concurrency, config.count!) }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies.length === 0 ? 0 : Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]! * 1000) / 1000;
+  return {
+    calls: config.count!, ok: outcomes.OK ?? 0, outcomes, seconds: Math.round(seconds * 1000) / 1000,
+    callsPerSec: Math.round(config.count! / seconds), latencyMsP50: at(0.5), latencyMsP99: at(0.99),
+  };
+}
