@@ -2,7 +2,27 @@ import { z } from 'zod';
 import { memberEventToLog } from './events.ts';
 import type { ClusterModel } from './model.ts';
 import { unavailable, type DashboardSource } from './source.ts';
-import type { ActionName, MemberView } from './types.ts';
+import type { ActionName, MemberView, RpcSummary } from './types.ts';
+
+/** Counts keyed by peer name or address; a node caps these (net-real/node/rpc-stats.ts), so a huge one is refused. */
+const countsByKey = z.record(z.string(), z.number()).refine((r) => Object.keys(r).length <= 4_096, 'too many keys');
+
+/**
+ * The `rpc` field of a node's `/status` (net-real/node/rpc-stats.ts `RpcStatusSummary`): the
+ * panel's figures over the node's rolling window, plus cumulative counts by method and
+ * status and the calls in flight per peer, both optional so older nodes still parse.
+ */
+export const rpcStatusSchema = z.object({
+  callsPerSec: z.number(),
+  successRatio: z.number(),
+  latencyMsP50: z.number(),
+  latencyMsP99: z.number(),
+  /** Calls per peer over the window (the workers a caller used, or a server's callers). */
+  perWorker: countsByKey,
+  windowMs: z.number().optional(),
+  calls: z.object({ server: z.record(z.string(), countsByKey), client: z.record(z.string(), countsByKey) }).optional(),
+  inFlight: z.object({ server: countsByKey, client: countsByKey }).optional(),
+});
 
 /** The JSON of a node's `GET /status` (documented in docs/DASHBOARD.md). */
 export const statusSchema = z.object({
@@ -26,13 +46,7 @@ export const statusSchema = z.object({
     health: z.union([z.string(), z.number()]).default('healthy'),
     stateChangedAtMs: z.number().default(0),
   })).max(100_000),
-  rpc: z.object({
-    callsPerSec: z.number(),
-    successRatio: z.number(),
-    latencyMsP50: z.number(),
-    latencyMsP99: z.number(),
-    perWorker: z.record(z.string(), z.number()),
-  }).nullable().optional(),
+  rpc: rpcStatusSchema.nullable().optional(),
 });
 
 export type NodeStatus = z.infer<typeof statusSchema>;
@@ -126,7 +140,7 @@ export class AttachSource implements DashboardSource {
         localHealth: status.node.localHealth, inFlight: status.node.inFlight, view: status.members as MemberView[],
       }],
     });
-    this.model.setRpcSummary(status.rpc ?? undefined);
+    this.model.setRpcSummary(rpcPanelOf(status.rpc ?? undefined));
     const wasDisconnected = !this.model.status.connected;
     this.model.setStatus({ connected: true, ...(wasDisconnected ? { message: `attached to ${status.node.name}` } : {}) });
     this.model.commit();
@@ -228,6 +242,19 @@ export class AttachSource implements DashboardSource {
     this.model.commit();
     return message;
   }
+}
+
+/**
+ * The RPC panel's figures from a node's `rpc` summary: the same fields the simulator source
+ * fills from individual calls. A node whose window holds no call shows the panel empty
+ * (as the simulator does), not a row of zeros.
+ */
+export function rpcPanelOf(rpc: z.infer<typeof rpcStatusSchema> | undefined): RpcSummary | undefined {
+  if (rpc === undefined || (rpc.callsPerSec === 0 && Object.keys(rpc.perWorker).length === 0)) return undefined;
+  return {
+    callsPerSec: rpc.callsPerSec, successRatio: rpc.successRatio, latencyMsP50: rpc.latencyMsP50, latencyMsP99: rpc.latencyMsP99,
+    perWorker: { ...rpc.perWorker },
+  };
 }
 
 function describe(error: unknown): string {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectorClient, DirectorService } from '../../core/cluster/index.ts';
 import { RpcClient } from '../../core/rpc/index.ts';
 import { createRealEnv, type RealEnv } from '../../net-real/index.ts';
+import { AttachSource, ClusterModel } from '../../tui/index.ts';
 import { sleep, startNode, status, waitFor, type NodeProcess } from './node-harness.ts';
 
 // The director/worker example over real QUIC: 1 director + 3 workers as `shoal node`
@@ -137,6 +138,11 @@ describe('director/worker over real QUIC on loopback', () => {
     expect(d.rpc.latencyMsP99).toBeGreaterThanOrEqual(d.rpc.latencyMsP50);
     const w0 = (await rpcStatus(workers.get('w0')!))!;
     expect(w0.rpc.calls.server['cluster.worker.v1/compute']?.OK).toBe(before.w0! + after.w0!);
+    // The dashboard attached to the director fills its RPC panel from that summary.
+    const model = new ClusterModel();
+    await new AttachSource({ target: director.admin, model }).poll();
+    expect(model.rpc()?.callsPerSec).toBeGreaterThan(0);
+    expect(model.rpc()?.successRatio).toBe(1);
     rpc.close();
   }, 40_000);
 });

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AttachSource, ClusterModel } from '../../tui/index.ts';
+import { RpcStats } from '../../net-real/node/index.ts';
+import { AttachSource, ClusterModel, rpcPanelOf, statusSchema } from '../../tui/index.ts';
 import { view } from './helpers.ts';
 
 let server: Server | undefined;
@@ -81,5 +82,24 @@ describe('AttachSource', () => {
       source.stop();
     }
     expect(() => new AttachSource({ target: 'no-port', model })).toThrow(/HOST:PORT/);
+  });
+
+  it('maps a real node\'s rpc summary (net-real RpcStats) into the RPC panel fields the simulator fills', () => {
+    const clock = { nowMs: 50_000 };
+    const stats = new RpcStats(() => clock.nowMs);
+    const status = (rpc: unknown) => statusSchema.parse({ node: { name: 'd', address: 'd:1' }, timeMs: clock.nowMs, members: [], rpc });
+    // A quiet node: an empty window leaves the panel empty rather than showing zeros.
+    expect(rpcPanelOf(status(stats.summary({})).rpc ?? undefined)).toBeUndefined();
+    for (let i = 0; i < 30; i++) stats.record({ side: 'client', method: 'cluster.worker.v1/compute', code: i < 27 ? 'OK' : 'UNAVAILABLE', latencyMs: i + 1, peer: `w${i % 3}` });
+    stats.serverStarted('127.0.0.1:5000');
+    const parsed = status(stats.summary({ w0: 2 })).rpc!;
+    expect(parsed.calls?.client['cluster.worker.v1/compute']).toEqual({ OK: 27, UNAVAILABLE: 3 });
+    expect(parsed.inFlight).toEqual({ server: { '127.0.0.1:5000': 1 }, client: { w0: 2 } });
+    expect(rpcPanelOf(parsed)).toEqual({ callsPerSec: 3, successRatio: 0.9, latencyMsP50: 15, latencyMsP99: 30, perWorker: { w0: 10, w1: 10, w2: 10 } });
+    // The model shows those figures once the source applies a status with them.
+    const model = new ClusterModel();
+    model.setRpcSummary(rpcPanelOf(parsed));
+    expect(model.rpc()).toMatchObject({ successRatio: 0.9, perWorker: { w1: 10 } });
+    expect(() => status({ ...stats.summary({}), perWorker: Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`p${i}`, 1])) })).toThrow(/too many keys/);
   });
 });
