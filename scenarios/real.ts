@@ -7,21 +7,34 @@ import { checkExpectations, falseFailures, type RunRecord } from './expectations
 import { scenarioSwimConfig, scenarioTags } from './membership.ts';
 import { RunObserver } from './observe.ts';
 import { convergenceSampleMs, nodeNames, type RunReport } from './runner.ts';
+import { NetnsLab, netemDelay, netemSupport, netnsAdminPort, netnsGossipPort, netnsSupport } from './netns.ts';
 import type { Fault, Scenario } from './schema.ts';
 
 /**
- * `shoal run --mode real`: the same scenario with real `shoal node` processes on loopback
- * (QUIC + encrypted gossip), faults applied for real, and the same expectations checked
- * against the membership events each node streams from its admin endpoint. On loopback
- * the faults a process can suffer are supported: crash (SIGKILL), restart, leave
- * (SIGTERM) and pause (SIGSTOP / SIGCONT). Network faults need network namespaces and are
- * refused with a clear error.
+ * `shoal run --mode real`: the same scenario with real `shoal node` processes (QUIC +
+ * encrypted gossip), faults applied for real, and the same expectations checked against
+ * the membership events each node streams from its admin endpoint.
+ *
+ * Two networks: on loopback the faults a process can suffer are supported (crash =
+ * SIGKILL, restart, leave = SIGTERM, pause = SIGSTOP / SIGCONT); in a lab of network
+ * namespaces (scenarios/netns.ts: one namespace and address per node, a bridge between
+ * them) network faults are applied for real too: partitions, one-way partitions, bridges,
+ * isolation, heal and repair as iptables cuts, loss as iptables random drops, latency
+ * with tc netem where the kernel has it. `auto` picks the lab when the scenario needs it.
+ * What neither can do (hold/release, clock skew and drift, duplication, reordering) is
+ * refused with a clear error rather than faked.
  */
 export class RealModeUnsupportedError extends ShoalError {
   override readonly code = 'REAL_MODE_UNSUPPORTED';
 }
 
-const supported = ['crash', 'restart', 'leave', 'pause'] as const;
+/** Faults a process can suffer: any real network supports them. */
+const processFaults = ['crash', 'restart', 'leave', 'pause'] as const;
+/** Faults that need the namespace lab. */
+const networkFaults = ['partition', 'oneway', 'bridge', 'isolate', 'heal', 'repair', 'loss', 'latency'] as const;
+
+export type RealNetwork = 'loopback' | 'netns';
+export const realNetworks = ['auto', 'loopback', 'netns'] as const;
 
 /** Longest a node may take to start (tsx compiles on first load) and the cluster to form. */
 export const realStartTimeoutMs = 60_000;
@@ -36,16 +49,55 @@ interface NodeProcess {
   exited: Promise<void>;
 }
 
-export function checkRealSupport(scenario: Scenario): void {
-  const bad = scenario.faults.filter((f) => !supported.some((k) => k in f));
-  if (bad.length > 0) {
-    const kinds = [...new Set(bad.map((f) => Object.keys(f).find((k) => k !== 'at' && k !== 'for' && k !== 'from' && k !== 'to')))];
-    throw new RealModeUnsupportedError(`--mode real on loopback supports ${supported.join(', ')} faults; this scenario also has ${kinds.join(', ')} (network faults need network namespaces)`);
+function faultKind(fault: Fault): string {
+  return Object.keys(fault).find((k) => k !== 'at' && k !== 'for' && k !== 'from' && k !== 'to')!;
+}
+
+/** Whether the scenario shapes or cuts the network (so a real run needs the namespace lab). */
+export function needsNetns(scenario: Scenario): boolean {
+  const n = scenario.network;
+  return scenario.faults.some((f) => (networkFaults as readonly string[]).includes(faultKind(f))) ||
+    n.links.length > 0 || (n.loss ?? 0) > 0 || n.latency !== undefined;
+}
+
+/**
+ * Which real network runs the scenario (`auto`: the lab when it needs one), or a
+ * RealModeUnsupportedError that says what cannot be done for real and why.
+ */
+export function checkRealSupport(scenario: Scenario, network: (typeof realNetworks)[number] = 'auto'): RealNetwork {
+  const unsupported = [...new Set(scenario.faults.map(faultKind).filter((k) => !(processFaults as readonly string[]).includes(k) && !(networkFaults as readonly string[]).includes(k)))];
+  if (unsupported.length > 0) {
+    throw new RealModeUnsupportedError(`--mode real cannot apply ${unsupported.join(', ')} faults (holding messages for inspection, clock skew and drift exist only in the simulator)`);
   }
   if (scenario.workload !== undefined) throw new RealModeUnsupportedError('--mode real does not run workloads yet');
-  if (scenario.network.links.length > 0 || (scenario.network.loss ?? 0) > 0 || scenario.network.latency !== undefined) {
-    throw new RealModeUnsupportedError('--mode real on loopback cannot shape latency or loss (that needs tc netem in network namespaces)');
+  const models = [scenario.network, ...scenario.network.links];
+  if (models.some((m) => (m.duplicate ?? 0) > 0 || (m.reorder ?? 0) > 0)) {
+    throw new RealModeUnsupportedError('--mode real cannot duplicate or reorder messages (only the simulator can)');
   }
+  const needs = needsNetns(scenario);
+  if (network === 'loopback' && needs) {
+    const kinds = [...new Set(scenario.faults.map(faultKind).filter((k) => (networkFaults as readonly string[]).includes(k)))];
+    throw new RealModeUnsupportedError(`--mode real on loopback supports ${processFaults.join(', ')} faults; this scenario also ${kinds.length ? `has ${kinds.join(', ')}` : 'shapes latency or loss'} (network faults need network namespaces: --network netns)`);
+  }
+  const chosen: RealNetwork = network === 'auto' ? (needs ? 'netns' : 'loopback') : network;
+  if (chosen === 'netns') {
+    const support = netnsSupport();
+    if (!support.ok) throw new RealModeUnsupportedError(`this scenario needs network namespaces for a real run, and they are unavailable: ${support.reason}`);
+    const latencies = [
+      ...scenario.faults.flatMap((f) => ('latency' in f ? [{ latency: f.latency, to: f.to }] : [])),
+      ...(scenario.network.latency ? [{ latency: scenario.network.latency, to: undefined }] : []),
+      ...scenario.network.links.flatMap((l) => (l.latency ? [{ latency: l.latency, to: l.to }] : [])),
+    ];
+    for (const { latency, to } of latencies) {
+      if (to !== undefined) throw new RealModeUnsupportedError('--mode real shapes latency per sender (tc netem on its interface): give latency without `to`');
+      const delay = netemDelay(latency);
+      if (typeof delay === 'string') throw new RealModeUnsupportedError(delay);
+    }
+    if (latencies.length > 0 && !netemSupport()) {
+      throw new RealModeUnsupportedError('this scenario shapes latency, which needs `tc netem`, and this kernel has no sch_netem module (loss and cuts work without it)');
+    }
+  }
+  return chosen;
 }
 
 function swimFlag(scenario: Scenario): string {
@@ -55,8 +107,15 @@ function swimFlag(scenario: Scenario): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function runScenarioReal(scenario: Scenario, options: { seed: number; reproduce: string }): Promise<RunReport> {
-  checkRealSupport(scenario);
+export interface RealRunOptions {
+  seed: number;
+  reproduce: string;
+  /** Loopback, the namespace lab, or whichever the scenario needs. @default 'auto' */
+  network?: (typeof realNetworks)[number];
+}
+
+export async function runScenarioReal(scenario: Scenario, options: RealRunOptions): Promise<RunReport> {
+  const network = checkRealSupport(scenario, options.network);
   const wallStart = performance.now();
   const names = nodeNames(scenario);
   const certDir = mkdtempSync(join(tmpdir(), 'shoal-real-'));
@@ -65,6 +124,7 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
   let t0 = Infinity;
   const now = () => performance.now() - t0;
   const shoalBin = join(import.meta.dirname, '..', 'bin', 'shoal.js');
+  let lab: NetnsLab | undefined;
 
   const launch = async (name: string, bind: string, admin: string, seeds: string[]): Promise<NodeProcess> => {
     const tags = Object.entries(scenarioTags(scenario, name)).map(([k, v]) => `${k}=${v}`).join(',');
@@ -72,7 +132,8 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
     const args = [shoalBin, 'node', '--name', name, '--bind', bind, '--admin', admin, '--dev-certs', certDir,
       '--preset', scenario.cluster.preset, '--log-level', 'info', '--rpc-probe-ms', '60000',
       ...(swim ? ['--swim', swim] : []), ...(tags ? ['--tags', tags] : []), ...(seeds.length ? ['--seeds', seeds.join(',')] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, argv] = lab === undefined ? [process.execPath, args] : lab.command(name, [process.execPath, ...args]);
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     const collect = (chunk: Buffer) => {
       lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
@@ -136,10 +197,16 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
   try {
     // Certificates are made once, up front: nodes starting in parallel would race on the CA.
     execFileSync('bash', [join(import.meta.dirname, '..', 'certs', 'make-dev-certs.sh'), certDir, ...names], { stdio: 'ignore' });
-    const first = await launch(names[0]!, '127.0.0.1:0', '127.0.0.1:0', []);
+    if (network === 'netns') {
+      lab = await NetnsLab.create(names);
+      await shapeNetwork(lab, scenario);
+    }
+    const bindOf = (n: string) => (lab === undefined ? '127.0.0.1:0' : `${lab.addressOf(n)}:${netnsGossipPort}`);
+    const adminOf = (n: string) => (lab === undefined ? '127.0.0.1:0' : `${lab.addressOf(n)}:${netnsAdminPort}`);
+    const first = await launch(names[0]!, bindOf(names[0]!), adminOf(names[0]!), []);
     nodes.set(first.name, first);
     const seeds = (scenario.cluster.seeds ?? [names[0]!]).map((n) => nodes.get(n)?.address).filter((a): a is string => a !== undefined);
-    const rest = await Promise.all(names.slice(1).map((n) => launch(n, '127.0.0.1:0', '127.0.0.1:0', seeds.length ? seeds : [first.address])));
+    const rest = await Promise.all(names.slice(1).map((n) => launch(n, bindOf(n), adminOf(n), seeds.length ? seeds : [first.address])));
     for (const node of rest) nodes.set(node.name, node);
     const formed = await waitFormed(nodes, names.length);
     t0 = performance.now();
@@ -150,6 +217,8 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
     }
 
     const apply = async (fault: Fault) => {
+      const networkFault = lab === undefined ? undefined : applyNetworkFault(lab, fault, names, observer, now);
+      if (networkFault !== undefined) return networkFault;
       if ('crash' in fault) {
         for (const n of list(fault.crash)) if (nodes.get(n) && isUp(n)) await stop(nodes.get(n)!, 'SIGKILL');
         observer.fault({ timeMs: now(), kind: 'crash', nodes: list(fault.crash) });
@@ -225,7 +294,61 @@ export async function runScenarioReal(scenario: Scenario, options: { seed: numbe
       node.events.abort();
     }));
     rmSync(certDir, { recursive: true, force: true });
+    await lab?.destroy();
   }
+}
+
+/** The scenario's standing network model (loss, per-link loss, sender latency), applied in the lab before the nodes start. */
+async function shapeNetwork(lab: NetnsLab, scenario: Scenario): Promise<void> {
+  const all = lab.nodes;
+  if ((scenario.network.loss ?? 0) > 0) await lab.setLoss(all, all, scenario.network.loss!);
+  if (scenario.network.latency !== undefined) await lab.setLatency(all, scenario.network.latency);
+  for (const link of scenario.network.links) {
+    if (link.loss !== undefined) await lab.setLoss(list(link.from), list(link.to), link.loss);
+    if (link.latency !== undefined) await lab.setLatency(list(link.from), link.latency);
+  }
+}
+
+/**
+ * Applies a network fault in the lab (the same meaning as the simulator's: a partition
+ * cuts both directions between every pair of groups, a one-way partition only from → to,
+ * a bridge cuts a from b but not from the bridge node, heal removes every cut). Records
+ * it at the time it was asked for. Returns undefined for faults that are not network faults.
+ */
+function applyNetworkFault(lab: NetnsLab, fault: Fault, names: readonly string[], observer: RunObserver, now: () => number): Promise<void> | undefined {
+  const record = (kind: string, nodes: readonly string[], detail?: unknown) => observer.fault({ timeMs: now(), kind, nodes, detail });
+  const others = (group: readonly string[]) => names.filter((n) => !group.includes(n));
+  let done: Promise<void>;
+  if ('partition' in fault) {
+    record('partition', fault.partition.flat(), fault.partition);
+    done = Promise.all(fault.partition.map((group) => lab.cut(group, fault.partition.flat().filter((n) => !group.includes(n))))).then(() => undefined);
+  } else if ('oneway' in fault) {
+    record('oneway', [...list(fault.oneway.from), ...list(fault.oneway.to)]);
+    done = lab.cut(list(fault.oneway.from), list(fault.oneway.to));
+  } else if ('bridge' in fault) {
+    record('partition', [...list(fault.bridge.a), fault.bridge.via, ...list(fault.bridge.b)], fault.bridge);
+    done = Promise.all([lab.cut(list(fault.bridge.a), list(fault.bridge.b)), lab.cut(list(fault.bridge.b), list(fault.bridge.a))]).then(() => undefined);
+  } else if ('isolate' in fault) {
+    record('isolate', [fault.isolate]);
+    done = Promise.all([lab.cut([fault.isolate], others([fault.isolate])), lab.cut(others([fault.isolate]), [fault.isolate])]).then(() => undefined);
+  } else if ('heal' in fault) {
+    record('heal', []);
+    done = lab.repair();
+  } else if ('repair' in fault) {
+    record('repair', [...list(fault.repair.a), ...list(fault.repair.b)]);
+    done = lab.repair(list(fault.repair.a), list(fault.repair.b));
+  } else if ('loss' in fault) {
+    record('loss', [], { loss: fault.loss });
+    done = lab.setLoss(fault.from === undefined ? names : list(fault.from), fault.to === undefined ? names : list(fault.to), fault.loss);
+  } else if ('latency' in fault) {
+    record('latency', [], fault.latency);
+    done = lab.setLatency(fault.from === undefined ? names : list(fault.from), fault.latency);
+  } else {
+    return undefined;
+  }
+  return done.catch((error: unknown) => {
+    throw new ShoalError(`the namespace lab could not apply ${JSON.stringify(fault)}: ${(error as Error).message}`);
+  });
 }
 
 /** Replaces the observer's views of `nodes` with what their `/status` says now. */

@@ -207,8 +207,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     if (after <= scenario.duration) sim.at(after, sample);
   }
   // The RPC layer is promise-based: with a workload, let continuations run at each instant.
-  if (built.rpc === undefined) sim.runUntil(scenario.duration);
-  else await sim.runUntilAsync(scenario.duration);
+  // A run covers [0, duration): the events of the final instant are not part of it, as a
+  // dashboard session saved at that instant has not run them yet either.
+  if (built.rpc === undefined) sim.runUntil(scenario.duration, { exclusive: true });
+  else await sim.runUntilAsync(scenario.duration, { exclusive: true });
   options.onFinished?.(sim);
   const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc: built.rpc };
   const expectations = checkExpectations(scenario.expect, record);

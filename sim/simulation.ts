@@ -82,6 +82,13 @@ export const maxEventsDefault = 200_000_000;
 export interface RunOptions {
   /** Stop with `EventLimitError` after this many events. @default 200_000_000 */
   maxEvents?: number;
+  /**
+   * Run only the events before `timeMs`, leaving those of `timeMs` itself queued, then
+   * set the time to `timeMs`. What a caller does next happens before every event of that
+   * instant, exactly as an action scheduled in advance with `at(timeMs)` would.
+   * @default false
+   */
+  exclusive?: boolean;
 }
 
 const Kind = { Timer: 1, Datagram: 2, Segment: 3, Action: 4, Check: 5 } as const;
@@ -484,7 +491,8 @@ export class Simulation {
   runUntil(timeMs: number, options: RunOptions = {}): number {
     const max = options.maxEvents ?? maxEventsDefault;
     let processed = 0;
-    for (let next = this.queue.peek(); next !== undefined && next.timeMs <= timeMs; next = this.queue.peek()) {
+    const exclusive = options.exclusive === true;
+    for (let next = this.queue.peek(); next !== undefined && (next.timeMs < timeMs || (!exclusive && next.timeMs === timeMs)); next = this.queue.peek()) {
       if (processed >= max) this.eventLimit(max);
       this.step();
       processed++;
@@ -506,7 +514,8 @@ export class Simulation {
     const max = options.maxEvents ?? maxEventsDefault;
     let processed = 0;
     await drainMicrotasks();
-    for (let next = this.queue.peek(); next !== undefined && next.timeMs <= timeMs; next = this.queue.peek()) {
+    const exclusive = options.exclusive === true;
+    for (let next = this.queue.peek(); next !== undefined && (next.timeMs < timeMs || (!exclusive && next.timeMs === timeMs)); next = this.queue.peek()) {
       const instant = next.timeMs;
       do {
         if (processed >= max) this.eventLimit(max);

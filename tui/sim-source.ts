@@ -162,10 +162,13 @@ export class SimSource implements DashboardSource {
   private async runSlice(durationMs: number, budgetWallMs: number): Promise<void> {
     const started = performance.now();
     const fromMs = this.sim.nowMs;
+    // Slices stop short of the events of their last instant (exclusive), so an action taken
+    // between slices goes before them, as the same fault does in a replay of the session.
+    const run = (ms: number) => this.sim.runUntilAsync(this.sim.nowMs + ms, { exclusive: true });
     if (durationMs === Infinity) {
-      while (performance.now() - started < budgetWallMs) await this.sim.runForAsync(fastChunkMs);
+      while (performance.now() - started < budgetWallMs) await run(fastChunkMs);
     } else {
-      await this.sim.runForAsync(durationMs);
+      await run(durationMs);
     }
     const simulated = performance.now();
     this.timing.simulateWallMs += simulated - started;
@@ -348,7 +351,9 @@ export class SimSource implements DashboardSource {
   private act(apply: () => string): string {
     this.busy = this.busy.then(async () => {
       try {
-        await this.sim.runUntilAsync(faultInstantMs(this.sim.nowMs));
+        // Exclusive: the fault goes before every event of its instant, as in a replay,
+        // even one that lands there by coincidence (a timer set by a pause's end).
+        await this.sim.runUntilAsync(faultInstantMs(this.sim.nowMs), { exclusive: true });
         apply();
       } catch (error) {
         this.done(`action failed: ${(error as Error).message}`);

@@ -29,9 +29,9 @@ export function loadOrUsage(file: string) {
 
 export const command: Command = {
   summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails, 2 on bad input.',
-  usage: 'shoal run [FILE] [--seed N] [--mode sim|real] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
+  usage: 'shoal run [FILE] [--seed N] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
   options: {
-    seed: { type: 'string' }, mode: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
+    seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
     diagram: { type: 'string' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
   },
   async run(values, positionals) {
@@ -51,18 +51,22 @@ export const command: Command = {
     const fromMs = window('from');
     const toMs = window('to');
     const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}`.replace(/\s+/g, ' ');
+    const network = (values.network as string | undefined) ?? 'auto';
     if (mode === 'real') {
-      const { runScenarioReal, checkRealSupport, RealModeUnsupportedError } = await import('../../scenarios/real.ts');
+      const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, realNetworks } = await import('../../scenarios/real.ts');
+      if (!(realNetworks as readonly string[]).includes(network)) throw new UsageError(`--network must be one of ${realNetworks.join(', ')}, got "${network}"`);
+      const chosen = network as (typeof realNetworks)[number];
       try {
-        checkRealSupport(scenario);
+        checkRealSupport(scenario, chosen);
       } catch (error) {
         if (error instanceof RealModeUnsupportedError) throw new UsageError(error.message);
         throw error;
       }
-      const report = await runScenarioReal(scenario, { seed, reproduce });
+      const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen });
       console.log(values.json ? JSON.stringify(report) : formatReport(report));
       return report.ok ? exitCode.ok : exitCode.failed;
     }
+    if (values.network !== undefined) throw new UsageError('--network chooses the real network: it needs --mode real');
     const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
     const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
     const report = await runScenario(scenario, {

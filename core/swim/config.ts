@@ -24,6 +24,12 @@ export interface SwimConfig {
   gossipNodes: number;
   /** Dead members still gossiped to (and picked for push-pull) for this long, so a healed partition finds its way back. */
   gossipToTheDeadMs: number;
+  /**
+   * Every this long, one dead member not yet reaped (`deadReapMs`) is pinged with the
+   * verdict attached: if it is alive after all (a partition healed) it refutes in its ack,
+   * and whoever holds it dead learns of it without waiting for a push-pull. 0 disables.
+   */
+  deadProbeIntervalMs: number;
   /** Push-pull base interval; scaled by ⌈log2 n − log2 32⌉ + 1 above 32 members. 0 disables periodic push-pull. */
   pushPullIntervalMs: number;
   /** Local health awareness score bound: scores lie in [0, awarenessMax). */
@@ -85,19 +91,19 @@ export const swimPresets: Readonly<Record<SwimPreset, Readonly<SwimConfig>>> = O
   lan: Object.freeze({
     ...common,
     probeIntervalMs: 1_000, probeTimeoutMs: 500, indirectChecks: 3, suspicionMult: 4, suspicionMaxTimeoutMult: 6,
-    retransmitMult: 4, gossipIntervalMs: 200, gossipNodes: 3, gossipToTheDeadMs: 30_000, pushPullIntervalMs: 30_000,
+    retransmitMult: 4, gossipIntervalMs: 200, gossipNodes: 3, gossipToTheDeadMs: 30_000, deadProbeIntervalMs: 2_000, pushPullIntervalMs: 30_000,
     awarenessMax: 8, deadReapMs: 60_000, packetBytesMax: 1_400, pushPullTimeoutMs: 10_000, partitionWindowMs: 10_000,
   }),
   wan: Object.freeze({
     ...common,
     probeIntervalMs: 5_000, probeTimeoutMs: 3_000, indirectChecks: 3, suspicionMult: 6, suspicionMaxTimeoutMult: 6,
-    retransmitMult: 4, gossipIntervalMs: 500, gossipNodes: 4, gossipToTheDeadMs: 60_000, pushPullIntervalMs: 60_000,
+    retransmitMult: 4, gossipIntervalMs: 500, gossipNodes: 4, gossipToTheDeadMs: 60_000, deadProbeIntervalMs: 10_000, pushPullIntervalMs: 60_000,
     awarenessMax: 8, deadReapMs: 120_000, packetBytesMax: 1_400, pushPullTimeoutMs: 30_000, partitionWindowMs: 60_000,
   }),
   local: Object.freeze({
     ...common,
     probeIntervalMs: 1_000, probeTimeoutMs: 200, indirectChecks: 1, suspicionMult: 3, suspicionMaxTimeoutMult: 6,
-    retransmitMult: 2, gossipIntervalMs: 100, gossipNodes: 3, gossipToTheDeadMs: 15_000, pushPullIntervalMs: 15_000,
+    retransmitMult: 2, gossipIntervalMs: 100, gossipNodes: 3, gossipToTheDeadMs: 15_000, deadProbeIntervalMs: 2_000, pushPullIntervalMs: 15_000,
     awarenessMax: 8, deadReapMs: 30_000, packetBytesMax: 1_400, pushPullTimeoutMs: 5_000, partitionWindowMs: 10_000,
   }),
 });
@@ -125,7 +131,9 @@ function validate(c: SwimConfig): void {
   const counts = ['indirectChecks', 'gossipNodes', 'awarenessMax', 'retransmitMult', 'suspicionMult', 'suspicionMaxTimeoutMult',
     'pushPullConcurrentMax', 'pushPullBytesMax', 'broadcastQueueMax', 'phiWindowSize', 'partitionMembersMin'] as const;
   for (const f of counts) if (!Number.isSafeInteger(c[f]) || c[f] < 1) throw new ConfigError(f, `must be an integer ≥ 1, got ${c[f]}`);
-  if (!(c.pushPullIntervalMs >= 0) || !Number.isFinite(c.pushPullIntervalMs)) throw new ConfigError('pushPullIntervalMs', `must be ≥ 0 (0 disables), got ${c.pushPullIntervalMs}`);
+  for (const f of ['pushPullIntervalMs', 'deadProbeIntervalMs'] as const) {
+    if (!(c[f] >= 0) || !Number.isFinite(c[f])) throw new ConfigError(f, `must be ≥ 0 (0 disables), got ${c[f]}`);
+  }
   if (c.probeTimeoutMs >= c.probeIntervalMs) throw new ConfigError('probeTimeoutMs', `must be below probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
   if (!Number.isSafeInteger(c.packetBytesMax) || c.packetBytesMax < packetBytesMin || c.packetBytesMax > 65_507) {
     throw new ConfigError('packetBytesMax', `must be an integer in ${packetBytesMin}..65507, got ${c.packetBytesMax}`);

@@ -9,8 +9,8 @@ export const pushPullResetCode = 1;
 export interface PushPullHost {
   /** This node's state, to send. */
   localState(join: boolean): StateMessage;
-  /** Merges a peer's state; `fromJoin` when the peer is joining. */
-  merge(remote: StateMessage): void;
+  /** Merges the state of the peer at `peer` (the address dialled, or the connection's remote address). */
+  merge(remote: StateMessage, peer: Address): void;
   /** An outbound exchange finished. */
   completed(to: Address, ok: boolean, join: boolean): void;
 }
@@ -69,7 +69,7 @@ export class PushPull {
       stream.onData = (data) => {
         const remote = this.readState(frames, data, stream, () => finish(false));
         if (remote === undefined) return;
-        this.host.merge(remote);
+        this.host.merge(remote, to);
         finish(true);
       };
       stream.onClose = () => finish(false);
@@ -115,7 +115,7 @@ export class PushPull {
         } catch (error) {
           if (!(error instanceof TransportError)) throw error;
         }
-        this.host.merge(remote);
+        this.host.merge(remote, connection.remoteAddress);
       };
       // The initiator closes the connection once it has read the reply.
       stream.onClose = () => undefined;

@@ -26,7 +26,7 @@ export interface SwimOptions {
   seeds?: readonly Address[];
 }
 
-type TimerKey = 'probe' | 'probeTimeout' | 'gossip' | 'pushPull' | 'pushPullDeadline' | 'suspicion' | 'relay' | 'reap' | 'join';
+type TimerKey = 'probe' | 'probeTimeout' | 'gossip' | 'pushPull' | 'pushPullDeadline' | 'suspicion' | 'relay' | 'reap' | 'join' | 'catchUp' | 'deadProbe';
 
 /** Suspects told directly of their suspicion per probe period (buddy system). */
 export const buddyNotifyMax = 2;
@@ -55,6 +55,9 @@ export class Swim {
   private readonly seeds: readonly Address[];
   private readonly self: Member;
   private readonly table = new Map<string, Member>();
+  /** Members by address (the local node excluded), to know who a datagram or exchange came from. */
+  private readonly byAddress = new Map<Address, Member>();
+  private joinCatchUpArmed = false;
   /** Other members in probe order; reshuffled on wrap. */
   private readonly probeList: Member[] = [];
   private probeCursor = 0;
@@ -99,8 +102,11 @@ export class Swim {
     this.scratch = new Uint8Array(packetBytes);
     this.pushPull = new PushPull(env.transport.streams, {
       localState: (join) => this.localState(join),
-      merge: (remote) => this.merge(remote),
-      completed: () => this.armPushPullDeadline(),
+      merge: (remote, peer) => this.merge(remote, peer),
+      completed: (_to, ok, join) => {
+        this.armPushPullDeadline();
+        if (ok && join) this.catchUpAfterJoin();
+      },
     }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs);
     this.partition = new PartitionDetector(c.partitionWindowMs, c.partitionFraction, c.partitionMembersMin);
     this.encodeSelfTagsCheck();
@@ -123,7 +129,50 @@ export class Swim {
     // Stagger the first probe and push-pull so members started together do not synchronise.
     this.timers.setIn('probe', this.env.random.next() * c.probeIntervalMs);
     if (c.pushPullIntervalMs > 0) this.timers.setIn('pushPull', this.env.random.next() * c.pushPullIntervalMs);
+    if (c.deadProbeIntervalMs > 0) this.timers.setIn('deadProbe', (1 + this.env.random.next()) * c.deadProbeIntervalMs);
     this.join();
+  }
+
+  /**
+   * One early push-pull a few probe periods after joining. Members started together join
+   * through seeds that do not know each other yet, and the gossip announcing them is
+   * spent after a few transmissions; without this a member could miss another for a whole
+   * push-pull interval (memberlist has this gap). Once per start, so the cost is bounded.
+   */
+  private catchUpAfterJoin(): void {
+    if (this.joinCatchUpArmed) return;
+    this.joinCatchUpArmed = true;
+    this.timers.setIn('catchUp', (1 + 2 * this.env.random.next()) * this.config.probeIntervalMs);
+  }
+
+  /**
+   * Pings one dead member (not yet reaped) with our verdict attached. Nothing is concluded from
+   * silence (it is dead as far as we know); an answer carries its refutation, and its
+   * ack carries its verdict on us if it holds us dead. This is what merges the two sides
+   * of a healed partition within a few periods (memberlist leaves it to push-pull, or to
+   * serf's reconnect loop).
+   */
+  private deadProbe(): void {
+    this.timers.setIn('deadProbe', this.config.deadProbeIntervalMs);
+    const now = this.now();
+    const list = this.probeList;
+    for (let tries = 0; tries < 8 && list.length > 0; tries++) {
+      const m = list[randomInt(this.env.random, list.length)]!;
+      if (m.state !== 'dead' || now - m.stateChangedAtMs >= this.config.deadReapMs) continue;
+      const p = this.packet.reset();
+      p.add({ type: MessageType.Dead, name: m.name, incarnation: m.incarnation, from: this.name });
+      p.add({ type: MessageType.Ping, seq: this.nextSeq++, target: m.name });
+      this.send(m.address, p.view());
+      return;
+    }
+  }
+
+  /** The catch-up exchange goes to a seed: every member that joined through it is known there. */
+  private catchUp(): void {
+    const seeds = this.seeds.filter((s) => s !== this.address);
+    const to = seeds.length > 0 ? seeds[randomInt(this.env.random, seeds.length)]! : this.randomMember(undefined, true)?.address;
+    if (to !== undefined && this.pushPull.start(to, this.now(), false)) this.stats.pushPulls++;
+    this.armPushPullDeadline();
   }
 
   /** Announces a graceful departure; keeps answering probes and gossiping until `stop`. */
@@ -213,6 +262,8 @@ export class Swim {
       case 'relay': return this.relayTick(now);
       case 'reap': return this.reapTick(now);
       case 'join': return this.join();
+      case 'catchUp': return this.catchUp();
+      case 'deadProbe': return this.deadProbe();
     }
   }
 
@@ -413,7 +464,7 @@ export class Swim {
       case MessageType.Ping:
         // A ping for another name reached a reused address: stay silent.
         if (m.target !== this.name) return;
-        return this.sendWithGossip(from, this.packet.reset(), { type: MessageType.Ack, seq: m.seq });
+        return this.sendWithGossip(from, this.noticeTo(from), { type: MessageType.Ack, seq: m.seq });
       case MessageType.IndirectPing:
         return this.relay(from, m.seq, m.target, m.targetAddress, m.wantNack);
       case MessageType.Ack:
@@ -428,6 +479,21 @@ export class Swim {
       case MessageType.Suspect: return this.onSuspect(m);
       case MessageType.Dead: return this.onDead(m);
     }
+  }
+
+  /**
+   * A packet for a member that just pinged us, carrying our verdict on it when we hold it
+   * suspect or dead: it refutes at once instead of waiting for gossip that may already be
+   * spent (a member whose outbound path was cut hears of its own death during the cut,
+   * refutes, and its refutation is lost; after the heal this is how the others learn).
+   */
+  private noticeTo(from: Address): PacketBuilder {
+    const p = this.packet.reset();
+    const sender = this.byAddress.get(from);
+    if (sender === undefined || sender.state === 'alive' || sender.state === 'left') return p;
+    const type = sender.state === 'dead' ? MessageType.Dead : MessageType.Suspect;
+    p.add({ type, name: sender.name, incarnation: sender.incarnation, from: this.name });
+    return p;
   }
 
   private relay(requester: Address, seq: number, target: string, targetAddress: Address, wantNack: boolean): void {
@@ -486,7 +552,11 @@ export class Swim {
     const previous = m.state;
     const tagsChanged = !sameTags(m.tags, a.tags);
     m.incarnation = a.incarnation;
-    m.address = a.address;
+    if (m.address !== a.address) {
+      if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
+      m.address = a.address;
+      this.byAddress.set(m.address, m);
+    }
     m.tags = a.tags;
     this.clearSuspicion(m);
     this.setState(m, 'alive');
@@ -501,7 +571,9 @@ export class Swim {
 
   private onSuspect(s: SuspectMessage): void {
     if (s.name === this.name) {
-      if (s.incarnation >= this.self.incarnation && !this.leaving) this.refute(s.incarnation);
+      if (this.leaving) return;
+      if (s.incarnation >= this.self.incarnation) this.refute(s.incarnation);
+      this.tellAlive(s.from);
       return;
     }
     const m = this.table.get(s.name);
@@ -526,13 +598,24 @@ export class Swim {
     this.stats.suspicions++;
     this.queueBroadcast(s);
     this.emit('suspect', m, { phi: m.phi?.phi(this.now()) ?? 0, from: s.from });
+    this.unreachable(m);
+  }
+
+  /**
+   * A member became suspect or was declared failed: both are evidence that it cannot be
+   * reached. Counting failures too matters when probing slows (Lifeguard) and the members
+   * behind a cut become suspect one by one further apart than the detection window.
+   */
+  private unreachable(m: Member): void {
     const detected = this.partition.suspected(m.name, this.now(), this.table.size - 1);
     if (detected !== undefined) this.emitPartition('partition-detected', detected);
   }
 
   private onDead(d: DeadMessage): void {
     if (d.name === this.name) {
-      if (d.incarnation >= this.self.incarnation && !this.leaving) this.refute(d.incarnation);
+      if (this.leaving) return;
+      if (d.incarnation >= this.self.incarnation) this.refute(d.incarnation);
+      this.tellAlive(d.from);
       return;
     }
     const m = this.table.get(d.name);
@@ -544,6 +627,7 @@ export class Swim {
     this.queueBroadcast(d);
     if (!left) this.stats.failures++;
     this.emit(left ? 'left' : 'failed', m, left ? {} : { from: d.from });
+    if (!left) this.unreachable(m);
     this.deadQueue.push(m);
     this.armReap();
   }
@@ -554,6 +638,18 @@ export class Swim {
     this.stats.refutations++;
     this.queueBroadcast(this.aliveMessage(this.self));
     this.emit('refuted', this.self);
+  }
+
+  /**
+   * `name` suspects us or holds us dead. Whether we just refuted or had refuted before
+   * (and our refutation missed it: its gossip was spent, or lost across a cut that has
+   * since healed), tell it directly rather than hope gossip reaches it: it holds the
+   * suspicion timer. Once per notice, so this stays bounded by gossip and probes.
+   */
+  private tellAlive(name: string): void {
+    const m = this.table.get(name);
+    if (m === undefined || m === this.self || name === this.name) return;
+    this.sendMessage(m.address, this.aliveMessage(this.self));
   }
 
   private partitionReturn(m: Member): void {
@@ -579,6 +675,7 @@ export class Swim {
   /** Adds a new member at a random position of the probe list (bounds time to first probe). */
   private add(m: Member): void {
     this.table.set(m.name, m);
+    this.byAddress.set(m.address, m);
     this.liveCount++;
     const list = this.probeList;
     const at = randomInt(this.env.random, list.length + 1);
@@ -595,6 +692,7 @@ export class Swim {
 
   private remove(m: Member): void {
     this.table.delete(m.name);
+    if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
     this.broadcasts.remove(m.name);
     this.clearSuspicion(m);
     if (m.live) this.liveCount--;
@@ -617,7 +715,13 @@ export class Swim {
     return { join, members };
   }
 
-  private merge(remote: StateMessage): void {
+  private merge(remote: StateMessage, peer: Address): void {
+    // The peer's verdict of suspect or dead is its own, independent of ours: it counts as a
+    // confirmation of a suspicion we already hold (memberlist counts it as ours, so a
+    // suspicion this node started waits out the maximum timeout even when every peer has
+    // long declared the member dead and their dead messages were lost). A peer we cannot
+    // name (an address we do not know) confirms nothing.
+    const from = this.byAddress.get(peer)?.name ?? this.name;
     for (const e of remote.members) {
       switch (e.state) {
         case WireState.Alive:
@@ -628,7 +732,7 @@ export class Swim {
           break;
         default:
           // A peer's verdict of dead is only a suspicion here: we verify it ourselves.
-          this.onSuspect({ type: MessageType.Suspect, name: e.name, incarnation: e.incarnation, from: this.name });
+          this.onSuspect({ type: MessageType.Suspect, name: e.name, incarnation: e.incarnation, from });
       }
     }
   }

@@ -1,31 +1,48 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../scenarios/load.ts';
+import { netnsSupport } from '../../scenarios/netns.ts';
 import { checkRealSupport, RealModeUnsupportedError, runScenarioReal } from '../../scenarios/real.ts';
 import { runScenario } from '../../scenarios/runner.ts';
+import { parseScenario } from '../../scenarios/load.ts';
 
 /**
  * "Simulated" must mean something: the same scenario run in the simulator and with real
- * `shoal node` processes on loopback (QUIC + encrypted gossip, real SIGKILL / SIGTERM /
- * SIGSTOP) must agree on the outcome of every expectation, though not on exact timings.
+ * `shoal node` processes (QUIC + encrypted gossip, real SIGKILL / SIGTERM / SIGSTOP; for
+ * network faults, every node in its own network namespace with iptables cuts) must agree
+ * on the outcome of every expectation, though not on exact timings.
  */
-const files = ['local-crash', 'local-leave', 'local-restart'].map((n) => `scenarios/library/${n}.yaml`);
+const loopback = ['local-crash', 'local-leave', 'local-restart'].map((n) => `scenarios/library/${n}.yaml`);
+const lab = ['lab-partition', 'lab-oneway'].map((n) => `scenarios/library/${n}.yaml`);
+const netns = netnsSupport();
+if (!netns.ok) console.warn(`tests/scenarios/real-vs-sim.test.ts: skipping the network-namespace scenarios: ${netns.reason}`);
+
+async function agree(file: string) {
+  const scenario = loadScenarioFile(file);
+  const reproduce = `npx shoal run ${file} --seed ${scenario.seed}`;
+  const sim = await runScenario(scenario, { reproduce });
+  const real = await runScenarioReal(scenario, { seed: scenario.seed, reproduce });
+  const outcomes = (r: typeof sim) => r.expectations.map((e) => `${e.name}: ${e.ok ? 'pass' : 'fail'}`);
+  expect(outcomes(real), `real (${real.reproduce}): ${JSON.stringify(real.expectations)}\nsim: ${JSON.stringify(sim.expectations)}`).toEqual(outcomes(sim));
+  expect(sim.ok, reproduce).toBe(true);
+  expect(real.mode).toBe('real');
+  expect(real.events).toBeGreaterThan(0);
+}
 
 describe('real and simulated runs agree', () => {
-  it.each(files)('%s: every expectation has the same outcome in both modes', async (file) => {
-    const scenario = loadScenarioFile(file);
-    const reproduce = `npx shoal run ${file} --seed ${scenario.seed}`;
-    const sim = await runScenario(scenario, { reproduce });
-    const real = await runScenarioReal(scenario, { seed: scenario.seed, reproduce });
-    const outcomes = (r: typeof sim) => r.expectations.map((e) => `${e.name}: ${e.ok ? 'pass' : 'fail'}`);
-    expect(outcomes(real), `real: ${JSON.stringify(real.expectations)}\nsim: ${JSON.stringify(sim.expectations)}`).toEqual(outcomes(sim));
-    expect(sim.ok, reproduce).toBe(true);
-    expect(real.mode).toBe('real');
-    expect(real.events).toBeGreaterThan(0);
-  }, 120_000);
+  it.each(loopback)('%s (loopback): every expectation has the same outcome in both modes', agree, 120_000);
 
-  it('refuses network faults it cannot apply on loopback, with a clear error', () => {
-    const scenario = loadScenarioFile('scenarios/library/partition-heal.yaml');
-    expect(() => checkRealSupport(scenario)).toThrow(RealModeUnsupportedError);
-    expect(() => checkRealSupport(scenario)).toThrow(/partition.*network namespaces/);
+  it.skipIf(!netns.ok).each(lab)('%s (network namespaces): every expectation has the same outcome in both modes', agree, 120_000);
+
+  it('picks the namespace lab for network faults, refuses them on loopback, and refuses what only the simulator can do', () => {
+    const partition = loadScenarioFile('scenarios/library/partition-heal.yaml');
+    expect(() => checkRealSupport(partition, 'loopback')).toThrow(RealModeUnsupportedError);
+    expect(() => checkRealSupport(partition, 'loopback')).toThrow(/partition.*network namespaces/);
+    if (netns.ok) expect(checkRealSupport(partition)).toBe('netns');
+    else expect(() => checkRealSupport(partition)).toThrow(/namespaces.*unavailable/);
+    expect(checkRealSupport(loadScenarioFile('scenarios/library/local-crash.yaml'))).toBe('loopback');
+    const skew = loadScenarioFile('scenarios/library/clock-skew.yaml');
+    expect(() => checkRealSupport(skew)).toThrow(/skew.*only in the simulator/);
+    const dup = parseScenario('name: d\nduration: 1s\ncluster: { size: 3 }\nnetwork: { duplicate: 0.1 }\n', 'd.yaml');
+    expect(() => checkRealSupport(dup)).toThrow(/duplicate/);
   });
 });

@@ -116,7 +116,7 @@ describe('SimSource', () => {
     expect(written.faults[1]).toEqual({ at: '9500.25ms', partition: [['n1', 'n2'], ['n3', 'n4', 'n5']] });
     expect(written.faults.map((f) => Object.keys(f)[1])).toEqual(['crash', 'partition', 'pause', 'loss', 'heal', 'restart']);
     const replay = buildScenarioSim(parseScenario(yaml, 'session.yaml'));
-    await replay.sim.runUntilAsync(parseScenario(yaml).duration);
+    await replay.sim.runUntilAsync(parseScenario(yaml).duration, { exclusive: true });
     expect(replay.sim.trace.hash, hint).toBe(sim.trace.hash);
   });
 });
