@@ -570,12 +570,7 @@ export class Swim {
   }
 
   private onSuspect(s: SuspectMessage): void {
-    if (s.name === this.name) {
-      if (this.leaving) return;
-      if (s.incarnation >= this.self.incarnation) this.refute(s.incarnation);
-      this.tellAlive(s.from);
-      return;
-    }
+    if (s.name === this.name) return this.accused(s.incarnation, s.from);
     const m = this.table.get(s.name);
     if (m === undefined || s.incarnation < m.incarnation || !m.live) return;
     if (m.state === 'suspect' && m.suspicion !== undefined && s.incarnation === m.incarnation) {
@@ -612,12 +607,7 @@ export class Swim {
   }
 
   private onDead(d: DeadMessage): void {
-    if (d.name === this.name) {
-      if (this.leaving) return;
-      if (d.incarnation >= this.self.incarnation) this.refute(d.incarnation);
-      this.tellAlive(d.from);
-      return;
-    }
+    if (d.name === this.name) return this.accused(d.incarnation, d.from);
     const m = this.table.get(d.name);
     if (m === undefined || d.incarnation < m.incarnation || !m.live) return;
     const left = d.from === d.name;
@@ -630,6 +620,13 @@ export class Swim {
     if (!left) this.unreachable(m);
     this.deadQueue.push(m);
     this.armReap();
+  }
+
+  /** Someone (`from`) suspects us or holds us dead: refute unless already past it, and tell them. */
+  private accused(incarnation: number, from: string): void {
+    if (this.leaving) return;
+    if (incarnation >= this.self.incarnation) this.refute(incarnation);
+    this.tellAlive(from);
   }
 
   private refute(seenIncarnation: number): void {
