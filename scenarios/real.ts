@@ -29,9 +29,9 @@ export class RealModeUnsupportedError extends ShoalError {
 }
 
 /** Faults a process can suffer: any real network supports them. */
-const processFaults = ['crash', 'restart', 'leave', 'pause'] as const;
+const processFaults: ReadonlySet<string> = new Set(['crash', 'restart', 'leave', 'pause']);
 /** Faults that need the namespace lab. */
-const networkFaults = ['partition', 'oneway', 'bridge', 'isolate', 'heal', 'repair', 'loss', 'latency'] as const;
+const networkFaults: ReadonlySet<string> = new Set(['partition', 'oneway', 'bridge', 'isolate', 'heal', 'repair', 'loss', 'latency']);
 
 export type RealNetwork = 'loopback' | 'netns';
 export const realNetworks = ['auto', 'loopback', 'netns'] as const;
@@ -56,7 +56,7 @@ function faultKind(fault: Fault): string {
 /** Whether the scenario shapes or cuts the network (so a real run needs the namespace lab). */
 export function needsNetns(scenario: Scenario): boolean {
   const n = scenario.network;
-  return scenario.faults.some((f) => (networkFaults as readonly string[]).includes(faultKind(f))) ||
+  return scenario.faults.some((f) => networkFaults.has(faultKind(f))) ||
     n.links.length > 0 || (n.loss ?? 0) > 0 || n.latency !== undefined;
 }
 
@@ -65,7 +65,7 @@ export function needsNetns(scenario: Scenario): boolean {
  * RealModeUnsupportedError that says what cannot be done for real and why.
  */
 export function checkRealSupport(scenario: Scenario, network: (typeof realNetworks)[number] = 'auto'): RealNetwork {
-  const unsupported = [...new Set(scenario.faults.map(faultKind).filter((k) => !(processFaults as readonly string[]).includes(k) && !(networkFaults as readonly string[]).includes(k)))];
+  const unsupported = [...new Set(scenario.faults.map(faultKind).filter((k) => !processFaults.has(k) && !networkFaults.has(k)))];
   if (unsupported.length > 0) {
     throw new RealModeUnsupportedError(`--mode real cannot apply ${unsupported.join(', ')} faults (holding messages for inspection, clock skew and drift exist only in the simulator)`);
   }
@@ -76,8 +76,8 @@ export function checkRealSupport(scenario: Scenario, network: (typeof realNetwor
   }
   const needs = needsNetns(scenario);
   if (network === 'loopback' && needs) {
-    const kinds = [...new Set(scenario.faults.map(faultKind).filter((k) => (networkFaults as readonly string[]).includes(k)))];
-    throw new RealModeUnsupportedError(`--mode real on loopback supports ${processFaults.join(', ')} faults; this scenario also ${kinds.length ? `has ${kinds.join(', ')}` : 'shapes latency or loss'} (network faults need network namespaces: --network netns)`);
+    const kinds = [...new Set(scenario.faults.map(faultKind).filter((k) => networkFaults.has(k)))];
+    throw new RealModeUnsupportedError(`--mode real on loopback supports ${[...processFaults].join(', ')} faults; this scenario also ${kinds.length ? `has ${kinds.join(', ')}` : 'shapes latency or loss'} (network faults need network namespaces: --network netns)`);
   }
   const chosen: RealNetwork = network === 'auto' ? (needs ? 'netns' : 'loopback') : network;
   if (chosen === 'netns') {

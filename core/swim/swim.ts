@@ -644,9 +644,8 @@ export class Swim {
    * suspicion timer. Once per notice, so this stays bounded by gossip and probes.
    */
   private tellAlive(name: string): void {
-    const m = this.table.get(name);
-    if (m === undefined || m === this.self || name === this.name) return;
-    this.sendMessage(m.address, this.aliveMessage(this.self));
+    const m = name === this.name ? undefined : this.table.get(name);
+    if (m !== undefined) this.sendMessage(m.address, this.aliveMessage(this.self));
   }
 
   private partitionReturn(m: Member): void {
