@@ -1,46 +1,118 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConfigError, LimitExceededError } from '../core/index.ts';
+import type { StateSeal } from '../core/swim/index.ts';
 
 /**
- * Gossip security: every datagram is sealed with AES-256-GCM under the primary key of a
- * keyring, and opened with whichever key of the ring authenticates it. Rotation without
- * downtime is three steps, each rolled out to every node before the next: install the new
- * key, make it primary, remove the old one (the same procedure as memberlist's keyring).
+ * Gossip security: every membership message (gossip datagrams and push-pull state frames)
+ * is sealed with AES-256-GCM under the primary key of a keyring, and opened with whichever
+ * key of the ring authenticates it. Rotation without downtime is three steps, each rolled
+ * out to every node before the next: install the new key, make it primary, remove the old
+ * one (the same procedure as memberlist's keyring).
  *
- * Packet layout: `version (1) | nonce (12) | ciphertext | tag (16)`; the version byte is
- * also the additional authenticated data. Version bytes stay below 0x40 so a gossip packet
- * can never be mistaken for a QUIC packet (QUIC sets the 0x40 "fixed bit") on the shared
- * UDP port.
+ * Sealed layout: `version (1) | timestamp ms (8, big-endian) | nonce (12) | ciphertext |
+ * tag (16)`. The version byte, the timestamp and a purpose byte that is not sent (gossip
+ * datagram or push-pull state) are the additional authenticated data, so a sealed gossip
+ * packet cannot be replayed as a state frame or the other way round.
+ *
+ * Replay protection: a sealed message is accepted only if its timestamp is within
+ * `replayWindowMs` of this node's clock and its nonce was not seen within that window
+ * (a bounded cache of recent nonces). Clocks of members must therefore agree within the
+ * window (NTP does far better); a member whose clock is off by more is refused and counted
+ * as `stale`. Plaintext gossip (no keyring, `--insecure`) has no replay protection.
+ *
+ * Version bytes stay below 0x40 so a gossip packet can never be mistaken for a QUIC packet
+ * (QUIC sets the 0x40 "fixed bit") on the shared UDP port.
  */
 
 export const gossipKeyBytes = 32;
 export const gcmNonceBytes = 12;
 export const gcmTagBytes = 16;
-/** Version byte of a sealed (AES-256-GCM) gossip packet. */
-export const gossipVersionSealed = 0x01;
+/** Bytes of the sender's timestamp in a sealed message. */
+export const timestampBytes = 8;
+/** Version byte of the retired sealed format without a timestamp: refused (it could be replayed). */
+export const gossipVersionSealedV1 = 0x01;
 /** Version byte of a plaintext gossip packet (only when no keyring is configured). */
 export const gossipVersionPlain = 0x02;
-/** Bytes a sealed packet adds to its payload. */
-export const sealedOverheadBytes = 1 + gcmNonceBytes + gcmTagBytes;
+/** Version byte of a sealed (AES-256-GCM, timestamped) gossip packet or state frame. */
+export const gossipVersionSealed = 0x03;
+/** Bytes a sealed message adds to its payload. */
+export const sealedOverheadBytes = 1 + timestampBytes + gcmNonceBytes + gcmTagBytes;
 /** Bytes a plaintext packet adds to its payload. */
 export const plainOverheadBytes = 1;
 /** Most keys a ring holds: opening tries each, so the ring must stay small. */
 export const keyringKeysMax = 8;
+/** A sealed message older or newer than this (by the receiver's clock) is refused as stale. @default 60 s */
+export const replayWindowMs = 60_000;
+/**
+ * Nonces remembered for replay detection. A node hears a few tens of messages a second
+ * per gossip fanout; beyond this the oldest are forgotten early (counted in
+ * `refusals.evicted`), which only reopens replay of messages older than that.
+ */
+export const replayCacheMax = 65_536;
+
+/** What sealed messages are for: part of the authenticated data, never sent. */
+export type SealPurpose = 'gossip' | 'state';
+const purposeByte: Record<SealPurpose, number> = { gossip: 0, state: 1 };
+
+/** Why a message was refused by `Keyring.openChecked`. */
+export type OpenRefusal = 'unauthenticated' | 'stale' | 'replayed';
 
 /** True if the first byte marks a shoal gossip packet rather than a QUIC packet. */
 export function isGossipPacket(packet: Uint8Array): boolean {
   const version = packet[0];
-  return version === gossipVersionSealed || version === gossipVersionPlain;
+  return version === gossipVersionSealed || version === gossipVersionPlain || version === gossipVersionSealedV1;
+}
+
+export interface KeyringOptions {
+  /** Wall-clock milliseconds, for timestamps and the replay window. @default Date.now */
+  now?: () => number;
+  /** @default replayWindowMs */
+  replayWindowMs?: number;
+  /** @default replayCacheMax */
+  replayCacheMax?: number;
+}
+
+/** Nonces of recently accepted messages, each kept until its timestamp leaves the window. */
+class ReplayCache {
+  private readonly expiries = new Map<string, number>();
+  evicted = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** False if `nonce` was seen; otherwise remembers it until `expiresAtMs`. */
+  admit(nonce: string, expiresAtMs: number, nowMs: number): boolean {
+    for (const [key, expiry] of this.expiries) {
+      if (expiry >= nowMs && this.expiries.size < this.max) break;
+      this.expiries.delete(key);
+      if (expiry >= nowMs) this.evicted++;
+    }
+    if (this.expiries.has(nonce)) return false;
+    this.expiries.set(nonce, expiresAtMs);
+    return true;
+  }
 }
 
 export class Keyring {
   private keys: Buffer[];
+  private readonly now: () => number;
+  private readonly windowMs: number;
+  private readonly replays: ReplayCache;
+  /** Messages refused by `openChecked`, by reason. */
+  readonly refusals: Record<OpenRefusal, number> = { unauthenticated: 0, stale: 0, replayed: 0 };
 
   /** `keys[0]` is the primary; every key is 32 bytes. */
-  constructor(keys: readonly Uint8Array[]) {
+  constructor(keys: readonly Uint8Array[], options: KeyringOptions = {}) {
     if (keys.length === 0) throw new ConfigError('gossipKeys', 'a keyring needs at least one key');
     this.keys = [];
     for (const key of keys) this.install(key);
+    this.now = options.now ?? Date.now;
+    this.windowMs = options.replayWindowMs ?? replayWindowMs;
+    this.replays = new ReplayCache(options.replayCacheMax ?? replayCacheMax);
+  }
+
+  /** Nonces forgotten before their window ended because the replay cache was full. */
+  get replayCacheEvictions(): number {
+    return this.replays.evicted;
   }
 
   /** Parses keys written as base64, one per line (blank lines and `#` comments ignored); the first is primary. */
@@ -89,27 +161,52 @@ export class Keyring {
     if (index > 0) this.keys.splice(index, 1);
   }
 
-  seal(payload: Uint8Array): Uint8Array {
+  seal(payload: Uint8Array, purpose: SealPurpose = 'gossip'): Uint8Array {
+    const header = Buffer.alloc(1 + timestampBytes);
+    header[0] = gossipVersionSealed;
+    header.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.now()))), 1);
     const nonce = randomBytes(gcmNonceBytes);
-    const version = Buffer.of(gossipVersionSealed);
     const cipher = createCipheriv('aes-256-gcm', this.keys[0]!, nonce);
-    cipher.setAAD(version);
+    cipher.setAAD(aad(header, purpose));
     const body = cipher.update(payload);
     const final = cipher.final();
-    return Buffer.concat([version, nonce, body, final, cipher.getAuthTag()]);
+    return Buffer.concat([header, nonce, body, final, cipher.getAuthTag()]);
   }
 
-  /** The payload, or undefined when no key of the ring authenticates the packet. */
-  open(packet: Uint8Array): Uint8Array | undefined {
+  /** The payload, or undefined when the message is refused (see `openChecked`). */
+  open(packet: Uint8Array, purpose: SealPurpose = 'gossip'): Uint8Array | undefined {
+    const opened = this.openChecked(packet, purpose);
+    return opened instanceof Uint8Array ? opened : undefined;
+  }
+
+  /**
+   * The payload, or why it was refused: no key of the ring authenticates it (or it is of
+   * another kind or the retired format), its timestamp is outside the replay window, or
+   * its nonce was already accepted. Each refusal is counted in `refusals`.
+   */
+  openChecked(packet: Uint8Array, purpose: SealPurpose = 'gossip'): Uint8Array | OpenRefusal {
+    const payload = this.authenticate(packet, purpose);
+    if (payload === undefined) return this.refuse('unauthenticated');
+    const bytes = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+    const sentAtMs = Number(bytes.readBigUInt64BE(1));
+    const nowMs = this.now();
+    if (Math.abs(nowMs - sentAtMs) > this.windowMs) return this.refuse('stale');
+    const nonce = bytes.toString('base64', 1 + timestampBytes, 1 + timestampBytes + gcmNonceBytes);
+    if (!this.replays.admit(nonce, sentAtMs + this.windowMs, nowMs)) return this.refuse('replayed');
+    return payload;
+  }
+
+  private authenticate(packet: Uint8Array, purpose: SealPurpose): Uint8Array | undefined {
     if (packet.length < sealedOverheadBytes || packet[0] !== gossipVersionSealed) return undefined;
     const bytes = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
-    const nonce = bytes.subarray(1, 1 + gcmNonceBytes);
-    const body = bytes.subarray(1 + gcmNonceBytes, bytes.length - gcmTagBytes);
+    const header = bytes.subarray(0, 1 + timestampBytes);
+    const nonce = bytes.subarray(header.length, header.length + gcmNonceBytes);
+    const body = bytes.subarray(header.length + gcmNonceBytes, bytes.length - gcmTagBytes);
     const tag = bytes.subarray(bytes.length - gcmTagBytes);
     for (const key of this.keys) {
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-        decipher.setAAD(bytes.subarray(0, 1));
+        decipher.setAAD(aad(header, purpose));
         decipher.setAuthTag(tag);
         return Buffer.concat([decipher.update(body), decipher.final()]);
       } catch {
@@ -119,7 +216,25 @@ export class Keyring {
     return undefined;
   }
 
+  private refuse(reason: OpenRefusal): OpenRefusal {
+    this.refusals[reason]++;
+    return reason;
+  }
+
   private indexOf(key: Uint8Array): number {
     return this.keys.findIndex((k) => k.equals(key));
   }
+}
+
+function aad(header: Buffer, purpose: SealPurpose): Buffer {
+  return Buffer.concat([header, Buffer.of(purposeByte[purpose])]);
+}
+
+/** Push-pull state frames sealed with the gossip keyring (see `StateSeal` in core/swim). */
+export function keyringStateSeal(keyring: Keyring): StateSeal {
+  return {
+    overheadBytes: sealedOverheadBytes,
+    seal: (body) => keyring.seal(body, 'state'),
+    open: (sealed) => keyring.open(sealed, 'state'),
+  };
 }

@@ -31,6 +31,21 @@ export const tagsBytesMax = 512;
 export const messagesPerPacketMax = 255;
 /** Members in one push-pull state message. */
 export const stateMembersMax = 100_000;
+/**
+ * The largest incarnation a member may hold (memberlist's is a uint32 too). A member
+ * refutes an accusation with `max(own, accused) + 1`, so an accusation at this value or
+ * above could never be refuted: it would exclude its target for good. Decoding refuses
+ * any incarnation at or above it (`IncarnationRangeError`), so such a value never enters
+ * a member table, and every refutation stays encodable.
+ */
+export const incarnationMax = 0xffff_ffff;
+
+/** An incarnation at or above `incarnationMax` arrived: the message is refused as a whole. */
+export class IncarnationRangeError extends DecodeError {
+  constructor(readonly incarnation: number) {
+    super(`incarnation ${incarnation} is not below ${incarnationMax}: it could never be refuted`);
+  }
+}
 
 export type Tags = Readonly<Record<string, string>>;
 
@@ -127,6 +142,13 @@ export class Reader {
       scale *= 0x80;
     }
     throw new DecodeError('varint longer than 8 bytes');
+  }
+
+  /** An incarnation number, refused unless a refutation of it would still be in range. */
+  incarnation(): number {
+    const value = this.varint();
+    if (value >= incarnationMax) throw new IncarnationRangeError(value);
+    return value;
   }
 
   string(maxBytes: number): string {
@@ -240,10 +262,10 @@ function readBody(type: number, r: Reader): SwimMessage | undefined {
     case MessageType.Nack:
       return { type, seq: r.varint() };
     case MessageType.Alive:
-      return { type, name: r.string(nameBytesMax), address: r.string(addressBytesMax), incarnation: r.varint(), tags: readTags(r) };
+      return { type, name: r.string(nameBytesMax), address: r.string(addressBytesMax), incarnation: r.incarnation(), tags: readTags(r) };
     case MessageType.Suspect:
     case MessageType.Dead:
-      return { type, name: r.string(nameBytesMax), incarnation: r.varint(), from: r.string(nameBytesMax) };
+      return { type, name: r.string(nameBytesMax), incarnation: r.incarnation(), from: r.string(nameBytesMax) };
     default:
       return undefined;
   }

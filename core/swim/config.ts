@@ -54,6 +54,26 @@ export interface SwimConfig {
   joinRetryIntervalMs: number;
   /** Broadcasts queued at most; beyond it the most-transmitted are dropped. */
   broadcastQueueMax: number;
+  /**
+   * Members held at most (the local node, alive, suspect, dead and left members until
+   * reaped). A member beyond it is refused and counted (`stats.membersRefusedTotal`):
+   * every member costs memory and a probe slot, and an authenticated peer could otherwise
+   * inject any number of phantoms through one push-pull.
+   */
+  membersMax: number;
+  /**
+   * New members one push-pull exchange may add, unless it is this node's own join (which
+   * asks its seed for the whole cluster). Beyond it, refused and counted
+   * (`stats.membersRefusedPerPushPull`); a legitimate peer's other members arrive through
+   * later exchanges and gossip.
+   */
+  pushPullNewMembersMax: number;
+  /**
+   * New members admitted per second (a token bucket holding two seconds' worth), this
+   * node's own join excepted. Beyond it, refused and counted (`stats.membersRefusedRate`).
+   * Bounds how fast phantoms can dilute probing; a real cluster grows far slower.
+   */
+  newMembersPerSecondMax: number;
   /** Phi model for ack arrivals (see core/phi). */
   phiModel: PhiModel;
   /** Ack inter-arrival samples kept per member for phi. */
@@ -79,6 +99,9 @@ const common = {
   pushPullConcurrentMax: 128,
   joinRetryIntervalMs: 2_000,
   broadcastQueueMax: 4_096,
+  membersMax: 16_384,
+  pushPullNewMembersMax: 512,
+  newMembersPerSecondMax: 512,
   phiModel: 'normal' as PhiModel,
   phiWindowSize: 16,
   phiDegradedThreshold: 3,
@@ -129,11 +152,13 @@ function validate(c: SwimConfig): void {
     'pushPullTimeoutMs', 'joinRetryIntervalMs', 'partitionWindowMs', 'phiDegradedThreshold'] as const;
   for (const f of positive) if (!(c[f] > 0) || !Number.isFinite(c[f])) throw new ConfigError(f, `must be a finite number > 0, got ${c[f]}`);
   const counts = ['indirectChecks', 'gossipNodes', 'awarenessMax', 'retransmitMult', 'suspicionMult', 'suspicionMaxTimeoutMult',
-    'pushPullConcurrentMax', 'pushPullBytesMax', 'broadcastQueueMax', 'phiWindowSize', 'partitionMembersMin'] as const;
+    'pushPullConcurrentMax', 'pushPullBytesMax', 'broadcastQueueMax', 'phiWindowSize', 'partitionMembersMin',
+    'pushPullNewMembersMax', 'newMembersPerSecondMax'] as const;
   for (const f of counts) if (!Number.isSafeInteger(c[f]) || c[f] < 1) throw new ConfigError(f, `must be an integer ≥ 1, got ${c[f]}`);
   for (const f of ['pushPullIntervalMs', 'deadProbeIntervalMs'] as const) {
     if (!(c[f] >= 0) || !Number.isFinite(c[f])) throw new ConfigError(f, `must be ≥ 0 (0 disables), got ${c[f]}`);
   }
+  if (!Number.isSafeInteger(c.membersMax) || c.membersMax < 2) throw new ConfigError('membersMax', `must be an integer ≥ 2 (this node and one other), got ${c.membersMax}`);
   if (c.probeTimeoutMs >= c.probeIntervalMs) throw new ConfigError('probeTimeoutMs', `must be below probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}`);
   if (!Number.isSafeInteger(c.packetBytesMax) || c.packetBytesMax < packetBytesMin || c.packetBytesMax > 65_507) {
     throw new ConfigError('packetBytesMax', `must be an integer in ${packetBytesMin}..65507, got ${c.packetBytesMax}`);

@@ -1,18 +1,40 @@
 import type { Address } from '../address.ts';
 import { DecodeError, TransportError } from '../errors.ts';
 import type { Connection, Stream, StreamService } from '../transport.ts';
-import { FrameReader, decodeState, encodeState, type StateMessage } from './state.ts';
+import { FrameReader, decodeState, encodeState, frameHeaderBytes, type StateMessage } from './state.ts';
 
 /** Stream reset code sent when an exchange is refused or malformed. */
 export const pushPullResetCode = 1;
 
+/**
+ * Authenticates push-pull state frames. Membership accepts nothing it cannot verify: in
+ * real mode this is the gossip keyring's AEAD (net-real/keyring.ts), so an exchange
+ * proves the same key a gossip packet does, and a caller that can open a connection but
+ * holds no key neither reads the member list nor changes it.
+ */
+export interface StateSeal {
+  /** Bytes `seal` adds to a body. */
+  readonly overheadBytes: number;
+  seal(body: Uint8Array): Uint8Array;
+  /** The body, or undefined when the frame does not authenticate (wrong key, replayed, stale). */
+  open(sealed: Uint8Array): Uint8Array | undefined;
+}
+
+/** Why an exchange's state frame was refused. */
+export type PushPullRejection = 'unauthenticated' | 'malformed';
+
 export interface PushPullHost {
   /** This node's state, to send. */
   localState(join: boolean): StateMessage;
-  /** Merges the state of the peer at `peer` (the address dialled, or the connection's remote address). */
-  merge(remote: StateMessage, peer: Address): void;
+  /**
+   * Merges the state of the peer at `peer` (the address dialled, or the connection's remote
+   * address); `ownJoin` is true when this node started the exchange to join.
+   */
+  merge(remote: StateMessage, peer: Address, ownJoin: boolean): void;
   /** An outbound exchange finished. */
   completed(to: Address, ok: boolean, join: boolean): void;
+  /** A peer's state frame was refused (the exchange is abandoned). */
+  rejected(peer: Address, reason: PushPullRejection, error: DecodeError | undefined): void;
 }
 
 interface Exchange {
@@ -35,6 +57,7 @@ export class PushPull {
     private readonly concurrentMax: number,
     private readonly bytesMax: number,
     private readonly timeoutMs: number,
+    private readonly seal: StateSeal | undefined = undefined,
   ) {}
 
   get inFlight(): number {
@@ -67,13 +90,13 @@ export class PushPull {
       const stream = connection.openStream();
       const frames = new FrameReader(this.bytesMax);
       stream.onData = (data) => {
-        const remote = this.readState(frames, data, stream, () => finish(false));
+        const remote = this.readState(frames, data, stream, to, () => finish(false));
         if (remote === undefined) return;
-        this.host.merge(remote, to);
+        this.host.merge(remote, to, join);
         finish(true);
       };
       stream.onClose = () => finish(false);
-      stream.write(encodeState(this.host.localState(join), this.bytesMax));
+      stream.write(this.frame(this.host.localState(join)));
       stream.end();
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
@@ -82,14 +105,40 @@ export class PushPull {
     return true;
   }
 
-  /** The peer's state once its whole frame arrived; `onInvalid` runs when it does not decode. */
-  private readState(frames: FrameReader, data: Uint8Array, stream: Stream, onInvalid: () => void): StateMessage | undefined {
-    const body = this.read(frames, data, stream);
-    if (body === undefined) return undefined;
+  /** Largest frame body on the wire: the state plus what sealing adds. */
+  private get frameBytesMax(): number {
+    return this.bytesMax + (this.seal?.overheadBytes ?? 0);
+  }
+
+  /** This node's state as one frame, sealed when a seal is configured. */
+  private frame(state: StateMessage): Uint8Array {
+    const plain = encodeState(state, this.bytesMax);
+    if (this.seal === undefined) return plain;
+    const sealed = this.seal.seal(plain.subarray(frameHeaderBytes));
+    const out = new Uint8Array(frameHeaderBytes + sealed.length);
+    new DataView(out.buffer).setUint32(0, sealed.length);
+    out.set(sealed, frameHeaderBytes);
+    return out;
+  }
+
+  /**
+   * The peer's state once its whole frame arrived and authenticated; a frame that does not
+   * is reported to the host and `onInvalid` runs (the exchange is abandoned).
+   */
+  private readState(frames: FrameReader, data: Uint8Array, stream: Stream, peer: Address, onInvalid: () => void): StateMessage | undefined {
+    const frame = this.read(frames, data, stream, peer);
+    if (frame === undefined) return undefined;
+    const body = this.seal === undefined ? frame : this.seal.open(frame);
+    if (body === undefined) {
+      this.host.rejected(peer, 'unauthenticated', undefined);
+      onInvalid();
+      return undefined;
+    }
     try {
       return decodeState(body);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
+      this.host.rejected(peer, 'malformed', error);
       onInvalid();
       return undefined;
     }
@@ -105,17 +154,18 @@ export class PushPull {
     this.exchanges.add(exchange);
     connection.onClose = () => this.finish(exchange);
     connection.onStream = (stream) => {
-      const frames = new FrameReader(this.bytesMax);
+      const frames = new FrameReader(this.frameBytesMax);
+      const peer = connection.remoteAddress;
       stream.onData = (data) => {
-        const remote = this.readState(frames, data, stream, () => stream.reset(pushPullResetCode));
+        const remote = this.readState(frames, data, stream, peer, () => stream.reset(pushPullResetCode));
         if (remote === undefined) return;
         try {
-          stream.write(encodeState(this.host.localState(false), this.bytesMax));
+          stream.write(this.frame(this.host.localState(false)));
           stream.end();
         } catch (error) {
           if (!(error instanceof TransportError)) throw error;
         }
-        this.host.merge(remote, connection.remoteAddress);
+        this.host.merge(remote, peer, false);
       };
       // The initiator closes the connection once it has read the reply.
       stream.onClose = () => undefined;
@@ -128,11 +178,12 @@ export class PushPull {
   }
 
   /** Feeds bytes to a frame reader; a malformed frame resets the stream. */
-  private read(frames: FrameReader, data: Uint8Array, stream: Stream): Uint8Array | undefined {
+  private read(frames: FrameReader, data: Uint8Array, stream: Stream, peer: Address): Uint8Array | undefined {
     try {
       return frames.push(data);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
+      this.host.rejected(peer, 'malformed', error);
       stream.reset(pushPullResetCode);
       return undefined;
     }

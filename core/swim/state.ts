@@ -72,7 +72,7 @@ export function decodeState(body: Uint8Array): StateMessage {
   for (let i = 0; i < count; i++) {
     const name = r.string(nameBytesMax);
     const address = r.string(addressBytesMax);
-    const incarnation = r.varint();
+    const incarnation = r.incarnation();
     const state = r.u8();
     if (state > WireState.Left) throw new DecodeError(`unknown member state ${state}`);
     members.push({ name, address, incarnation, state: state as WireStateCode, tags: readTags(r) });

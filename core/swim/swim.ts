@@ -6,12 +6,12 @@ import { randomInt, shuffle } from '../random.ts';
 import { TimerTable } from '../timers.ts';
 import { Awareness } from './awareness.ts';
 import { BroadcastQueue } from './broadcast.ts';
-import { MessageType, PacketBuilder, decodePacket, encodeMessage, noTags, type AliveMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
+import { IncarnationRangeError, MessageType, PacketBuilder, decodePacket, encodeMessage, noTags, type AliveMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
 import { resolveSwimConfig, type SwimConfig, type SwimConfigInput } from './config.ts';
 import { expectedConfirmations, failedProbeAwarenessDelta, pushPullIntervalMs, retransmitLimit, suspicionTimeoutBoundsMs } from './formulas.ts';
 import { Member, emptyStats, type MemberHealth, type MemberView, type MembershipEvent, type MembershipEventType, type SwimStats } from './member.ts';
 import { PartitionDetector } from './partition.ts';
-import { PushPull } from './pushpull.ts';
+import { PushPull, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import { Suspicion } from './suspicion.ts';
 import { WireState, type StateEntry, type StateMessage } from './state.ts';
 
@@ -24,7 +24,19 @@ export interface SwimOptions {
   config?: SwimConfigInput;
   /** Addresses to join through; any of them may be down. @default [] (first member) */
   seeds?: readonly Address[];
+  /**
+   * Authenticates push-pull state frames (real mode: the gossip keyring), so membership
+   * accepts from an exchange exactly what it accepts from gossip. @default none (plaintext:
+   * the simulator, and real nodes started with `--insecure` and no gossip key)
+   */
+  stateSeal?: StateSeal;
 }
+
+/** How a new member reached this node, for the admission bounds. */
+type Admission = 'gossip' | 'push-pull' | 'own-join';
+
+/** The counters a refusal increments. */
+type RefusalStat = 'incarnationsRejected' | 'pushPullRejected' | 'membersRefusedTotal' | 'membersRefusedPerPushPull' | 'membersRefusedRate';
 
 type TimerKey = 'probe' | 'probeTimeout' | 'gossip' | 'pushPull' | 'pushPullDeadline' | 'suspicion' | 'relay' | 'reap' | 'join' | 'catchUp' | 'deadProbe';
 
@@ -83,6 +95,12 @@ export class Swim {
   private probeExpectedNacks = 0;
   private running = false;
   private leaving = false;
+  /** How the messages being handled now arrived, and how many new members this exchange may still add. */
+  private admission: Admission = 'gossip';
+  private admissionLeft = Infinity;
+  /** Token bucket of `newMembersPerSecondMax`. */
+  private newMemberTokens: number;
+  private newMemberTokensAtMs: number;
 
   constructor(env: Env, options: SwimOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) throw new InvalidArgumentError('Swim needs a non-empty name');
@@ -102,12 +120,16 @@ export class Swim {
     this.scratch = new Uint8Array(packetBytes);
     this.pushPull = new PushPull(env.transport.streams, {
       localState: (join) => this.localState(join),
-      merge: (remote, peer) => this.merge(remote, peer),
+      merge: (remote, peer, ownJoin) => this.merge(remote, peer, ownJoin),
       completed: (_to, ok, join) => {
+        if (!ok) this.stats.pushPullFailures++;
         this.armPushPullDeadline();
         if (ok && join) this.catchUpAfterJoin();
       },
-    }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs);
+      rejected: (peer, reason, error) => this.pushPullRejected(peer, reason, error),
+    }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, options.stateSeal);
+    this.newMemberTokens = 2 * c.newMembersPerSecondMax;
+    this.newMemberTokensAtMs = env.clock.now();
     this.partition = new PartitionDetector(c.partitionWindowMs, c.partitionFraction, c.partitionMembersMin);
     this.encodeSelfTagsCheck();
   }
@@ -454,9 +476,51 @@ export class Swim {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.stats.decodeErrors++;
+      if (error instanceof IncarnationRangeError) this.refused('incarnationsRejected', 'refused a message with an incarnation that could never be refuted', { from, incarnation: error.incarnation });
       return;
     }
     for (const m of messages) this.handle(from, m);
+  }
+
+  private pushPullRejected(peer: Address, reason: PushPullRejection, error: DecodeError | undefined): void {
+    if (error instanceof IncarnationRangeError) {
+      this.refused('incarnationsRejected', 'refused a push-pull state with an incarnation that could never be refuted', { from: peer, incarnation: error.incarnation });
+    }
+    this.refused('pushPullRejected', `refused a push-pull state frame: ${reason}`, { from: peer, reason, ...(error === undefined ? {} : { error: error.message }) });
+  }
+
+  /**
+   * Counts a refusal and logs it: the first, then each time the count doubles, so a flood
+   * of bad input cannot flood the log.
+   */
+  private refused(stat: RefusalStat, message: string, fields: Record<string, unknown>): void {
+    const count = ++this.stats[stat];
+    if ((count & (count - 1)) === 0) this.env.logger.log('warn', message, { ...fields, [stat]: count });
+  }
+
+  /** Whether a member this node has never seen may be added now (see the `membersMax` family of bounds). */
+  private admitNewMember(name: string): boolean {
+    const c = this.config;
+    if (this.table.size >= c.membersMax) {
+      this.refused('membersRefusedTotal', 'refused a new member: the member table is full', { member: name, membersMax: c.membersMax });
+      return false;
+    }
+    if (this.admission === 'own-join') return true;
+    if (this.admissionLeft <= 0) {
+      this.refused('membersRefusedPerPushPull', 'refused a new member: too many in one push-pull', { member: name, pushPullNewMembersMax: c.pushPullNewMembersMax });
+      return false;
+    }
+    const now = this.now();
+    const capacity = 2 * c.newMembersPerSecondMax;
+    this.newMemberTokens = Math.min(capacity, this.newMemberTokens + (now - this.newMemberTokensAtMs) * c.newMembersPerSecondMax / 1000);
+    this.newMemberTokensAtMs = now;
+    if (this.newMemberTokens < 1) {
+      this.refused('membersRefusedRate', 'refused a new member: new members arrive faster than allowed', { member: name, newMembersPerSecondMax: c.newMembersPerSecondMax });
+      return false;
+    }
+    this.newMemberTokens--;
+    this.admissionLeft--;
+    return true;
   }
 
   private handle(from: Address, m: SwimMessage): void {
@@ -542,6 +606,7 @@ export class Swim {
     }
     let m = this.table.get(a.name);
     if (m === undefined) {
+      if (!this.admitNewMember(a.name)) return;
       m = new Member(a.name, a.address, a.incarnation, a.tags, this.now());
       this.add(m);
       this.queueBroadcast(a);
@@ -711,7 +776,18 @@ export class Swim {
     return { join, members };
   }
 
-  private merge(remote: StateMessage, peer: Address): void {
+  private merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {
+    this.admission = ownJoin ? 'own-join' : 'push-pull';
+    this.admissionLeft = this.config.pushPullNewMembersMax;
+    try {
+      this.mergeEntries(remote, peer);
+    } finally {
+      this.admission = 'gossip';
+      this.admissionLeft = Infinity;
+    }
+  }
+
+  private mergeEntries(remote: StateMessage, peer: Address): void {
     // The peer's verdict of suspect or dead is its own, independent of ours: it counts as a
     // confirmation of a suspicion we already hold (memberlist counts it as ours, so a
     // suspicion this node started waits out the maximum timeout even when every peer has
