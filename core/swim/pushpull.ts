@@ -20,6 +20,17 @@ export interface StateSeal {
   open(sealed: Uint8Array): Uint8Array | undefined;
 }
 
+/** A state message as one push-pull frame (`length | body`), the body sealed when `seal` is given. */
+export function encodeStateFrame(state: StateMessage, bytesMax: number, seal: StateSeal | undefined): Uint8Array {
+  const plain = encodeState(state, bytesMax);
+  if (seal === undefined) return plain;
+  const sealed = seal.seal(plain.subarray(frameHeaderBytes));
+  const out = new Uint8Array(frameHeaderBytes + sealed.length);
+  new DataView(out.buffer).setUint32(0, sealed.length);
+  out.set(sealed, frameHeaderBytes);
+  return out;
+}
+
 /** Why an exchange's state frame was refused. */
 export type PushPullRejection = 'unauthenticated' | 'malformed';
 
@@ -112,13 +123,7 @@ export class PushPull {
 
   /** This node's state as one frame, sealed when a seal is configured. */
   private frame(state: StateMessage): Uint8Array {
-    const plain = encodeState(state, this.bytesMax);
-    if (this.seal === undefined) return plain;
-    const sealed = this.seal.seal(plain.subarray(frameHeaderBytes));
-    const out = new Uint8Array(frameHeaderBytes + sealed.length);
-    new DataView(out.buffer).setUint32(0, sealed.length);
-    out.set(sealed, frameHeaderBytes);
-    return out;
+    return encodeStateFrame(state, this.bytesMax, this.seal);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError, type Env } from '../../core/index.ts';
 import {
-  IncarnationRangeError, MessageType, PacketBuilder, Swim, WireState, decodePacket, decodeState, encodeMessage, encodeState,
+  IncarnationRangeError, MessageType, PacketBuilder, Swim, WireState, decodePacket, decodeState, encodeMessage, encodeState, encodeStateFrame,
   incarnationMax, swimPresets, type StateEntry, type StateSeal, type SwimConfigInput,
 } from '../../core/swim/index.ts';
 import { Simulation } from '../../sim/index.ts';
@@ -18,17 +18,8 @@ const poison = Number.MAX_SAFE_INTEGER; // 2^53 − 1: its refutation (2^53) was
 
 /** Opens a push-pull exchange from `from` to `to` and writes one state frame. */
 function pushState(sim: Simulation, from: string, to: string, members: StateEntry[], seal?: StateSeal): void {
-  const transport = sim.app<Env>(from)!.transport;
-  const connection = transport.streams.connect(sim.address(to));
-  const stream = connection.openStream();
-  let frame = encodeState({ join: false, members }, 4 * 1024 * 1024);
-  if (seal !== undefined) {
-    const sealed = seal.seal(frame.subarray(4));
-    frame = new Uint8Array(4 + sealed.length);
-    new DataView(frame.buffer).setUint32(0, sealed.length);
-    frame.set(sealed, 4);
-  }
-  stream.write(frame);
+  const stream = sim.app<Env>(from)!.transport.streams.connect(sim.address(to)).openStream();
+  stream.write(encodeStateFrame({ join: false, members }, 4 * 1024 * 1024, seal));
   stream.end();
 }
 
