@@ -17,6 +17,8 @@ export const MessageType = {
   Alive: 5,
   Suspect: 6,
   Dead: 7,
+  /** An application's broadcast (app gossip), disseminated like membership updates. */
+  AppBroadcast: 8,
 } as const;
 
 /** Longest member name in bytes. */
@@ -29,6 +31,8 @@ export const tagsCountMax = 32;
 export const tagsBytesMax = 512;
 /** Messages in one packet. */
 export const messagesPerPacketMax = 255;
+/** Largest payload of one application broadcast: it must fit in a packet beside a probe. */
+export const appBroadcastBytesMax = 512;
 /** Members in one push-pull state message. */
 export const stateMembersMax = 100_000;
 /**
@@ -58,7 +62,10 @@ export interface SuspectMessage { type: 6; name: string; incarnation: number; fr
 /** `from === name` means the member left gracefully. */
 export interface DeadMessage { type: 7; name: string; incarnation: number; from: string }
 
-export type SwimMessage = PingMessage | IndirectPingMessage | AckMessage | NackMessage | AliveMessage | SuspectMessage | DeadMessage;
+/** An application broadcast: `origin` and `seq` identify it (receivers pass each on once). */
+export interface AppBroadcastMessage { type: 8; origin: string; seq: number; payload: Uint8Array }
+
+export type SwimMessage = PingMessage | IndirectPingMessage | AckMessage | NackMessage | AliveMessage | SuspectMessage | DeadMessage | AppBroadcastMessage;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -164,6 +171,16 @@ export class Reader {
     }
   }
 
+  /** A length-prefixed byte string, copied out of the packet. */
+  bytes(maxBytes: number): Uint8Array {
+    const length = this.varint();
+    if (length > maxBytes) throw new DecodeError(`byte string of ${length} bytes exceeds ${maxBytes}`);
+    if (length > this.remaining) throw new DecodeError('truncated byte string');
+    const start = this.offset;
+    this.offset += length;
+    return this.buffer.slice(start, start + length);
+  }
+
   bool(): boolean {
     const b = this.u8();
     if (b > 1) throw new DecodeError(`invalid boolean ${b}`);
@@ -242,6 +259,13 @@ function writeBody(w: Writer, m: SwimMessage): void {
       w.varint(m.incarnation);
       w.string(m.from, nameBytesMax);
       return;
+    case MessageType.AppBroadcast:
+      if (m.payload.length > appBroadcastBytesMax) throw new LimitExceededError('appBroadcast', appBroadcastBytesMax);
+      w.string(m.origin, nameBytesMax);
+      w.varint(m.seq);
+      w.varint(m.payload.length);
+      w.bytes(m.payload);
+      return;
   }
 }
 
@@ -266,6 +290,8 @@ function readBody(type: number, r: Reader): SwimMessage | undefined {
     case MessageType.Suspect:
     case MessageType.Dead:
       return { type, name: r.string(nameBytesMax), incarnation: r.incarnation(), from: r.string(nameBytesMax) };
+    case MessageType.AppBroadcast:
+      return { type, origin: r.string(nameBytesMax), seq: r.varint(), payload: r.bytes(appBroadcastBytesMax) };
     default:
       return undefined;
   }

@@ -68,10 +68,14 @@ export interface SwimStats {
   decodeErrors: number;
   pushPulls: number;
   pushPullFailures: number;
+  /** Exceptions thrown by the application's delegate (app gossip, push-pull state): caught, logged and counted. */
+  appDelegateErrors: number;
   /** Messages refused for an incarnation no refutation could exceed (see `incarnationMax`). */
   incarnationsRejected: number;
   /** Push-pull state frames refused: not authenticated (wrong key, replayed, stale) or malformed. */
   pushPullRejected: number;
+  /** Push-pull exchanges whose peer refused this node's state frame as unauthenticated: our key is not theirs. */
+  pushPullRefusedByPeer: number;
   /** New members refused because the table held `membersMax`. */
   membersRefusedTotal: number;
   /** New members refused beyond `pushPullNewMembersMax` in one exchange. */
@@ -84,7 +88,7 @@ export function emptyStats(): SwimStats {
   return {
     probes: 0, acks: 0, nacks: 0, indirectProbes: 0, suspicions: 0, refutations: 0, failedThenAlive: 0, failures: 0,
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0, gossipBytesSent: 0, decodeErrors: 0,
-    pushPulls: 0, pushPullFailures: 0, incarnationsRejected: 0, pushPullRejected: 0,
+    pushPulls: 0, pushPullFailures: 0, appDelegateErrors: 0, incarnationsRejected: 0, pushPullRejected: 0, pushPullRefusedByPeer: 0,
     membersRefusedTotal: 0, membersRefusedPerPushPull: 0, membersRefusedRate: 0,
   };
 }

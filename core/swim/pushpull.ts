@@ -1,10 +1,16 @@
 import type { Address } from '../address.ts';
-import { DecodeError, TransportError } from '../errors.ts';
+import { DecodeError, StreamResetError, TransportError } from '../errors.ts';
 import type { Connection, Stream, StreamService } from '../transport.ts';
 import { FrameReader, decodeState, encodeState, frameHeaderBytes, type StateMessage } from './state.ts';
 
 /** Stream reset code sent when an exchange is refused or malformed. */
 export const pushPullResetCode = 1;
+/**
+ * Stream reset code an acceptor sends when the initiator's state frame did not
+ * authenticate, so a member with the wrong key learns why it cannot join (its own
+ * readiness says so) instead of seeing only failed exchanges.
+ */
+export const pushPullUnauthenticatedResetCode = 2;
 
 /**
  * Authenticates push-pull state frames. Membership accepts nothing it cannot verify: in
@@ -44,6 +50,8 @@ export interface PushPullHost {
   merge(remote: StateMessage, peer: Address, ownJoin: boolean): void;
   /** An outbound exchange finished. */
   completed(to: Address, ok: boolean, join: boolean): void;
+  /** The peer refused the state frame this node sent as unauthenticated (its key is not ours). */
+  refusedByPeer(peer: Address): void;
   /** A peer's state frame was refused (the exchange is abandoned). */
   rejected(peer: Address, reason: PushPullRejection, error: DecodeError | undefined): void;
 }
@@ -106,7 +114,10 @@ export class PushPull {
         this.host.merge(remote, to, join);
         finish(true);
       };
-      stream.onClose = () => finish(false);
+      stream.onClose = (error) => {
+        if (error instanceof StreamResetError && error.resetCode === pushPullUnauthenticatedResetCode) this.host.refusedByPeer(to);
+        finish(false);
+      };
       stream.write(this.frame(this.host.localState(join)));
       stream.end();
     } catch (error) {
@@ -130,13 +141,13 @@ export class PushPull {
    * The peer's state once its whole frame arrived and authenticated; a frame that does not
    * is reported to the host and `onInvalid` runs (the exchange is abandoned).
    */
-  private readState(frames: FrameReader, data: Uint8Array, stream: Stream, peer: Address, onInvalid: () => void): StateMessage | undefined {
+  private readState(frames: FrameReader, data: Uint8Array, stream: Stream, peer: Address, onInvalid: (reason: PushPullRejection) => void): StateMessage | undefined {
     const frame = this.read(frames, data, stream, peer);
     if (frame === undefined) return undefined;
     const body = this.seal === undefined ? frame : this.seal.open(frame);
     if (body === undefined) {
       this.host.rejected(peer, 'unauthenticated', undefined);
-      onInvalid();
+      onInvalid('unauthenticated');
       return undefined;
     }
     try {
@@ -144,7 +155,7 @@ export class PushPull {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.host.rejected(peer, 'malformed', error);
-      onInvalid();
+      onInvalid('malformed');
       return undefined;
     }
   }
@@ -162,7 +173,8 @@ export class PushPull {
       const frames = new FrameReader(this.frameBytesMax);
       const peer = connection.remoteAddress;
       stream.onData = (data) => {
-        const remote = this.readState(frames, data, stream, peer, () => stream.reset(pushPullResetCode));
+        const remote = this.readState(frames, data, stream, peer,
+          (reason) => stream.reset(reason === 'unauthenticated' ? pushPullUnauthenticatedResetCode : pushPullResetCode));
         if (remote === undefined) return;
         try {
           stream.write(this.frame(this.host.localState(false)));

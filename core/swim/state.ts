@@ -22,7 +22,16 @@ export interface StateMessage {
   /** True when the sender is joining (it asks for the full state back). */
   join: boolean;
   members: StateEntry[];
+  /** The application's own state (memberlist's delegate LocalState), when it has one. */
+  appState?: Uint8Array;
 }
+
+/**
+ * State message versions: 1 carries members only; 2 appends the application's state
+ * (`varint length | bytes`). A sender without app state writes version 1, so members
+ * that have no app keep talking to older ones.
+ */
+export const stateVersionWithAppState = 2;
 
 /** Bytes of the frame's length prefix. */
 export const frameHeaderBytes = 4;
@@ -30,7 +39,7 @@ export const frameHeaderBytes = 4;
 export function encodeState(message: StateMessage, bytesMax: number): Uint8Array {
   if (message.members.length > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
   // Start from an estimate (names, addresses and small tags) and grow up to the limit.
-  let estimate = 64;
+  let estimate = 64 + (message.appState?.length ?? 0);
   for (const m of message.members) estimate += 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
   for (let size = Math.min(bytesMax, estimate); ; size = Math.min(bytesMax, size * 4)) {
     try {
@@ -44,7 +53,8 @@ export function encodeState(message: StateMessage, bytesMax: number): Uint8Array
 function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
   const w = new Writer(buffer);
   w.offset = frameHeaderBytes;
-  w.u8(wireVersion);
+  const appState = message.appState;
+  w.u8(appState === undefined ? wireVersion : stateVersionWithAppState);
   w.u8(message.join ? 1 : 0);
   w.varint(message.members.length);
   for (const m of message.members) {
@@ -54,6 +64,10 @@ function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
     w.u8(m.state);
     writeTags(w, m.tags);
   }
+  if (appState !== undefined) {
+    w.varint(appState.length);
+    w.bytes(appState);
+  }
   new DataView(buffer.buffer, buffer.byteOffset).setUint32(0, w.offset - frameHeaderBytes);
   return buffer.slice(0, w.offset);
 }
@@ -62,7 +76,7 @@ function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
 export function decodeState(body: Uint8Array): StateMessage {
   const r = new Reader(body);
   const version = r.u8();
-  if (version !== wireVersion) throw new DecodeError(`unsupported state version ${version}`);
+  if (version !== wireVersion && version !== stateVersionWithAppState) throw new DecodeError(`unsupported state version ${version}`);
   const join = r.bool();
   const count = r.varint();
   if (count > stateMembersMax) throw new DecodeError(`${count} members exceed ${stateMembersMax}`);
@@ -77,8 +91,9 @@ export function decodeState(body: Uint8Array): StateMessage {
     if (state > WireState.Left) throw new DecodeError(`unknown member state ${state}`);
     members.push({ name, address, incarnation, state: state as WireStateCode, tags: readTags(r) });
   }
+  const appState = version === stateVersionWithAppState ? r.bytes(r.remaining) : undefined;
   if (r.remaining !== 0) throw new DecodeError('trailing bytes in state message');
-  return { join, members };
+  return appState === undefined ? { join, members } : { join, members, appState };
 }
 
 /**

@@ -6,7 +6,7 @@ import { randomInt, shuffle } from '../random.ts';
 import { TimerTable } from '../timers.ts';
 import { Awareness } from './awareness.ts';
 import { BroadcastQueue } from './broadcast.ts';
-import { IncarnationRangeError, MessageType, PacketBuilder, decodePacket, encodeMessage, noTags, type AliveMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
+import { IncarnationRangeError, MessageType, PacketBuilder, decodePacket, encodeMessage, noTags, type AliveMessage, type AppBroadcastMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
 import { resolveSwimConfig, type SwimConfig, type SwimConfigInput } from './config.ts';
 import { expectedConfirmations, failedProbeAwarenessDelta, pushPullIntervalMs, retransmitLimit, suspicionTimeoutBoundsMs } from './formulas.ts';
 import { Member, emptyStats, type MemberHealth, type MemberView, type MembershipEvent, type MembershipEventType, type SwimStats } from './member.ts';
@@ -32,11 +32,29 @@ export interface SwimOptions {
   stateSeal?: StateSeal;
 }
 
+/**
+ * What an application adds to membership (memberlist's delegates): broadcasts of its own,
+ * disseminated epidemically on SWIM's packets, and state exchanged in push-pull. Each
+ * callback runs inside the protocol: an exception is caught, logged and counted
+ * (`stats.appDelegateErrors`), never allowed to stop the member.
+ */
+export interface SwimDelegate {
+  /** An application broadcast arrived; each (origin, seq) is delivered once per node. */
+  onBroadcast?(payload: Uint8Array, origin: string): void;
+  /** State to send in a push-pull exchange (both directions). */
+  localState?(join: boolean): Uint8Array | undefined;
+  /** State a peer sent in a push-pull exchange. */
+  mergeRemoteState?(state: Uint8Array, join: boolean): void;
+}
+
+/** Application broadcasts remembered (by origin and sequence) so each is delivered and passed on once. */
+export const appBroadcastSeenMax = 4_096;
+
 /** How a new member reached this node, for the admission bounds. */
 type Admission = 'gossip' | 'push-pull' | 'own-join';
 
 /** The counters a refusal increments. */
-type RefusalStat = 'incarnationsRejected' | 'pushPullRejected' | 'membersRefusedTotal' | 'membersRefusedPerPushPull' | 'membersRefusedRate';
+type RefusalStat = 'appDelegateErrors' | 'incarnationsRejected' | 'pushPullRejected' | 'pushPullRefusedByPeer' | 'membersRefusedTotal' | 'membersRefusedPerPushPull' | 'membersRefusedRate';
 
 type TimerKey = 'probe' | 'probeTimeout' | 'gossip' | 'pushPull' | 'pushPullDeadline' | 'suspicion' | 'relay' | 'reap' | 'join' | 'catchUp' | 'deadProbe';
 
@@ -101,6 +119,11 @@ export class Swim {
   /** Token bucket of `newMembersPerSecondMax`. */
   private newMemberTokens: number;
   private newMemberTokensAtMs: number;
+  private delegate: SwimDelegate | undefined;
+  /** Next sequence number of this node's own application broadcasts (starts at a random value per start). */
+  private appSeq = 0;
+  /** Application broadcasts already delivered, oldest first (bounded by `appBroadcastSeenMax`). */
+  private readonly appSeen = new Set<string>();
 
   constructor(env: Env, options: SwimOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) throw new InvalidArgumentError('Swim needs a non-empty name');
@@ -127,6 +150,7 @@ export class Swim {
         if (ok && join) this.catchUpAfterJoin();
       },
       rejected: (peer, reason, error) => this.pushPullRejected(peer, reason, error),
+      refusedByPeer: (peer) => this.refused('pushPullRefusedByPeer', 'a peer refused our push-pull state as unauthenticated (is our gossip key the cluster\'s?)', { peer }),
     }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, options.stateSeal);
     this.newMemberTokens = 2 * c.newMembersPerSecondMax;
     this.newMemberTokensAtMs = env.clock.now();
@@ -136,10 +160,30 @@ export class Swim {
 
   // ------------------------------------------------------------------ public API
 
+  /** Sets the application's delegate (app gossip and push-pull state); undefined removes it. */
+  setDelegate(delegate: SwimDelegate | undefined): void {
+    this.delegate = delegate;
+  }
+
+  /**
+   * Disseminates an application broadcast to every member (piggybacked on probes and
+   * gossip like membership updates, each member passing it on once). At most
+   * `appBroadcastBytesMax` bytes (`LimitExceededError`); when the broadcast queue is full
+   * the most-transmitted entries make room, so delivery is best effort.
+   */
+  broadcast(payload: Uint8Array): void {
+    const m: AppBroadcastMessage = { type: MessageType.AppBroadcast, origin: this.name, seq: this.appSeq++, payload: payload.slice() };
+    const bytes = encodeMessage(m, this.scratch);
+    this.seenAppBroadcast(m);
+    this.broadcasts.enqueue(appBroadcastKey(m), bytes);
+    if (this.running && !this.timers.has('gossip')) this.timers.setIn('gossip', this.config.gossipIntervalMs);
+  }
+
   /** Starts probing, gossiping and joining through the seeds. */
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.appSeq = randomInt(this.env.random, 0x7fff_ffff);
     const t = this.env.transport;
     t.datagrams.onDatagram = (from, payload) => this.onDatagram(from, payload);
     t.streams.onConnection = (connection) => {
@@ -542,6 +586,34 @@ export class Swim {
       case MessageType.Alive: return this.onAlive(m);
       case MessageType.Suspect: return this.onSuspect(m);
       case MessageType.Dead: return this.onDead(m);
+      case MessageType.AppBroadcast: return this.onAppBroadcast(m);
+    }
+  }
+
+  private onAppBroadcast(m: AppBroadcastMessage): void {
+    if (!this.seenAppBroadcast(m)) return;
+    this.broadcasts.enqueue(appBroadcastKey(m), encodeMessage(m, this.scratch));
+    if (this.running && !this.timers.has('gossip')) this.timers.setIn('gossip', this.config.gossipIntervalMs);
+    const onBroadcast = this.delegate?.onBroadcast;
+    if (onBroadcast !== undefined) this.callDelegate('onBroadcast', () => onBroadcast(m.payload, m.origin));
+  }
+
+  /** Remembers a broadcast; false if it was already seen. */
+  private seenAppBroadcast(m: AppBroadcastMessage): boolean {
+    const key = appBroadcastKey(m);
+    if (this.appSeen.has(key)) return false;
+    if (this.appSeen.size >= appBroadcastSeenMax) this.appSeen.delete(this.appSeen.values().next().value!);
+    this.appSeen.add(key);
+    return true;
+  }
+
+  /** Runs application code; what it throws is logged and counted, never propagated. */
+  private callDelegate<T>(callback: string, body: () => T): T | undefined {
+    try {
+      return body();
+    } catch (error) {
+      this.refused('appDelegateErrors', `application delegate ${callback} threw`, { error: (error as Error)?.message ?? String(error) });
+      return undefined;
     }
   }
 
@@ -773,7 +845,9 @@ export class Swim {
     for (const m of this.table.values()) {
       members.push({ name: m.name, address: m.address, incarnation: m.incarnation, state: wireState(m.state), tags: m.tags });
     }
-    return { join, members };
+    const local = this.delegate?.localState;
+    const appState = local === undefined ? undefined : this.callDelegate('localState', () => local(join));
+    return appState === undefined ? { join, members } : { join, members, appState };
   }
 
   private merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {
@@ -785,6 +859,9 @@ export class Swim {
       this.admission = 'gossip';
       this.admissionLeft = Infinity;
     }
+    const mergeRemote = this.delegate?.mergeRemoteState;
+    const appState = remote.appState;
+    if (mergeRemote !== undefined && appState !== undefined) this.callDelegate('mergeRemoteState', () => mergeRemote(appState, remote.join));
   }
 
   private mergeEntries(remote: StateMessage, peer: Address): void {
@@ -914,6 +991,10 @@ function wireState(state: Member['state']): (typeof WireState)[keyof typeof Wire
     case 'dead': return WireState.Dead;
     case 'left': return WireState.Left;
   }
+}
+
+function appBroadcastKey(m: AppBroadcastMessage): string {
+  return `\u0000app\u0000${m.origin}\u0000${m.seq}`;
 }
 
 function sameTags(a: Tags, b: Tags): boolean {
