@@ -1,5 +1,6 @@
 // Lint configuration. The block for core/ is what keeps the protocol core deterministic:
-// it may not read the clock, schedule timers, draw randomness or do I/O by itself.
+// it may not read the clock, schedule timers, draw randomness or do I/O by itself. The
+// block for examples/ holds apps to the same rule and to the package's public API.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -9,44 +10,69 @@ const nodeIoModules = [
   'readline', 'stream', 'v8', 'vm', 'inspector', 'async_hooks',
 ];
 
-export const coreDeterminismRules = {
-  'no-restricted-globals': ['error',
-    { name: 'Date', message: 'core/ is deterministic: take time from the Clock in the environment.' },
-    { name: 'setTimeout', message: 'core/ is deterministic: schedule timers through the Clock.' },
-    { name: 'setInterval', message: 'core/ is deterministic: schedule timers through the Clock.' },
-    { name: 'setImmediate', message: 'core/ is deterministic: schedule timers through the Clock.' },
-    { name: 'clearTimeout', message: 'core/ is deterministic: cancel timers through the Clock.' },
-    { name: 'clearInterval', message: 'core/ is deterministic: cancel timers through the Clock.' },
-    { name: 'queueMicrotask', message: 'core/ is deterministic: do not build timing on the microtask queue.' },
-    { name: 'performance', message: 'core/ is deterministic: take time from the Clock in the environment.' },
-    { name: 'process', message: 'core/ does no I/O and reads no process state.' },
-    { name: 'crypto', message: 'core/ is deterministic: take randomness from the Random in the environment.' },
-    { name: 'fetch', message: 'core/ does no I/O.' },
-    { name: 'require', message: 'core/ imports modules statically.' },
-  ],
-  'no-restricted-properties': ['error',
-    { object: 'Math', property: 'random', message: 'core/ is deterministic: use the Random from the environment.' },
-    { object: 'globalThis', property: 'setTimeout', message: 'core/ is deterministic.' },
-    { object: 'globalThis', property: 'Date', message: 'core/ is deterministic.' },
-    { object: 'globalThis', property: 'performance', message: 'core/ is deterministic.' },
-    { object: 'globalThis', property: 'crypto', message: 'core/ is deterministic.' },
-    { object: 'globalThis', property: 'process', message: 'core/ is deterministic.' },
-  ],
-  'no-restricted-imports': ['error', {
-    paths: nodeIoModules.flatMap((m) => [
-      { name: m, message: 'core/ does no I/O: Node modules are for sim/ and net-real/.' },
-      { name: `node:${m}`, message: 'core/ does no I/O: Node modules are for sim/ and net-real/.' },
-    ]),
-    patterns: [
-      { group: ['../sim/*', '../net-real/*', '../scenarios/*', '../tui/*', '../bin/*', '**/sim/**', '**/net-real/**', '**/scenarios/**', '**/tui/**'],
-        message: 'core/ imports nothing outside core/.' },
-      { group: ['seedrandom'], message: 'core/ takes randomness from the Random in the environment.' },
+/**
+ * The determinism rules, with messages naming the guarded folder: no clock, timers,
+ * randomness, process state or I/O except through the environment, and no imports from
+ * `importPatterns` (each `{ group, message }`, as no-restricted-imports takes them).
+ */
+function determinismRules(scope, importPatterns) {
+  return {
+    'no-restricted-globals': ['error',
+      { name: 'Date', message: `${scope} is deterministic: take time from the Clock in the environment.` },
+      { name: 'setTimeout', message: `${scope} is deterministic: schedule timers through the Clock.` },
+      { name: 'setInterval', message: `${scope} is deterministic: schedule timers through the Clock.` },
+      { name: 'setImmediate', message: `${scope} is deterministic: schedule timers through the Clock.` },
+      { name: 'clearTimeout', message: `${scope} is deterministic: cancel timers through the Clock.` },
+      { name: 'clearInterval', message: `${scope} is deterministic: cancel timers through the Clock.` },
+      { name: 'queueMicrotask', message: `${scope} is deterministic: do not build timing on the microtask queue.` },
+      { name: 'performance', message: `${scope} is deterministic: take time from the Clock in the environment.` },
+      { name: 'process', message: `${scope} does no I/O and reads no process state.` },
+      { name: 'crypto', message: `${scope} is deterministic: take randomness from the Random in the environment.` },
+      { name: 'fetch', message: `${scope} does no I/O.` },
+      { name: 'require', message: `${scope} imports modules statically.` },
     ],
-  }],
-};
+    'no-restricted-properties': ['error',
+      { object: 'Math', property: 'random', message: `${scope} is deterministic: use the Random from the environment.` },
+      { object: 'globalThis', property: 'setTimeout', message: `${scope} is deterministic.` },
+      { object: 'globalThis', property: 'Date', message: `${scope} is deterministic.` },
+      { object: 'globalThis', property: 'performance', message: `${scope} is deterministic.` },
+      { object: 'globalThis', property: 'crypto', message: `${scope} is deterministic.` },
+      { object: 'globalThis', property: 'process', message: `${scope} is deterministic.` },
+    ],
+    'no-restricted-imports': ['error', {
+      paths: nodeIoModules.flatMap((m) => [
+        { name: m, message: `${scope} does no I/O: Node modules are for sim/ and net-real/.` },
+        { name: `node:${m}`, message: `${scope} does no I/O: Node modules are for sim/ and net-real/.` },
+      ]),
+      patterns: [
+        ...importPatterns,
+        { group: ['seedrandom'], message: `${scope} takes randomness from the Random in the environment.` },
+      ],
+    }],
+  };
+}
+
+export const coreDeterminismRules = determinismRules('core/', [
+  { group: ['../sim/*', '../net-real/*', '../scenarios/*', '../tui/*', '../bin/*', '**/sim/**', '**/net-real/**', '**/scenarios/**', '**/tui/**', '**/examples/**'],
+    message: 'core/ imports nothing outside core/.' },
+]);
+
+/** The package's entry points (package.json `exports`): all examples/ may import of shoal. */
+export const publicEntryFiles = ['core/public.ts', 'sim/public.ts', 'net-real/public.ts', 'sim/testing.ts'];
+
+/**
+ * examples/ holds apps written as a user writes them: deterministic as core/ is (they run
+ * in the simulator), and against the public API only, by relative path to the entry files
+ * (`shoal` is core/public.ts, `shoal/sim` sim/public.ts, `shoal/real` net-real/public.ts,
+ * `shoal/testing` sim/testing.ts). If an example needs more, the public API is wrong.
+ */
+export const examplesRules = determinismRules('examples/', [
+  { group: ['**/core/**', '**/sim/**', '**/net-real/**', '**/scenarios/**', '**/tui/**', '**/bin/**', '**/bench/**', ...publicEntryFiles.map((f) => `!**/${f}`)],
+    message: `examples/ use the public API only: import ${publicEntryFiles.join(', ')} (shoal, shoal/sim, shoal/real, shoal/testing).` },
+]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'coverage/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -66,4 +92,5 @@ export default tseslint.config(
     },
   },
   { files: ['core/**/*.ts'], rules: coreDeterminismRules },
+  { files: ['examples/**/*.ts', 'examples/**/*.mts', 'examples/**/*.js', 'examples/**/*.mjs'], rules: examplesRules },
 );

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { QUICClient, QUICServer, events, type QUICConnection, type QUICStream } from '@matrixai/quic';
 import { RpcClient, RpcServer, defineService, unary } from '../core/rpc/index.ts';
 import { QuicTransport, createRealEnv, packetBytesMax, quicClientCrypto, quicLibraryLogger, quicServerCrypto, type TlsMaterial } from '../net-real/index.ts';
+import { packageFile } from '../net-real/package-files.ts';
 import { Coalescer, FrameParser, FramedCaller } from './quic-framing.ts';
 
 /**
@@ -189,6 +190,8 @@ const shoalTransport: BenchVariant = {
       conn.onStream = (stream) => {
         const parser = new FrameParser((_id, frame) => stream.write(frame));
         stream.onData = (d) => parser.push(d);
+        // Ending in turn lets the client's graceful close finish without waiting out its flush bound.
+        stream.onEnd = () => stream.end();
       };
     };
     const conn = client.streams.connect(server.localAddress);
@@ -348,7 +351,7 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
   const variants = quicBenchVariants.filter((v) => options.variants === undefined || options.variants.includes(v.name));
   const certDir = mkdtempSync(join(tmpdir(), 'shoal-bench-certs-'));
   try {
-    execFileSync(join(import.meta.dirname, '..', 'certs', 'make-dev-certs.sh'), [certDir, 'node'], { stdio: 'ignore' });
+    execFileSync(packageFile('certs', 'make-dev-certs.sh'), [certDir, 'node'], { stdio: 'ignore' });
     const tls: TlsMaterial = {
       cert: readFileSync(join(certDir, 'node.pem'), 'utf8'), key: readFileSync(join(certDir, 'node.key'), 'utf8'),
       ca: readFileSync(join(certDir, 'ca.pem'), 'utf8'),

@@ -2,14 +2,31 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 /**
+ * The smallest delay that moves a clock reading of `nowMs` forward: a few units in the
+ * last place of the reading, so `nowMs + delay > nowMs` holds in floating point.
+ */
+export function readingStepMs(nowMs: number): number {
+  return Math.max(Number.MIN_VALUE, Math.abs(nowMs) * Number.EPSILON * 2);
+}
+
+/**
  * A small fixed table of named deadlines (probe, ack, suspicion, gossip, ...) backed by a
  * single clock timer armed at the earliest entry, as in quinn-proto: a state machine keeps
  * its wake-ups in one place instead of scattering timer callbacks.
+ *
+ * The table wakes at most once per clock reading. A handler whose "not yet" test rounds
+ * differently from the deadline it re-arms (`now - last < idle` holds, yet
+ * `last + idle <= now`) sets a deadline that is due at the very reading it is handling; a
+ * table that honoured it at once would expire it again at that reading forever (a
+ * simulated clock never moves on by itself). Such a deadline waits until the clock has
+ * moved past the reading.
  */
 export class TimerTable<K extends string> {
   private readonly deadlines = new Map<K, number>();
   private armedAt = Infinity;
   private handle: TimerHandle | undefined;
+  /** The clock reading of the latest expiry pass. */
+  private firedAtMs = -Infinity;
 
   constructor(
     private readonly clock: Clock,
@@ -60,13 +77,16 @@ export class TimerTable<K extends string> {
     this.handle = undefined;
     this.armedAt = next;
     if (next === Infinity) return;
-    this.handle = this.clock.setTimer(Math.max(0, next - this.clock.now()), () => this.fire());
+    const now = this.clock.now();
+    const delayMs = now > this.firedAtMs ? Math.max(0, next - now) : Math.max(next - now, readingStepMs(now));
+    this.handle = this.clock.setTimer(delayMs, () => this.fire());
   }
 
   private fire(): void {
     this.handle = undefined;
     this.armedAt = Infinity;
     const now = this.clock.now();
+    this.firedAtMs = now;
     // Expire in deadline order; ties in insertion order, so runs are deterministic.
     const due = [...this.deadlines].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
     for (const [key] of due) this.deadlines.delete(key);

@@ -57,8 +57,20 @@ export interface Connection {
    * `StreamLimitError` when `openStreamCount` would exceed `maxStreams`.
    */
   openStream(): Stream;
-  /** Closes the connection gracefully; open streams close with `ConnectionClosedError`. */
+  /**
+   * Closes the connection gracefully. For this side it is closed at once: open streams
+   * close with `ConnectionClosedError` and `onClose` fires with no error. Every byte
+   * written before still reaches the peer, ahead of the close (a peer may see its streams
+   * end first); the transport waits for that at most a bounded time (QUIC:
+   * `closeFlushTimeoutMs`), then tears the connection down anyway. Only a failure of the
+   * path or the peer loses such bytes.
+   */
   close(): void;
+  /**
+   * Closes the connection at once, as `close()` does for this side, but gives up bytes not
+   * yet sent: for a peer already given up on (silent past a timeout, a broken stream).
+   */
+  abort(): void;
   /** Called once the handshake completes. */
   onOpen: (() => void) | undefined;
   /** Called for each stream the peer opens. */

@@ -2,6 +2,7 @@ import type { Env, Logger } from '../core/index.ts';
 import { silentLogger } from '../core/index.ts';
 import { RealClock } from './clock.ts';
 import { Keyring } from './keyring.ts';
+import { transportLimitOptions, type NodeLimits } from './limits.ts';
 import { QuicTransport, type QuicTransportOptions } from './quic-transport.ts';
 import { CryptoRandom } from './random.ts';
 import type { TlsMaterial } from './tls.ts';
@@ -12,6 +13,8 @@ export interface RealEnvOptions extends Omit<QuicTransportOptions, 'keyring' | '
   gossipKeys?: readonly Uint8Array[];
   /** The protocols' logger. @default silent */
   logger?: Logger;
+  /** Node-wide limits; the transport's share (connections, streams, streamless timeout) is applied here. Transport options given directly win. */
+  limits?: NodeLimits;
 }
 
 export interface RealEnv {
@@ -24,9 +27,10 @@ export interface RealEnv {
 
 /** Everything a node process needs to run the protocol core on the real network. */
 export async function createRealEnv(options: RealEnvOptions): Promise<RealEnv> {
-  const { gossipKeys, logger, ...transportOptions } = options;
+  const { gossipKeys, logger, limits, ...transportOptions } = options;
   const keyring = gossipKeys === undefined ? undefined : new Keyring(gossipKeys);
-  const transport = await QuicTransport.start({ ...transportOptions, keyring });
+  const limitOptions = limits === undefined ? {} : transportLimitOptions(limits);
+  const transport = await QuicTransport.start({ ...limitOptions, ...transportOptions, keyring });
   const clock = new RealClock();
   return {
     env: { clock, random: new CryptoRandom(), transport, logger: logger ?? silentLogger },

@@ -6,6 +6,6 @@ export * from './quic-errors.ts';
 export * from './quic-transport.ts';
 export * from './env.ts';
 export * from './tls-verify.ts';
-export { QuicConnectionAdapter, type ConnectionLimits } from './quic-connection.ts';
+export { QuicConnectionAdapter, closeFlushTimeoutMsDefault, type ConnectionLimits } from './quic-connection.ts';
 export { QuicStreamAdapter } from './quic-stream.ts';
 export { quicLibraryLogger, QuicLogLevel } from './library-logger.ts';

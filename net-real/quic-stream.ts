@@ -23,6 +23,12 @@ const batchBytesStartMax = 64 * 1024;
  *
  * A stream may be created before its QUIC stream exists (opened while the connection is
  * still connecting); its bytes wait here until `bind()`.
+ *
+ * Two lives: the core's (open until `finish`) and the library stream's, which may outlast
+ * it. A graceful connection close (`closeGracefully`) ends the core's life at once but lets
+ * the library send what was written, then the end (FIN), and wait for the peer's end: the
+ * stream is SETTLED (the connection may be released) once both ends are through or it was
+ * abandoned. A failure abandons it: unsent bytes are dropped.
  */
 export class QuicStreamAdapter implements Stream {
   onData: ((data: Uint8Array) => void) | undefined;
@@ -40,8 +46,13 @@ export class QuicStreamAdapter implements Stream {
   private writing = false;
   private localEnded = false;
   private endSent = false;
+  /** The library took the end (FIN): every byte written is with QUIC. */
+  private endWritten = false;
   private remoteEnded = false;
+  /** The library stream's read side is through (the peer's FIN, or a failure), whether or not the core still listens. */
+  private readDone = false;
   private closed = false;
+  private settleReported = false;
   /** Set once the library stream must be abandoned (reset or failure). */
   private abandoned: LocalResetReason | undefined;
 
@@ -50,7 +61,10 @@ export class QuicStreamAdapter implements Stream {
     readonly id: number,
     /** Most bytes buffered for a stream before `write` refuses more. */
     private readonly bufferBytesMax: number,
+    /** Called once when the core's life ends. */
     private readonly forget: (stream: QuicStreamAdapter) => void,
+    /** Called once when the stream settles (see the class comment). */
+    private readonly settled: (stream: QuicStreamAdapter) => void,
   ) {}
 
   get writeClosed(): boolean {
@@ -104,11 +118,32 @@ export class QuicStreamAdapter implements Stream {
     this.finish(undefined);
   }
 
-  /** Closes the stream as seen by the core; `error` undefined means a clean close. */
+  /**
+   * Closes the stream as seen by the core; `error` undefined means a clean close. An error
+   * is a failure: unsent bytes are dropped, also from a stream the core already left.
+   */
   finish(error: TransportError | undefined): void {
+    if (error !== undefined) this.abandon(new LocalResetReason(0));
+    this.closeForCore(error);
+  }
+
+  /**
+   * The connection closes gracefully: the core sees the stream closed with `error` now; the
+   * library still sends what was written, then the end, and the stream settles once the
+   * peer's end arrives. A stream whose bytes never left this process (not yet bound) has
+   * nothing to deliver and settles at once.
+   */
+  closeGracefully(error: TransportError): void {
+    if (this.closed) return;
+    if (this.lib === undefined && this.pendingBytes === 0) this.abandon(new LocalResetReason(0));
+    this.localEnded = true;
+    this.scheduleFlush();
+    this.closeForCore(error);
+  }
+
+  private closeForCore(error: TransportError | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    if (error !== undefined) this.abandon(new LocalResetReason(0));
     this.forget(this);
     this.onClose?.(error);
   }
@@ -124,6 +159,15 @@ export class QuicStreamAdapter implements Stream {
     } catch {
       // The library stream is already destroyed: nothing left to release.
     }
+    this.settleIfThrough();
+  }
+
+  /** Reports the stream settled once: abandoned, or the ends of both sides went through. */
+  private settleIfThrough(): void {
+    if (this.settleReported) return;
+    if (this.abandoned === undefined && !(this.endWritten && this.readDone)) return;
+    this.settleReported = true;
+    this.settled(this);
   }
 
   private scheduleFlush(): void {
@@ -155,7 +199,10 @@ export class QuicStreamAdapter implements Stream {
     }
     if (this.localEnded && !this.endSent) {
       this.endSent = true;
-      writer.close().catch((error: unknown) => this.finish(mapStreamError(error, this.id)));
+      writer.close().then(() => {
+        this.endWritten = true;
+        this.settleIfThrough();
+      }, (error: unknown) => this.finish(mapStreamError(error, this.id)));
     }
   }
 
@@ -168,13 +215,18 @@ export class QuicStreamAdapter implements Stream {
         if (!this.remoteEnded && !this.closed) this.onData?.(value);
       }
     } catch (error) {
-      if (!this.closed) this.finish(mapStreamError(error, this.id));
+      this.readDone = true;
+      if (this.closed) this.settleIfThrough();
+      else this.finish(mapStreamError(error, this.id));
       return;
     }
-    if (this.remoteEnded || this.closed) return;
-    this.remoteEnded = true;
-    this.onEnd?.();
-    this.finishIfDone();
+    this.readDone = true;
+    if (!this.closed) {
+      this.remoteEnded = true;
+      this.onEnd?.();
+      this.finishIfDone();
+    }
+    this.settleIfThrough();
   }
 
   private finishIfDone(): void {

@@ -10,11 +10,14 @@ import {
   Keyring, gossipVersionPlain, plainOverheadBytes, sealedOverheadBytes,
 } from './keyring.ts';
 import { quicLibraryLogger } from './library-logger.ts';
-import { QuicConnectionAdapter, type ConnectionLimits } from './quic-connection.ts';
+import { QuicConnectionAdapter, closeFlushTimeoutMsDefault, type ConnectionLimits } from './quic-connection.ts';
 import { mapConnectError, streamCodeToReason, streamReasonToCode } from './quic-errors.ts';
 import { SharedUdpSocket } from './quic-socket.ts';
+import {
+  InboundGuard, maxInboundConnectionsDefault, streamlessConnectionTimeoutMsDefault, type RefusalReason,
+} from './inbound-guard.ts';
 import type { TlsMaterial } from './tls.ts';
-import { verifyClusterChain } from './tls-verify.ts';
+import { verifyClientCertificate, verifyServerCertificate } from './tls-verify.ts';
 
 /** Largest UDP payload sent off loopback: there is no path-MTU discovery, 1 350 fits every common path. */
 export const packetBytesMax = 1350;
@@ -52,11 +55,20 @@ export interface QuicTransportOptions {
    * Most streams open at once on a connection, both directions. The QUIC stream credit
    * each endpoint grants is twice this, so closed streams the library has not yet
    * collected never push a peer past its credit. All nodes must use the same value.
+   * Streams a peer opens past it are reset (the `streams` refusal). `shoal node` sets 8
+   * (`--max-streams-per-connection`): RPC and push-pull use one stream per connection.
    * @default 1000
    */
   maxStreams?: number;
   /** Most bytes a stream buffers before `write` throws `LimitExceededError`. @default 4 MiB */
   streamBufferBytesMax?: number;
+  /**
+   * Longest a graceful `Connection.close()` (and `close()` of the transport) waits for what
+   * was written to reach the peer before tearing the connection down anyway; see
+   * `closeFlushTimeoutMsDefault`.
+   * @default 2000
+   */
+  closeFlushTimeoutMs?: number;
   /**
    * Largest UDP payload, for QUIC packets and sealed gossip alike. Keep ≤ 1 350 off
    * loopback; larger values only work if every peer uses the same value.
@@ -65,6 +77,25 @@ export interface QuicTransportOptions {
   maxPacketBytes?: number;
   /** Kernel receive buffer asked for the UDP socket; the ~208 KiB default overflows under load. @default 4 MiB */
   receiveBufferBytes?: number;
+  /**
+   * Inbound connections at once, in handshake or open. Initial packets that would start
+   * one more are dropped (counted as the `connections` refusal) before any handshake work.
+   * @default 512 (`maxInboundConnectionsDefault`)
+   */
+  maxInboundConnections?: number;
+  /**
+   * An inbound connection without a stream for this long is closed (the
+   * `streamless_connection` refusal). @default 5000
+   */
+  streamlessConnectionTimeoutMs?: number;
+  /**
+   * QUIC receive window, for each connection and each stream alike, and never grown: the
+   * most bytes a peer may have sent that the library holds unread or out of order (after a
+   * loss, everything past the gap waits). A slow or lossy node holds up to this per
+   * connection; it also caps one connection's throughput at window / round trip.
+   * @default the library's: 10 MiB per connection and 1 MiB per stream, grown up to 24 / 16 MiB
+   */
+  receiveWindowBytes?: number;
   /** Logger handed to the QUIC library. @default a WARN-level logger */
   libraryLogger?: Logger;
 }
@@ -82,6 +113,16 @@ export function parseBindAddress(address: string): { host: string; port: number 
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
+}
+
+/** The library's flow-control settings for `receiveWindowBytes` (nothing when unset: its own defaults). */
+function receiveWindow(bytes: number | undefined): Partial<QUICConfig> {
+  if (bytes === undefined) return {};
+  const window = positive('receiveWindowBytes', bytes);
+  return {
+    initialMaxData: window, maxConnectionWindow: window,
+    initialMaxStreamDataBidiLocal: window, initialMaxStreamDataBidiRemote: window, maxStreamWindow: window,
+  };
 }
 
 function positive(field: string, value: number): number {
@@ -112,6 +153,7 @@ export class QuicTransport implements Transport {
     private readonly options: Required<Pick<QuicTransportOptions, 'connectTimeoutMs' | 'maxPacketBytes'>> & { keyring: Keyring | undefined },
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
+    private readonly guard: InboundGuard,
   ) {
     const overhead = options.keyring === undefined ? plainOverheadBytes : sealedOverheadBytes;
     const maxDatagramBytes = options.maxPacketBytes - overhead;
@@ -149,6 +191,7 @@ export class QuicTransport implements Transport {
       maxIdleTimeout: idleTimeoutMs,
       keepAliveIntervalTime: keepAliveIntervalMs,
       initialMaxStreamsBidi: maxStreams * 2,
+      ...receiveWindow(options.receiveWindowBytes),
       maxSendUdpPayloadSize: maxPacketBytes,
       maxRecvUdpPayloadSize: maxPacketBytes,
       applicationProtos: ['shoal/1'],
@@ -156,20 +199,25 @@ export class QuicTransport implements Transport {
     // The library never finishes a handshake that has a verify callback but no peer
     // verification, so the callback goes only where the peer is verified.
     const mutual = options.tls.mutual ?? false;
-    const socket = new SharedUdpSocket({ logger: logger.getChild('socket') });
+    const guard = new InboundGuard(positive('streamlessConnectionTimeoutMs', options.streamlessConnectionTimeoutMs ?? streamlessConnectionTimeoutMsDefault));
+    const socket = new SharedUdpSocket({
+      logger: logger.getChild('socket'),
+      maxServerConnections: positive('maxInboundConnections', options.maxInboundConnections ?? maxInboundConnectionsDefault),
+      onRefused: (reason) => guard.refuse(reason),
+    });
     await socket.start({ host: bind.host, port: bind.port });
     socket.setReceiveBufferBytes(options.receiveBufferBytes ?? 4 * 1024 * 1024);
     const server = new QUICServer({
       socket,
       crypto: quicServerCrypto(),
-      config: { ...common, key: options.tls.key, cert: options.tls.cert, verifyPeer: mutual, ...(mutual ? { verifyCallback: verifyClusterChain } : {}) },
+      config: { ...common, key: options.tls.key, cert: options.tls.cert, verifyPeer: mutual, ...(mutual ? { verifyCallback: verifyClientCertificate } : {}) },
       reasonToCode: streamReasonToCode,
       codeToReason: streamCodeToReason,
       logger: logger.getChild('server'),
     });
     await server.start();
     const clientConfig: Partial<QUICConfig> = {
-      ...common, verifyPeer: true, verifyCallback: verifyClusterChain,
+      ...common, verifyPeer: true, verifyCallback: verifyServerCertificate,
       ...(mutual ? { key: options.tls.key, cert: options.tls.cert } : {}),
     };
     const boundHost = normalizeHost(socket.host);
@@ -186,8 +234,12 @@ export class QuicTransport implements Transport {
     }
     return new QuicTransport(localAddress, socket, server, clientConfig,
       { connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? idleTimeoutMs), maxPacketBytes, keyring: options.keyring },
-      { maxStreams, streamBufferBytesMax: positive('streamBufferBytesMax', options.streamBufferBytesMax ?? 4 * 1024 * 1024) },
-      logger);
+      {
+        maxStreams, onStreamRefused: () => guard.refuse('streams'),
+        streamBufferBytesMax: positive('streamBufferBytesMax', options.streamBufferBytesMax ?? 4 * 1024 * 1024),
+        closeFlushTimeoutMs: positive('closeFlushTimeoutMs', options.closeFlushTimeoutMs ?? closeFlushTimeoutMsDefault),
+      },
+      logger, guard);
   }
 
   /** The port actually bound (useful after binding port 0). */
@@ -215,16 +267,39 @@ export class QuicTransport implements Transport {
     return this.options.maxPacketBytes;
   }
 
-  /** Open connections in both directions. */
+  /** Open connections in both directions, counting closed ones still flushing what was written. */
   get connectionCount(): number {
     return this.connections.size;
   }
 
-  /** Closes every connection (peers see `ConnectionClosedError`) and releases the socket. */
+  /** Inbound connections now, in handshake or open (bounded by `maxInboundConnections`). */
+  get inboundConnectionCount(): number {
+    return this.socket.serverConnectionCount;
+  }
+
+  /**
+   * What this node turned away, by reason (see `refusalReasons`): counted here, by the
+   * socket and the connections, and by the layers above through `recordRefusal`.
+   */
+  get refusals(): Readonly<Record<RefusalReason, number>> {
+    return this.guard.refusals;
+  }
+
+  /** Counts a refusal made above the transport on the node's behalf (stream routing, RPC buffering). */
+  recordRefusal(reason: RefusalReason): void {
+    this.guard.refuse(reason);
+  }
+
+  /**
+   * Closes every connection (peers see `ConnectionClosedError`) after flushing what was
+   * written (at most `closeFlushTimeoutMs`), then releases the socket.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const connection of [...this.connections]) connection.close();
+    const connections = [...this.connections];
+    for (const connection of connections) connection.close();
+    await Promise.all(connections.map((c) => c.released));
     await this.teardown();
   }
 
@@ -236,11 +311,12 @@ export class QuicTransport implements Transport {
     if (this.closing) return;
     this.closing = true;
     this.socket.blackhole();
-    for (const connection of [...this.connections]) connection.close();
+    for (const connection of [...this.connections]) connection.abort();
     await this.teardown();
   }
 
   private async teardown(): Promise<void> {
+    this.guard.stop();
     await Promise.allSettled([...this.clients].map((c) => c.destroy({ force: true })));
     await this.server.stop({ force: true }).catch(() => undefined);
     await this.socket.stop({ force: true }).catch(() => undefined);
@@ -278,8 +354,13 @@ export class QuicTransport implements Transport {
       return;
     }
     const remote = formatAddress(normalizeHost(lib.remoteHost), lib.remotePort);
-    const connection = this.track(new QuicConnectionAdapter(remote, this.limits, (c) => this.connections.delete(c)));
+    const connection = this.track(new QuicConnectionAdapter(remote, this.limits, (c) => {
+      this.connections.delete(c);
+      this.guard.forget(c);
+    }));
     connection.bind(lib, () => void lib.stop({ isApp: true, errorCode: 0, force: true }).catch(() => undefined));
+    this.guard.watch(connection);
+    lib.addEventListener(events.EventQUICConnectionStream.name, () => this.guard.streamOpened(connection));
     onConnection(connection);
   }
 

@@ -12,3 +12,13 @@ export function formatDurationMs(ms: number): string {
   if (ms % 1_000 === 0) return `${ms / 1_000}s`;
   return `${ms}ms`;
 }
+
+/** A count with its noun, singular or plural as English wants: `1 member`, `3 members`, `1 side`. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
+/** Milliseconds in a report, rounded: real runs measure fractions no reader needs (`3013.5774739999997`). */
+export function formatMs(ms: number): string {
+  return `${Math.round(ms)} ms`;
+}

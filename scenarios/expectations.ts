@@ -1,5 +1,5 @@
-import type { WorkloadRecord } from '../sim/hosts/cluster.ts';
-import { formatDurationMs } from './duration.ts';
+import type { WorkloadRecord } from '../sim/hosts/workload.ts';
+import { count, formatDurationMs, formatMs } from './duration.ts';
 import type { RunObserver } from './observe.ts';
 import type { Expectation } from './schema.ts';
 
@@ -10,8 +10,8 @@ export interface ExpectationResult {
   readonly detail: string;
 }
 
-/** What the RPC workload recorded (the live record the workload keeps; see sim/hosts/cluster.ts). */
-export type RpcRecord = Pick<WorkloadRecord, 'issued' | 'succeeded' | 'failed' | 'pendingAtEnd' | 'duplicated' | 'latenciesMs' | 'shed'>;
+/** What the RPC workload recorded (the live record the workload keeps; see sim/hosts/workload.ts). */
+export type RpcRecord = Pick<WorkloadRecord, 'issued' | 'succeeded' | 'failed' | 'pendingAtEnd' | 'duplicated' | 'latenciesMs' | 'shed'> & Partial<Pick<WorkloadRecord, 'byMethod'>>;
 
 export interface RunRecord {
   readonly nodes: readonly string[];
@@ -98,8 +98,8 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     return {
       name, ok: late.length === 0 && observers.length > 0,
       detail: late.length === 0
-        ? `crash at ${crashAt} ms; all ${observers.length} live members saw it failed, the last after ${worst.toFixed(0)} ms`
-        : `crash at ${crashAt} ms; ${late.length}/${observers.length} did not see it failed in time: ${late.slice(0, 8).map(({ o, t }) => `${o} (${t === undefined ? 'never' : `${(t - crashAt).toFixed(0)} ms`})`).join(', ')}`,
+        ? `crash at ${formatMs(crashAt)}; ${observers.length === 1 ? 'the only live member' : `all ${observers.length} live members`} saw it failed, the last after ${formatMs(worst)}`
+        : `crash at ${formatMs(crashAt)}; ${late.length}/${observers.length} did not see it failed in time: ${late.slice(0, 8).map(({ o, t }) => `${o} (${t === undefined ? 'never' : formatMs(t - crashAt)})`).join(', ')}`,
     };
   }
   if ('no-false-failures' in e || 'false-failures-at-most' in e) {
@@ -107,10 +107,10 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     const max = 'false-failures-at-most' in e ? e['false-failures-at-most'] : 0;
     const found = falseFailures(record, except);
     return {
-      name: max === 0 ? 'no false failure' : `at most ${max} false failures`,
+      name: max === 0 ? 'no false failure' : `at most ${count(max, 'false failure')}`,
       ok: found.length <= max,
       detail: found.length === 0 ? 'no running member was declared failed'
-        : `${found.length} declarations of a running member as failed: ${found.slice(0, 6).map((f) => `${f.observer}→${f.member} at ${f.timeMs.toFixed(0)} ms`).join(', ')}`,
+        : `${count(found.length, 'declaration')} of a running member as failed: ${found.slice(0, 6).map((f) => `${f.observer}→${f.member} at ${formatMs(f.timeMs)}`).join(', ')}`,
     };
   }
   if ('converge-within' in e) {
@@ -121,7 +121,7 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     return {
       name, ok: sample.atMs !== undefined && sample.atMs <= after + within,
       detail: sample.atMs !== undefined ? `converged at ${sample.atMs.toFixed(0)} ms (${(sample.atMs - after).toFixed(0)} ms after)`
-        : `not converged by ${after + within} ms: ${sample.lastDisagreements.slice(0, 6).join('; ')}`,
+        : `not converged by ${formatMs(after + within)}: ${sample.lastDisagreements.slice(0, 6).join('; ')}`,
     };
   }
   if ('partition-detected' in e) {
@@ -142,7 +142,7 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     if (at === undefined) return { name, ok: false, detail: `${node} never restarted` };
     const observers = record.nodes.filter((o) => o !== node && isUp(intervals, o, at + within));
     const missing = observers.filter((o) => !obs.some((x) => x.observer === o && x.member === node && (x.type === 'joined' || x.type === 'alive' || x.type === 'updated') && x.timeMs >= at && x.timeMs <= at + within));
-    return { name, ok: missing.length === 0, detail: missing.length === 0 ? `restart at ${at} ms; all ${observers.length} saw it alive` : `not seen alive by ${missing.join(', ')}` };
+    return { name, ok: missing.length === 0, detail: missing.length === 0 ? `restart at ${formatMs(at)}; ${observers.length === 1 ? 'the only other member' : `all ${observers.length} other members`} saw it alive` : `not seen alive by ${missing.join(', ')}` };
   }
   if ('left-not-failed' in e) {
     const { node } = e['left-not-failed'];
@@ -152,7 +152,7 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     return {
       name: `${node} leaving is reported as a leave, not a failure`,
       ok: leftAt !== undefined && failed.length === 0 && sawLeft.size > 0,
-      detail: `${sawLeft.size} members saw it leave; ${failed.length} reported it failed`,
+      detail: `${count(sawLeft.size, 'member')} saw it leave; ${failed.length} reported it failed`,
     };
   }
   if ('quorum-side-only' in e) {
@@ -167,7 +167,7 @@ function check(e: Expectation, record: RunRecord): ExpectationResult {
     return {
       name: 'at most one side of the split believes it has a quorum',
       ok: quorumSides.length <= 1,
-      detail: `${quorumSides.length} side(s) with a member seeing a majority alive: ${quorumSides.map((s) => `[${s.join(',')}]`).join(' ')}`,
+      detail: `${count(quorumSides.length, 'side')} with a member seeing a majority alive${quorumSides.length === 0 ? '' : `: ${quorumSides.map((s) => `[${s.join(',')}]`).join(' ')}`}`,
     };
   }
   const rpc = record.rpc;

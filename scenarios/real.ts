@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from '../core/index.ts';
+import { packageFile } from '../net-real/package-files.ts';
 import { checkExpectations, falseFailures, type RunRecord } from './expectations.ts';
 import { scenarioSwimConfig, scenarioTags } from './membership.ts';
 import { RunObserver } from './observe.ts';
@@ -123,7 +124,7 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
   const nodes = new Map<string, NodeProcess>();
   let t0 = Infinity;
   const now = () => performance.now() - t0;
-  const shoalBin = join(import.meta.dirname, '..', 'bin', 'shoal.js');
+  const shoalBin = packageFile('bin', 'shoal.js');
   let lab: NetnsLab | undefined;
 
   const launch = async (name: string, bind: string, admin: string, seeds: string[]): Promise<NodeProcess> => {
@@ -195,8 +196,9 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
   };
 
   try {
-    // Certificates are made once, up front: nodes starting in parallel would race on the CA.
-    execFileSync('bash', [join(import.meta.dirname, '..', 'certs', 'make-dev-certs.sh'), certDir, ...names], { stdio: 'ignore' });
+    // The CA, gossip key and every node's certificate are made once, up front, so nodes start
+    // without waiting on each other; with `--dev-certs` each then runs mutual TLS and sealed gossip.
+    execFileSync('bash', [packageFile('certs', 'make-dev-certs.sh'), certDir, ...names], { stdio: 'ignore' });
     if (network === 'netns') {
       lab = await NetnsLab.create(names);
       await shapeNetwork(lab, scenario);

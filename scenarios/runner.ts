@@ -1,14 +1,20 @@
 import type { Address } from '../core/index.ts';
-import { attachCluster, startWorkload, type WorkloadRecord } from '../sim/hosts/cluster.ts';
-import { Simulation, latencySampler, type TraceEntry } from '../sim/index.ts';
+import type { ReportedValue } from '../core/app/index.ts';
+import type { WorkloadRecord } from '../sim/hosts/workload.ts';
+import { EventLimitError, Simulation, WallTimeoutError, type TraceEntry } from '../sim/index.ts';
+import { scenarioApps, type ScenarioApps } from './apps.ts';
 import { checkExpectations, falseFailures, type ExpectationResult, type RpcRecord, type RunRecord } from './expectations.ts';
+import { appValuesObject, startMemberApps, type AppValues, type ScenarioMember } from './member.ts';
 import { startMembership, type MembershipNode } from './membership.ts';
 import { RunObserver } from './observe.ts';
 import type { Fault, Scenario } from './schema.ts';
+import { startScenarioWorkload } from './workload.ts';
 
 export interface RunScenarioOptions {
   /** Overrides the scenario's seed. */
   seed?: number;
+  /** The scenario's apps, loaded with `loadScenarioApps`. @default only the director/worker example, where the scenario expects it */
+  apps?: ScenarioApps;
   /** Receives every trace entry (for `--trace`). */
   traceSink?: (entry: TraceEntry) => void;
   /** Trace entries kept in memory (for `--diagram`). @default 0 */
@@ -17,6 +23,15 @@ export interface RunScenarioOptions {
   reproduce?: string;
   /** Called with the finished simulation (to write diagrams from its trace). */
   onFinished?: (sim: Simulation) => void;
+  /** Stop with `EventLimitError` after this many events. @default 200_000_000 */
+  maxEvents?: number;
+  /** Stop with `WallTimeoutError` after this much wall-clock time running the simulation. @default Infinity */
+  wallTimeoutMs?: number;
+}
+
+/** The command printed with a failure when the caller names none. */
+function defaultReproduce(seed: number): string {
+  return `npx shoal run <scenario file> --seed ${seed}`;
 }
 
 export interface MembershipMetrics {
@@ -25,6 +40,9 @@ export interface MembershipMetrics {
   /** Per crashed node: ms from its crash until the first and the last live member marked it failed. */
   detection: { node: string; crashAtMs: number; firstMs: number | undefined; allMs: number | undefined }[];
 }
+
+/** Reported values: member → app → key → the latest value. */
+export type ReportedValues = Record<string, Record<string, Record<string, ReportedValue>>>;
 
 export interface RunReport {
   scenario: string;
@@ -38,12 +56,14 @@ export interface RunReport {
   expectations: ExpectationResult[];
   membership: MembershipMetrics;
   rpc: RpcRecord | undefined;
+  /** What the apps reported (`node.report`), per member and app: the latest value of each key. */
+  apps?: ReportedValues;
   reproduce: string;
 }
 
-/** The names of a scenario's nodes: `cluster.nodes`, or n1..nN. */
+/** The names of a scenario's nodes: `cluster.nodes`, or n1..nN (a new array: callers may extend it). */
 export function nodeNames(scenario: Scenario): string[] {
-  return scenario.cluster.nodes ?? Array.from({ length: scenario.cluster.size! }, (_, i) => `n${i + 1}`);
+  return scenario.cluster.nodes !== undefined ? [...scenario.cluster.nodes] : Array.from({ length: scenario.cluster.size! }, (_, i) => `n${i + 1}`);
 }
 
 /** A scenario built into a simulation, ready to run (the dashboard drives one of these live). */
@@ -55,13 +75,24 @@ export interface ScenarioSim {
   readonly observer: RunObserver;
   /** The live record of the scenario's RPC workload, if it has one. */
   readonly rpc: WorkloadRecord | undefined;
+  readonly apps: ScenarioApps;
+  /** The latest value each app reported on each member (kept across restarts). */
+  readonly values: AppValues;
+  /**
+   * Whether the run lets promise continuations run after each instant: the RPC layer and
+   * apps are promise-based, plain membership is not (and runs faster without it).
+   */
+  readonly async: boolean;
   membership(node: string): MembershipNode | undefined;
+  /** What the node runs now (SWIM, RPC, apps), while it is up. */
+  member(node: string): ScenarioMember | undefined;
   /** Applies one fault now (also used for interactive faults). */
   apply(fault: Fault): void;
 }
 
 export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions = {}): ScenarioSim {
   const seed = options.seed ?? scenario.seed;
+  const apps = options.apps ?? scenarioApps(scenario);
   const workload = scenario.workload;
   const nodes = nodeNames(scenario);
   // The workload's client is a cluster member of its own unless the scenario names a node.
@@ -72,23 +103,32 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
     seed,
     network: defaults,
     trace: { capacity: options.traceCapacity ?? 0, ...(options.traceSink ? { sink: options.traceSink } : {}) },
+    reproduce: options.reproduce ?? defaultReproduce(seed),
   });
-  for (const link of scenario.network.links) {
-    const { from, to, ...model } = link;
-    sim.setLink(from, to, model);
-  }
+  // A link applies from the moment both of its ends exist (hosts are created as they start).
+  const started = new Set<string>();
+  const linkUp = (name: string) => {
+    started.add(name);
+    for (const { from, to, ...model } of scenario.network.links) {
+      const others = (group: string | readonly string[]) => asList(group).filter((n) => n !== name && started.has(n));
+      if (asList(from).includes(name) && others(to).length > 0) sim.setLink(name, others(to), model);
+      if (asList(to).includes(name) && others(from).length > 0) sim.setLink(others(from), name, model);
+    }
+  };
   const observer = new RunObserver(nodes);
   const seeds: Address[] = (scenario.cluster.seeds ?? [nodes[0]!]).map((n) => `${n}:7946`);
-  const apps = new Map<string, MembershipNode>();
+  const members = new Map<string, ScenarioMember>();
+  const values: AppValues = new Map();
   const start = (name: string) => {
     sim.host(name, (ctx) => {
       observer.resetView(name);
       const tagOverride = clientIsExtra && name === workload!.client ? { role: 'client' } : undefined;
-      const node = startMembership(ctx, scenario, seeds.filter((s) => s !== ctx.address), (event) => observer.observe({ ...event, observer: name, timeMs: sim.nowMs }), tagOverride);
-      if (workload !== undefined) attachCluster(ctx, node, { workerFilter: 'role=worker' });
-      apps.set(name, node);
-      return node;
+      const swim = startMembership(ctx, scenario, seeds.filter((s) => s !== ctx.address), (event) => observer.observe({ ...event, observer: name, timeMs: sim.nowMs }), tagOverride);
+      const member = startMemberApps(ctx, swim, { apps, workloadClient: workload?.client === name, values });
+      members.set(name, member);
+      return member;
     });
+    linkUp(name);
   };
   const spread = scenario.cluster.startSpread;
   nodes.forEach((name, i) => {
@@ -96,30 +136,20 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
     if (at === 0) start(name);
     else sim.at(at, () => start(name));
   });
-  const apply = (fault: Fault) => applyFault(sim, observer, apps, fault);
+  const apply = (fault: Fault) => applyFault(sim, observer, members, fault);
   for (const fault of scenario.faults) sim.at(fault.at, () => apply(fault));
-  const rpc = workload === undefined ? undefined : startWorkload(sim, {
-    clientHost: workload.client,
-    rate: workload.rate,
-    method: workload.method,
-    strategy: workload.strategy,
-    filter: workload.filter,
-    idempotent: workload.idempotent,
-    deadlineMs: workload.deadline,
-    retries: workload.retries,
-    ...(workload.hedgeAfter !== undefined ? { hedgeAfterMs: workload.hedgeAfter } : {}),
-    serviceTime: latencySampler(workload.serviceTime),
-    ...(workload.admission !== undefined ? { client: { admission: { capacity: workload.admission.capacity, timeoutMs: workload.admission.timeout }, inFlightPerWorkerMax: workload.admission.inFlightPerWorker } } : {}),
-    startMs: workload.start,
-    // Calls stop early enough that every one can reach its outcome before the run ends.
-    stopMs: workload.stop ?? Math.max(workload.start, scenario.duration - workload.deadline - 1_000),
-  });
-  return { sim, scenario, seed, nodes, observer, rpc, membership: (n) => (sim.isUp(n) ? apps.get(n) : undefined), apply };
+  const rpc = workload === undefined ? undefined : startScenarioWorkload(sim, scenario, apps);
+  const member = (n: string) => (sim.isUp(n) ? members.get(n) : undefined);
+  return {
+    sim, scenario, seed, nodes, observer, rpc, apps, values,
+    async: rpc !== undefined || apps.placements.length > 0,
+    membership: (n) => member(n)?.swim, member, apply,
+  };
 }
 
 const asList = (x: string | readonly string[]) => (typeof x === 'string' ? [x] : [...x]);
 
-function applyFault(sim: Simulation, observer: RunObserver, apps: Map<string, MembershipNode>, fault: Fault): void {
+function applyFault(sim: Simulation, observer: RunObserver, members: Map<string, ScenarioMember>, fault: Fault): void {
   const t = sim.nowMs;
   const record = (kind: string, nodes: string[], detail?: unknown) => observer.fault({ timeMs: t, kind, nodes, detail });
   if ('crash' in fault) {
@@ -174,7 +204,8 @@ function applyFault(sim: Simulation, observer: RunObserver, apps: Map<string, Me
     record('latency', [], fault.latency);
   } else if ('leave' in fault) {
     for (const n of asList(fault.leave)) {
-      apps.get(n)?.leave();
+      members.get(n)?.swim.leave();
+      members.get(n)?.apps?.stop();
       observer.leftAt.set(n, t);
     }
     record('leave', asList(fault.leave));
@@ -184,11 +215,79 @@ function applyFault(sim: Simulation, observer: RunObserver, apps: Map<string, Me
 /** How often convergence is sampled while a `converge-within` window is open. */
 export const convergenceSampleMs = 100;
 
-/** Runs a scenario in the simulator and checks its expectations. */
-export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<RunReport> {
+/** A scenario run in progress: advanced in steps (the determinism check runs two in lockstep), then reported. */
+export interface ScenarioRun {
+  readonly built: ScenarioSim;
+  /** Runs the events before `untilMs` (at most the scenario's end); the run's limits span every step. */
+  advance(untilMs: number): Promise<void>;
+  /** Checks the expectations; call it once the run reached the scenario's end. */
+  report(): RunReport;
+}
+
+/**
+ * Builds a scenario's simulation and schedules what the report needs (convergence
+ * samples). A run covers [0, duration): the events of the final instant are not part of
+ * it, as a dashboard session saved at that instant has not run them yet either.
+ */
+export function startScenarioRun(scenario: Scenario, options: RunScenarioOptions = {}): ScenarioRun {
   const wallStart = performance.now();
   const built = buildScenarioSim(scenario, options);
-  const { sim, observer, nodes } = built;
+  const { sim } = built;
+  const convergedAt = sampleConvergence(built);
+  const { maxEvents, wallTimeoutMs } = options;
+  let runningWallMs = 0;
+  return {
+    built,
+    async advance(untilMs) {
+      // The limits cover the whole run: each step gets what the steps before it left.
+      const runOptions = {
+        exclusive: true,
+        maxEvents: maxEvents === undefined ? undefined : Math.max(0, maxEvents - sim.eventCount),
+        wallTimeoutMs: wallTimeoutMs === undefined ? undefined : Math.max(0, wallTimeoutMs - runningWallMs),
+      };
+      const to = Math.min(untilMs, scenario.duration);
+      const started = performance.now();
+      try {
+        if (built.async) await sim.runUntilAsync(to, runOptions);
+        else sim.runUntil(to, runOptions);
+      } catch (error) {
+        throw wholeRunLimit(error, options);
+      } finally {
+        runningWallMs += performance.now() - started;
+      }
+    },
+    report: () => scenarioReport(built, convergedAt, Math.round(performance.now() - wallStart)),
+  };
+}
+
+/** A step's run limit error, restated with the whole run's limit (a later step had only what was left of it). */
+function wholeRunLimit(error: unknown, options: RunScenarioOptions): unknown {
+  let restated: EventLimitError | WallTimeoutError | undefined;
+  if (error instanceof EventLimitError && options.maxEvents !== undefined && error.limit !== `${options.maxEvents} events`) {
+    restated = new EventLimitError(`${options.maxEvents} events`, error.seed, error.timeMs, error.reproduce);
+  }
+  const budget = `its wall-clock budget of ${(options.wallTimeoutMs ?? 0) / 1_000} s`;
+  if (error instanceof WallTimeoutError && options.wallTimeoutMs !== undefined && error.limit !== budget) {
+    restated = new WallTimeoutError(budget, error.seed, error.timeMs, error.reproduce);
+  }
+  if (restated === undefined) return error;
+  // Where the run stopped is the original's stack.
+  restated.stack = `${restated.name}: ${restated.message}\n${(error as Error).stack?.split('\n').slice(1).join('\n') ?? ''}`;
+  return restated;
+}
+
+/** Runs a scenario in the simulator and checks its expectations. */
+export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<RunReport> {
+  const run = startScenarioRun(scenario, options);
+  await run.advance(scenario.duration);
+  options.onFinished?.(run.built.sim);
+  return run.report();
+}
+
+type ConvergenceSamples = RunRecord['convergedAt'];
+
+/** Samples convergence every `convergenceSampleMs` within each `converge-within` window, until views agree. */
+function sampleConvergence({ sim, scenario, observer }: ScenarioSim): ConvergenceSamples {
   const convergedAt = new Map<number, { atMs: number | undefined; lastDisagreements: string[] }>();
   for (const e of scenario.expect) {
     if (!('converge-within' in e)) continue;
@@ -206,28 +305,27 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     };
     if (after <= scenario.duration) sim.at(after, sample);
   }
-  // The RPC layer is promise-based: with a workload, let continuations run at each instant.
-  // A run covers [0, duration): the events of the final instant are not part of it, as a
-  // dashboard session saved at that instant has not run them yet either.
-  if (built.rpc === undefined) sim.runUntil(scenario.duration, { exclusive: true });
-  else await sim.runUntilAsync(scenario.duration, { exclusive: true });
-  options.onFinished?.(sim);
+  return convergedAt;
+}
+
+function scenarioReport(built: ScenarioSim, convergedAt: ConvergenceSamples, wallMs: number): RunReport {
+  const { sim, scenario, observer, nodes } = built;
   const record: RunRecord = { nodes, endMs: scenario.duration, observer, convergedAt, rpc: built.rpc };
   const expectations = checkExpectations(scenario.expect, record);
-  const seed = built.seed;
   return {
     scenario: scenario.name,
-    seed,
+    seed: built.seed,
     mode: 'sim',
     ok: expectations.every((e) => e.ok),
     traceHash: sim.trace.hash,
     simulatedMs: scenario.duration,
-    wallMs: Math.round(performance.now() - wallStart),
+    wallMs,
     events: sim.eventCount,
     expectations,
     membership: membershipMetrics(record),
     rpc: record.rpc,
-    reproduce: options.reproduce ?? `npx shoal run <scenario file> --seed ${seed}`,
+    apps: appValuesObject(built.values, nodes),
+    reproduce: sim.reproduce,
   };
 }
 

@@ -1,34 +1,56 @@
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '../core/balance/index.ts';
+import { swimPresets } from '../core/swim/index.ts';
 import { parseDurationMs } from './duration.ts';
 
 /**
  * The scenario file format (YAML), validated with zod. `docs/SCENARIOS.md` documents every
- * field; `load.ts` turns validation failures into errors that point at the line.
+ * field; `validate.ts` adds the checks across fields and turns failures into messages that
+ * point at the line. A message set here names what is expected; validate.ts adds what was found.
  */
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+/** A value as a message shows what was found: `"forever"`, `3`, `a list of 2`, `nothing`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return `a mapping with ${Object.keys(value).map((k) => JSON.stringify(k)).join(', ') || 'no fields'}`;
+  return String(value);
+}
+
+const durationText = 'a duration such as 500ms, 2s or 1m';
+const duration = z.union([z.string(), z.number()], { error: durationText }).transform((value, ctx) => {
   const ms = parseDurationMs(value);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 500ms, 2s or 1m, got ${JSON.stringify(value)}` });
+    ctx.addIssue({ code: 'custom', message: `expected ${durationText}, found ${describeValue(value)}`, input: value });
     return z.NEVER;
   }
   return ms;
 });
 
 const probability = z.number().min(0).max(1);
-const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a node name: letters, digits, . _ -');
+const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a node name (letters, digits, ".", "_" or "-", at most 63)');
 const group = z.array(nodeName).min(1);
-const nodeOrGroup = z.union([nodeName, group]);
+const nodeOrGroup = z.union([nodeName, group], { error: 'a node name or a list of node names' });
 
-const latency = z.discriminatedUnion('kind', [
+/** The fields of a variant as a reader writes them: `at, loss, from?, to?`. */
+export function fieldList(variant: z.ZodObject, omit?: string): string {
+  return Object.entries(variant.shape).filter(([key]) => key !== omit)
+    .map(([key, field]) => (field.safeParse(undefined).success ? `${key}?` : key)).join(', ');
+}
+
+const latencyVariants = [
   z.object({ kind: z.literal('constant'), ms: z.number().min(0) }).strict(),
   z.object({ kind: z.literal('uniform'), minMs: z.number().min(0), maxMs: z.number().min(0) }).strict(),
   z.object({ kind: z.literal('normal'), meanMs: z.number().min(0), stdDevMs: z.number().min(0), minMs: z.number().min(0).optional(), maxMs: z.number().min(0).optional() }).strict(),
   z.object({ kind: z.literal('exponential'), meanMs: z.number().positive(), minMs: z.number().min(0).optional(), maxMs: z.number().min(0).optional() }).strict(),
   z.object({ kind: z.literal('pareto'), scaleMs: z.number().positive(), shape: z.number().positive(), maxMs: z.number().min(0).optional() }).strict(),
   z.object({ kind: z.literal('lognormal'), medianMs: z.number().positive(), sigma: z.number().min(0), minMs: z.number().min(0).optional(), maxMs: z.number().min(0).optional() }).strict(),
-]);
+] as const;
+const latency = z.discriminatedUnion('kind', latencyVariants, {
+  error: `a latency distribution, one of: ${latencyVariants.map((v) => `{ kind: ${v.shape.kind.value}, ${fieldList(v, 'kind')} }`).join(', ')}`,
+});
 
 const linkModel = z.object({
   latency: latency.optional(),
@@ -40,51 +62,120 @@ const linkModel = z.object({
 
 const tags = z.record(z.string(), z.string());
 
+/**
+ * Overrides of the membership configuration: the fields of `SwimConfig` (those of the LAN
+ * preset), each of the type the preset gives it. The invariants between fields are
+ * checked by `resolveSwimConfig` (validate.ts calls it).
+ */
+const swimConfigOverrides = z.object(Object.fromEntries(Object.entries(swimPresets.lan).map(([key, value]) => [
+  key, (typeof value === 'number' ? z.number() : typeof value === 'boolean' ? z.boolean() : z.string()).optional(),
+]))).strict();
+
+/** App entries a scenario may place (each loads one module). */
+export const appPlacementsMax = 32;
+
+const appPlacementSchema = z.object({
+  /** The app's module (`.ts`, `.js`, `.mjs`), relative to the scenario file; its default export is `defineApp(...)`. */
+  module: z.string().min(1).max(1024),
+  /** A tag filter (`role=kv`): the members that run the app. @default every member */
+  on: z.string().max(1024).optional(),
+  /** The app's raw configuration, checked by its `parseConfig`. */
+  config: z.unknown().optional(),
+}).strict();
+
 export const clusterSchema = z.object({
   /** Number of nodes, named n1..nN unless `nodes` names them. */
   size: z.number().int().min(1).max(20_000).optional(),
   nodes: z.array(nodeName).min(1).max(20_000).optional(),
   preset: z.enum(['lan', 'wan', 'local']).default('lan'),
   /** Overrides of the membership configuration (see docs/MEMBERSHIP.md). */
-  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+  config: swimConfigOverrides.default({}),
   /** Turn all three Lifeguard mechanisms on or off together. */
   lifeguard: z.boolean().default(true),
   /** Tags per node name, or `all` for every node. */
   tags: z.record(z.string(), tags).default({}),
   /** Nodes every node joins through; default the first node. */
   seeds: z.array(nodeName).optional(),
-  /** Application services: `director-worker` runs the director/worker example. */
+  /** Application services: `director-worker` runs the director/worker example app on every member. */
   services: z.array(z.enum(['director-worker'])).default([]),
+  /** Users' apps (`defineApp` modules, paths relative to the scenario file), each started on the members matching `on`. */
+  apps: z.array(appPlacementSchema).max(appPlacementsMax).default([]),
   /** Stagger node starts over this window (all start at 0 by default). */
   startSpread: duration.default(0),
 }).strict().refine((c) => c.size !== undefined || c.nodes !== undefined, { message: 'give cluster.size or cluster.nodes' })
   .refine((c) => c.size === undefined || c.nodes === undefined || c.size === c.nodes.length, { message: 'cluster.size and cluster.nodes disagree' });
 
+export const linkSchema = linkModel.extend({ from: nodeOrGroup, to: nodeOrGroup }).strict();
+
 export const networkSchema = linkModel.extend({
-  links: z.array(linkModel.extend({ from: nodeOrGroup, to: nodeOrGroup }).strict()).default([]),
+  links: z.array(linkSchema).default([]),
 }).strict();
+
+/** The fields of the object `root` expects at `path`, if it expects an object there. */
+export function knownKeys(root: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType | undefined = root;
+  for (const key of path) {
+    const s = unwrap(schema);
+    schema = s instanceof z.ZodObject ? s.shape[String(key)] as z.ZodType | undefined
+      : s instanceof z.ZodArray ? s.element as z.ZodType
+        : s instanceof z.ZodRecord ? s.valueType as z.ZodType : undefined;
+    if (schema === undefined) return undefined;
+  }
+  const s = unwrap(schema);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : undefined;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
+    else return s;
+  }
+}
+
+/**
+ * What a variant's issues carry for validate.ts: the variant's fields, which the schema
+ * walk cannot see through the union's transform.
+ */
+export interface VariantIssueParams {
+  /** `a pause fault has: at, pause, for`. */
+  readonly context: string;
+  readonly known: readonly string[] | undefined;
+}
 
 /**
  * A union told apart by which action key is present (`crash`, `partition`, ...), so an
- * error names the field that is wrong instead of "no variant matched".
+ * error names the field that is wrong instead of "no variant matched", and an unknown
+ * action lists every action with its fields.
  */
-function keyedUnion<T extends z.ZodObject>(what: string, variants: Record<string, T>) {
+function keyedUnion<T extends z.ZodObject>(what: string, example: string, variants: Record<string, T>) {
   const kinds = Object.keys(variants);
-  return z.record(z.string(), z.unknown()).transform((value, ctx): z.output<T> => {
+  const shared = new Set(Object.values(variants).flatMap((v) => Object.keys(v.shape)).filter((k) => !kinds.includes(k)));
+  const catalogue = Object.entries(variants).map(([kind, v]) => `${kind} (${fieldList(v)})`).join(', ');
+  return z.record(z.string(), z.unknown(), { error: `a ${what}: a mapping such as ${example}` }).transform((value, ctx): z.output<T> => {
     const present = Object.keys(value).filter((k) => kinds.includes(k));
     if (present.length !== 1) {
-      const unknown = Object.keys(value).filter((k) => !kinds.includes(k) && !['at', 'for', 'from', 'to'].includes(k));
+      const unknown = Object.keys(value).filter((k) => !kinds.includes(k) && !shared.has(k));
       ctx.addIssue({
         code: 'custom',
+        input: value,
         message: present.length > 1
           ? `one ${what} per entry, found ${present.join(' and ')}`
-          : `unknown ${what}${unknown.length ? ` "${unknown.join('", "')}"` : ''}; expected one of: ${kinds.join(', ')}`,
+          : `${unknown.length ? `unknown ${what} "${unknown.join('", "')}"` : `no ${what} in this entry`}; expected one of: ${catalogue}`,
       });
       return z.NEVER;
     }
-    const result = variants[present[0]!]!.safeParse(value);
+    const kind = present[0]!;
+    const variant = variants[kind]!;
+    const result = variant.safeParse(value, { reportInput: true });
     if (!result.success) {
-      for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+      // A missing field of the variant itself is told with the variant's field list.
+      const context = `a ${kind} ${what} has: ${fieldList(variant)}`;
+      for (const issue of result.error.issues) {
+        const params: Partial<VariantIssueParams> = issue.code === 'unrecognized_keys' ? { known: knownKeys(variant, issue.path) } : issue.path.length === 1 ? { context } : {};
+        ctx.addIssue({ ...issue, params } as Parameters<typeof ctx.addIssue>[0]);
+      }
       return z.NEVER;
     }
     return result.data as z.output<T>;
@@ -92,7 +183,7 @@ function keyedUnion<T extends z.ZodObject>(what: string, variants: Record<string
 }
 
 const at = { at: duration };
-export const faultSchema = keyedUnion('fault', {
+export const faultVariants = {
   crash: z.object({ ...at, crash: nodeOrGroup }).strict(),
   restart: z.object({ ...at, restart: nodeOrGroup }).strict(),
   partition: z.object({ ...at, partition: z.array(group).min(2) }).strict(),
@@ -109,16 +200,19 @@ export const faultSchema = keyedUnion('fault', {
   loss: z.object({ ...at, loss: probability, from: nodeOrGroup.optional(), to: nodeOrGroup.optional() }).strict(),
   latency: z.object({ ...at, latency, from: nodeOrGroup.optional(), to: nodeOrGroup.optional() }).strict(),
   leave: z.object({ ...at, leave: nodeOrGroup }).strict(),
-});
+};
+export const faultSchema = keyedUnion('fault', '{ at: 5s, crash: n3 }', faultVariants);
 
 export const workloadSchema = z.object({
   /** Calls per second, spread evenly, issued by the client node. */
   rate: z.number().positive().max(100_000),
   /** The node that issues calls (default: a dedicated client node named `client`). */
   client: nodeName.default('client'),
-  method: z.enum(['compute', 'tokens']).default('compute'),
+  /** `compute` or `tokens` (the director/worker example), or any app method as `service/method` (e.g. `kv.v1/put`). */
+  method: z.string().regex(/^(compute|tokens|[A-Za-z][A-Za-z0-9_.-]{0,127}\/[A-Za-z][A-Za-z0-9_]{0,127})$/, 'compute, tokens, or an app method as service/method (e.g. kv.v1/put)').default('compute'),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin'),
-  filter: z.string().default('role=worker'),
+  /** Narrows the members called (a tag filter). @default role=worker for compute and tokens, none for app methods */
+  filter: z.string().optional(),
   idempotent: z.boolean().default(true),
   deadline: duration.default(2_000),
   /** Simulated service time of a worker. */
@@ -135,7 +229,7 @@ export const workloadSchema = z.object({
   stop: duration.optional(),
 }).strict();
 
-export const expectationSchema = keyedUnion('expectation', {
+export const expectationVariants = {
   'failed-within': z.object({ 'failed-within': z.object({ node: nodeName, within: duration }).strict() }).strict(),
   'no-false-failures': z.object({ 'no-false-failures': z.object({ except: z.array(nodeName).default([]) }).strict().or(z.literal(true)) }).strict(),
   'converge-within': z.object({ 'converge-within': z.object({ after: duration, within: duration }).strict() }).strict(),
@@ -148,7 +242,10 @@ export const expectationSchema = keyedUnion('expectation', {
   'p99-latency-at-most': z.object({ 'p99-latency-at-most': duration }).strict(),
   'quorum-side-only': z.object({ 'quorum-side-only': z.object({ sides: z.array(group).min(2) }).strict() }).strict(),
   'shed-at-least': z.object({ 'shed-at-least': z.number().min(0).max(1) }).strict(),
-});
+};
+export const expectationSchema = keyedUnion('expectation', '{ failed-within: { node: n3, within: 15s } }', expectationVariants);
+
+export const durationSchema = duration;
 
 export const scenarioSchema = z.object({
   name: z.string().min(1).max(200),
@@ -165,6 +262,12 @@ export const scenarioSchema = z.object({
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Fault = z.output<typeof faultSchema>;
+export type FaultKind = keyof typeof faultVariants;
+/** The fault of one kind: `FaultOf<'crash'>` is `{ at: number; crash: string | string[] }`. */
+export type FaultOf<K extends FaultKind> = z.output<(typeof faultVariants)[K]>;
 export type Expectation = z.output<typeof expectationSchema>;
+export type ExpectationKind = keyof typeof expectationVariants;
+export type ExpectationOf<K extends ExpectationKind> = z.output<(typeof expectationVariants)[K]>;
+export type Link = z.output<typeof linkSchema>;
 export type Workload = z.output<typeof workloadSchema>;
 export type LatencySpecInput = z.output<typeof latency>;

@@ -1,7 +1,10 @@
 import { stringify } from 'yaml';
+import { ShoalError } from '../core/index.ts';
+import { appsForChangedScenario, type ScenarioApps } from './apps.ts';
 import { formatDurationMs } from './duration.ts';
 import { nodeNames, runScenario } from './runner.ts';
 import type { Expectation, Fault, Scenario } from './schema.ts';
+import { validateScenario } from './validate.ts';
 
 /**
  * Reduces a failing run to a smaller scenario that still fails the same way (the same
@@ -15,18 +18,33 @@ export interface ShrinkResult {
   steps: string[];
 }
 
-export async function shrink(original: Scenario, seed: number, options: { maxRuns?: number; onStep?: (step: string) => void } = {}): Promise<ShrinkResult> {
+export interface ShrinkOptions {
+  /** Runs at most. @default 200 */
+  maxRuns?: number;
+  /** The scenario's apps, loaded with `loadScenarioApps` (each candidate keeps the same ones). */
+  apps?: ScenarioApps;
+  onStep?: (step: string) => void;
+}
+
+/** The run to shrink does not fail: there is nothing to keep failing. */
+export class NothingToShrinkError extends ShoalError {
+  override readonly code = 'NOTHING_TO_SHRINK';
+}
+
+export async function shrink(original: Scenario, seed: number, options: ShrinkOptions = {}): Promise<ShrinkResult> {
   const maxRuns = options.maxRuns ?? 200;
+  const apps = options.apps;
   let runs = 0;
-  const first = await runScenario(original, { seed });
+  const first = await runScenario(original, { seed, apps });
   runs++;
   const target = first.expectations.filter((e) => !e.ok).map((e) => e.name);
-  if (target.length === 0) throw new Error(`seed ${seed} passes every expectation of ${original.name}: nothing to shrink`);
+  if (target.length === 0) throw new NothingToShrinkError(`seed ${seed} passes every expectation of ${original.name}: nothing to shrink`);
   const stillFails = async (candidate: Scenario): Promise<boolean> => {
-    if (runs >= maxRuns) return false;
+    // A candidate the validator refuses (an expectation about a crash it no longer has) proves nothing.
+    if (runs >= maxRuns || !validateScenario(candidate).ok) return false;
     runs++;
     try {
-      const report = await runScenario(candidate, { seed });
+      const report = await runScenario(candidate, { seed, apps: apps === undefined ? undefined : appsForChangedScenario(candidate, apps) });
       return report.expectations.some((e) => !e.ok && target.includes(e.name));
     } catch {
       return false;

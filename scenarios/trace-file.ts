@@ -1,7 +1,9 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { ShoalError } from '../core/index.ts';
 import type { TraceEntry } from '../sim/index.ts';
-import { ScenarioError } from './load.ts';
-import { scenarioSchema, type Scenario } from './schema.ts';
+import { fileErrorReason } from './files.ts';
+import type { Scenario } from './schema.ts';
+import { formatFieldProblems, validateScenario } from './validate.ts';
 
 /**
  * Trace files are JSON lines: a header with the scenario (as validated) and the seed, one
@@ -9,6 +11,11 @@ import { scenarioSchema, type Scenario } from './schema.ts';
  * header's scenario and seed and checks that it reproduces the footer's hash.
  */
 export const traceFormatVersion = 1;
+
+/** A trace file that cannot be read or is not a whole shoal trace. */
+export class TraceFileError extends ShoalError {
+  override readonly code = 'TRACE_INVALID';
+}
 
 export interface TraceHeader {
   shoalTrace: number;
@@ -19,17 +26,26 @@ export interface TraceHeader {
 
 export interface TraceWriter {
   sink(entry: TraceEntry): void;
+  /** Writes the footer; rejects with the first write error, if any. */
   finish(hash: string, count: number): Promise<void>;
 }
 
 export function openTraceWriter(path: string, header: Omit<TraceHeader, 'shoalTrace'>): TraceWriter {
   const out: WriteStream = createWriteStream(path);
+  // A write error (disk full, the directory removed) is kept for `finish`, not thrown from nowhere.
+  let failure: Error | undefined;
+  out.on('error', (error) => {
+    failure ??= error;
+  });
   out.write(JSON.stringify({ shoalTrace: traceFormatVersion, ...header }) + '\n');
   return {
-    sink: (entry) => out.write(JSON.stringify(entry) + '\n'),
+    sink: (entry) => {
+      if (failure === undefined) out.write(JSON.stringify(entry) + '\n');
+    },
     finish: (hash, count) => new Promise((resolve, reject) => {
-      out.end(JSON.stringify({ end: true, hash, count }) + '\n', () => resolve());
-      out.on('error', reject);
+      if (failure !== undefined) return reject(failure);
+      out.once('error', reject);
+      out.end(JSON.stringify({ end: true, hash, count }) + '\n', () => (failure === undefined ? resolve() : reject(failure)));
     }),
   };
 }
@@ -39,22 +55,23 @@ export function readTraceFile(path: string): { header: TraceHeader; hash: string
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ScenarioError(path, [{ line: 0, column: 0, path: '', message: `cannot read: ${(error as Error).message}` }]);
+    throw new TraceFileError(`cannot read trace ${path}: ${fileErrorReason(error)}`);
   }
   const lines = text.split('\n').filter((l) => l.length > 0);
-  const fail = (line: number, message: string) => new ScenarioError(path, [{ line, column: 1, path: '', message }]);
-  let header: TraceHeader;
-  let footer: { end: true; hash: string; count: number };
-  try {
-    header = JSON.parse(lines[0] ?? '');
-    footer = JSON.parse(lines[lines.length - 1] ?? '');
-  } catch {
-    throw fail(1, 'not a shoal trace file (expected JSON lines)');
-  }
-  if (header.shoalTrace !== traceFormatVersion) throw fail(1, `not a shoal trace file of version ${traceFormatVersion}`);
-  if (footer.end !== true) throw fail(lines.length, 'the trace is truncated (no footer): the run did not finish');
-  const parsed = scenarioSchema.safeParse(header.scenario);
-  if (!parsed.success) throw fail(1, `the embedded scenario is invalid: ${parsed.error.issues[0]?.message}`);
-  const entries = lines.slice(1, -1).map((l) => JSON.parse(l) as TraceEntry);
-  return { header: { ...header, scenario: parsed.data }, hash: footer.hash, count: footer.count, entries };
+  const fail = (line: number, message: string) => new TraceFileError(`${path}:${line}: ${message}`);
+  const parse = (i: number): unknown => {
+    try {
+      return JSON.parse(lines[i] ?? '');
+    } catch {
+      throw fail(i + 1, i === 0 ? 'not a shoal trace file (expected the JSON lines of `shoal run --trace`)' : 'not a JSON line: the trace is damaged');
+    }
+  };
+  const header = parse(0) as TraceHeader;
+  if (header?.shoalTrace !== traceFormatVersion) throw fail(1, `not a shoal trace file of version ${traceFormatVersion}`);
+  const footer = parse(lines.length - 1) as { end?: true; hash: string; count: number };
+  if (footer?.end !== true) throw fail(lines.length, 'the trace is truncated (no footer): the run did not finish');
+  const validation = validateScenario(header.scenario);
+  if (!validation.ok) throw fail(1, `the trace's scenario is invalid:\n${formatFieldProblems(validation.problems).map((l) => `  ${l}`).join('\n')}`);
+  const entries = lines.slice(1, -1).map((_, i) => parse(i + 1) as TraceEntry);
+  return { header: { ...header, scenario: validation.scenario }, hash: footer.hash, count: footer.count, entries };
 }

@@ -1,4 +1,5 @@
 export * from './simulation.ts';
+export * from './run-limits.ts';
 export * from './network.ts';
 export * from './latency.ts';
 export * from './trace.ts';

@@ -8,6 +8,7 @@ import { HostClock } from './clock.ts';
 import { Network, hostIndexMax, type LinkModel, type LinkState } from './network.ts';
 import { EventQueue } from './queue.ts';
 import { SeededRandom } from './random.ts';
+import { EventLimitError, RunBudget, RunLimitError, WallTimeoutError, type RunLimits } from './run-limits.ts';
 import { ConnectionEnd, Seg, checkBacklog, segLabels, segment, type Segment, type StreamFabric } from './streams.ts';
 import { Trace, type DropReason, type TraceEntry, type TraceOptions } from './trace.ts';
 
@@ -38,6 +39,8 @@ export interface SimulationOptions {
   /** Split stream writes into random pieces on delivery, to exercise decoders. @default false */
   streamChunking?: boolean;
   trace?: TraceOptions;
+  /** The command that reproduces this run, quoted when a run limit stops it. @default `npx shoal run --seed <seed>` */
+  reproduce?: string;
   /** Log records at or above this level become `output` trace entries. @default false (logs are dropped) */
   captureLogs?: LogLevel | false;
 }
@@ -71,17 +74,7 @@ export class HostPanicError extends ShoalError {
   }
 }
 
-/** A run exceeded its event bound (a livelock, or a bound set too low). */
-export class EventLimitError extends ShoalError {
-  override readonly code = 'EVENT_LIMIT';
-}
-
-/** The default bound on events per `run*` call. */
-export const maxEventsDefault = 200_000_000;
-
-export interface RunOptions {
-  /** Stop with `EventLimitError` after this many events. @default 200_000_000 */
-  maxEvents?: number;
+export interface RunOptions extends RunLimits {
   /**
    * Run only the events before `timeMs`, leaving those of `timeMs` itself queued, then
    * set the time to `timeMs`. What a caller does next happens before every event of that
@@ -167,7 +160,9 @@ export class Simulation {
   readonly seed: string;
   readonly trace: Trace;
   readonly network: Network;
-  readonly options: Readonly<Required<Omit<SimulationOptions, 'network' | 'trace' | 'seed'>>>;
+  readonly options: Readonly<Required<Omit<SimulationOptions, 'network' | 'trace' | 'seed' | 'reproduce'>>>;
+  /** The command that reproduces this run. */
+  readonly reproduce: string;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly root: SeededRandom;
   private readonly netRandom: SeededRandom;
@@ -192,6 +187,7 @@ export class Simulation {
       throw new ConfigError('seed', `must be a safe integer, got ${options.seed}`);
     }
     this.seed = String(options.seed);
+    this.reproduce = options.reproduce ?? `npx shoal run --seed ${this.seed}`;
     this.options = {
       port: options.port ?? 7946,
       maxDatagramBytes: positiveInt('maxDatagramBytes', options.maxDatagramBytes ?? 1400),
@@ -489,16 +485,14 @@ export class Simulation {
 
   /** Runs every event up to and including `timeMs`, then sets the clock to `timeMs`. Returns the events processed. */
   runUntil(timeMs: number, options: RunOptions = {}): number {
-    const max = options.maxEvents ?? maxEventsDefault;
-    let processed = 0;
+    const budget = new RunBudget(options);
     const exclusive = options.exclusive === true;
     for (let next = this.queue.peek(); next !== undefined && (next.timeMs < timeMs || (!exclusive && next.timeMs === timeMs)); next = this.queue.peek()) {
-      if (processed >= max) this.eventLimit(max);
+      this.charge(budget);
       this.step();
-      processed++;
     }
     if (timeMs !== Infinity && timeMs > this.nowMsValue) this.nowMsValue = timeMs;
-    return processed;
+    return budget.events;
   }
 
   runFor(durationMs: number, options: RunOptions = {}): number {
@@ -511,22 +505,15 @@ export class Simulation {
    * continuations run (they see the same simulated time) before time moves on.
    */
   async runUntilAsync(timeMs: number, options: RunOptions = {}): Promise<number> {
-    const max = options.maxEvents ?? maxEventsDefault;
-    let processed = 0;
+    const budget = new RunBudget(options);
     await drainMicrotasks();
     const exclusive = options.exclusive === true;
     for (let next = this.queue.peek(); next !== undefined && (next.timeMs < timeMs || (!exclusive && next.timeMs === timeMs)); next = this.queue.peek()) {
-      const instant = next.timeMs;
-      do {
-        if (processed >= max) this.eventLimit(max);
-        this.step();
-        processed++;
-        next = this.queue.peek();
-      } while (next !== undefined && next.timeMs === instant);
+      this.runInstant(budget);
       await drainMicrotasks();
     }
     if (timeMs !== Infinity && timeMs > this.nowMsValue) this.nowMsValue = timeMs;
-    return processed;
+    return budget.events;
   }
 
   runForAsync(durationMs: number, options: RunOptions = {}): Promise<number> {
@@ -543,18 +530,11 @@ export class Simulation {
    * Returns whether the condition held.
    */
   async runUntilConditionAsync(condition: () => boolean, timeMs: number, options: RunOptions = {}): Promise<boolean> {
-    const max = options.maxEvents ?? maxEventsDefault;
-    let processed = 0;
+    const budget = new RunBudget(options);
     await drainMicrotasks();
     if (condition()) return true;
     for (let next = this.queue.peek(); next !== undefined && next.timeMs <= timeMs; next = this.queue.peek()) {
-      const instant = next.timeMs;
-      do {
-        if (processed >= max) this.eventLimit(max);
-        this.step();
-        processed++;
-        next = this.queue.peek();
-      } while (next !== undefined && next.timeMs === instant);
+      this.runInstant(budget);
       await drainMicrotasks();
       if (condition()) return true;
     }
@@ -562,9 +542,25 @@ export class Simulation {
     return condition();
   }
 
-  /** The command that reproduces this run, for failure messages. */
-  reproduceHint(command = 'npx shoal run'): string {
-    return `seed ${this.seed}: reproduce with \`${command} --seed ${this.seed}\``;
+  /** The command that reproduces this run, for failure messages; `command` replaces the configured one's `--seed` prefix. */
+  reproduceHint(command?: string): string {
+    return `seed ${this.seed}: reproduce with \`${command === undefined ? this.reproduce : `${command} --seed ${this.seed}`}\``;
+  }
+
+  /** Runs every event of the next instant (those that instant's events schedule for it too). */
+  private runInstant(budget: RunBudget): void {
+    const instant = this.queue.peek()!.timeMs;
+    do {
+      this.charge(budget);
+      this.step();
+    } while (this.queue.peek()?.timeMs === instant);
+  }
+
+  /** Charges one event to the run's budget; stops the run when a limit is reached. */
+  private charge(budget: RunBudget): void {
+    const exceeded = budget.charge();
+    if (exceeded === 'events') throw new EventLimitError(`${budget.maxEvents} events`, this.seed, this.nowMsValue, this.reproduce);
+    if (exceeded === 'wall') throw new WallTimeoutError(`its wall-clock budget of ${budget.wallTimeoutMs / 1_000} s`, this.seed, this.nowMsValue, this.reproduce);
   }
 
   // ---------------------------------------------------------------- internals: hosts
@@ -670,10 +666,6 @@ export class Simulation {
     }
   }
 
-  private eventLimit(max: number): never {
-    throw new EventLimitError(`run exceeded ${max} events at t=${this.nowMsValue}ms; ${this.reproduceHint()}`);
-  }
-
   // ---------------------------------------------------------------- internals: events
 
   private schedule(event: SimEvent, timeMs: number): void {
@@ -702,7 +694,7 @@ export class Simulation {
           return;
       }
     } catch (error) {
-      if (error instanceof HostPanicError || error instanceof EventLimitError) throw error;
+      if (error instanceof HostPanicError || error instanceof RunLimitError) throw error;
       throw new HostPanicError(host?.name ?? '(simulator)', this.nowMsValue, this.seed, error);
     }
   }

@@ -77,10 +77,21 @@ export class ConnectionEnd implements Connection {
     return stream;
   }
 
+  /**
+   * Every write was handed to the network when it was made, and the Close segment follows
+   * it on the same ordered path: the peer reads all of it first unless the path or a crash
+   * drops it (a backlog behind a cut path is kept until the idle timeout, like QUIC's
+   * retransmissions).
+   */
   close(): void {
     if (this.state === 'closed') return;
     this.fabric.send(this, segment(Seg.Close));
     this.finish(undefined);
+  }
+
+  /** As `close()`: bytes already handed to the network are like packets already sent, so there is nothing unsent to drop. */
+  abort(): void {
+    this.close();
   }
 
   /** @internal */

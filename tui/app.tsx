@@ -1,6 +1,8 @@
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { AppsPanel } from './components/apps-panel.tsx';
 import { EventLog } from './components/event-log.tsx';
+import { ExpectationsPanel } from './components/expectations-panel.tsx';
 import { MemberTable } from './components/member-table.tsx';
 import { NetworkPanel, RpcPanel } from './components/panels.tsx';
 import { KeyHelp, StatusLine, keyHelp } from './components/status-line.tsx';
@@ -39,21 +41,30 @@ function useTerminalSize(columns?: number, rows?: number): { columns: number; ro
   return columns !== undefined && rows !== undefined ? { columns, rows } : size;
 }
 
-/** How the screen is divided at a given size. */
-export function layout(columns: number, rows: number) {
+/**
+ * How the screen is divided at a given size; `appLines` members report app values (their
+ * panel takes rows from the matrix), `expectationLines` expectations are checked (their
+ * panel, under the member table, takes rows from the top panels: up to a fifth of the screen).
+ */
+export function layout(columns: number, rows: number, appLines = 0, expectationLines = 0) {
   const helpLength = keyHelp.reduce((n, e) => n + e.keys.length + e.label.length + 4 + (e.action ? 14 : 0), 0);
   const helpRows = Math.max(1, Math.ceil(helpLength / columns));
   // One row less than the terminal, so Ink redraws in place instead of clearing the screen.
   const usable = Math.max(12, rows - 1);
   const eventRows = Math.max(3, Math.floor(usable * 0.25));
-  const topRows = Math.max(6, usable - 1 - helpRows - (eventRows + 1));
+  const expectationRows = expectationLines === 0 ? 0 : Math.min(expectationLines, Math.max(1, Math.floor(usable / 5) - 1));
+  const topRows = Math.max(6, usable - 1 - helpRows - (eventRows + 1) - (expectationRows === 0 ? 0 : expectationRows + 1));
   const rightWidth = Math.max(28, Math.min(72, Math.floor(columns * 0.36)));
   const leftWidth = Math.max(20, columns - rightWidth - 1);
+  // The apps panel: a title and up to a third of the top rows, only when some member reports values.
+  const appRows = appLines === 0 ? 0 : Math.min(appLines, Math.max(2, Math.floor(topRows / 3)));
   return {
-    helpRows, eventRows, topRows, leftWidth, rightWidth,
-    tableRows: Math.max(1, topRows - 2),
-    // The right column: matrix, then network (3 rows) and RPC (3 rows).
-    matrixRows: Math.max(2, topRows - 2 - 7),
+    helpRows, eventRows, topRows, leftWidth, rightWidth, expectationRows,
+    // The table's title, column header and phi legend take three rows.
+    tableRows: Math.max(1, topRows - 3),
+    appRows,
+    // The right column: matrix, then network (3 rows), RPC (3 rows) and the apps panel.
+    matrixRows: Math.max(2, topRows - 2 - 7 - (appRows === 0 ? 0 : appRows + 1)),
     matrixColumns: Math.max(4, rightWidth - 12),
   };
 }
@@ -63,7 +74,7 @@ function summaryCounts(rows: readonly MemberRow[]): string {
   return `${rows.length} members: ${counts.map(([state, n]) => `${n} ${state}`).join(' ') || 'none'}`;
 }
 
-/** The dashboard: member table, view matrix, network and RPC panels, event log, status line and key help. */
+/** The dashboard: member table, view matrix, network, RPC and apps panels, the scenario's expectations, event log, status line and key help. */
 export function App({ source, columns, rows, onQuit }: AppProps) {
   const model = source.model;
   useSyncExternalStore((listener) => model.subscribe(listener), () => model.version);
@@ -94,7 +105,8 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
   const memberRows = model.members({ sort, descending, filter: memberFilter });
   const cursorOf = (name: string | undefined) => Math.max(0, name === undefined ? 0 : memberRows.findIndex((r) => r.name === name));
   const cursor = cursorOf(selectedRef.current);
-  const l = layout(size.columns, size.rows);
+  const expectations = model.expectations;
+  const l = layout(size.columns, size.rows, memberRows.filter((row) => row.apps !== undefined).length, expectations?.results.length ?? 0);
   const current = () => memberRows[cursorOf(selectedRef.current)]?.name;
   const targets = () => {
     const name = current();
@@ -156,6 +168,7 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
       case '/': return setMode('member-filter');
       case 'e': return setMode('event-filter');
       case 'f': return setEventKindIndex((i) => (i + 1) % eventKindChoices.length);
+      case 'n': return void source.continuePastEnd();
       case 'w': return void source.save();
     }
   };
@@ -181,8 +194,12 @@ export function App({ source, columns, rows, onQuit }: AppProps) {
           <ViewMatrix matrix={matrix} width={l.rightWidth} />
           <NetworkPanel network={model.network} width={l.rightWidth} rows={2} />
           <RpcPanel rpc={model.rpc()} width={l.rightWidth} />
+          {l.appRows > 0 ? <AppsPanel rows={memberRows} selected={memberRows[cursor]?.name} width={l.rightWidth} height={l.appRows} /> : null}
         </Box>
       </Box>
+      {expectations !== undefined && l.expectationRows > 0
+        ? <ExpectationsPanel expectations={expectations} width={size.columns} height={l.expectationRows} />
+        : null}
       <EventLog events={events} height={l.eventRows} width={size.columns} kind={kind} filter={eventFilter} editingFilter={mode === 'event-filter'} />
       {mode === 'normal'
         ? <KeyHelp capabilities={source.capabilities} />

@@ -236,6 +236,9 @@ export class AttachSource implements DashboardSource {
   save(): string {
     return this.say(unavailable('save', 'only simulator sessions are recorded'));
   }
+  continuePastEnd(): string {
+    return this.say(unavailable('continue', 'a real cluster runs no scenario'));
+  }
 
   private say(message: string): string {
     this.model.setStatus({ message });

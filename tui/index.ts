@@ -8,3 +8,5 @@ export * from './sim-source.ts';
 export * from './attach-source.ts';
 export * from './cluster.ts';
 export * from './app.tsx';
+export * from './expectation-status.ts';
+export * from './scenario-progress.ts';

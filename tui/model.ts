@@ -1,13 +1,13 @@
 import { RpcWindow, type RpcWindowOptions } from './rpc-window.ts';
 import type {
-  CallRecord, ClusterSnapshot, HostCondition, LogEvent, MemberState, NetworkSummary, ObserverSnapshot, RpcSummary, StatusInfo,
+  CallRecord, ClusterSnapshot, ExpectationsSummary, HostCondition, LogEvent, MemberState, NetworkSummary, ObserverSnapshot, ReportedApps, RpcSummary, StatusInfo,
 } from './types.ts';
 import { memberStates } from './types.ts';
 
 export interface ClusterModelOptions {
   /** Phi samples kept per member for its sparkline. @default 32 */
   phiHistoryMax?: number;
-  /** Simulated time one sparkline sample covers (the highest phi seen in it is kept). @default 1_000 */
+  /** Simulated time one sparkline sample covers (the highest median phi seen in it is kept). @default 1_000 */
   phiSampleMs?: number;
   /** Event log lines kept (the oldest go first). @default 1_000 */
   eventLogMax?: number;
@@ -27,13 +27,19 @@ export interface MemberRow {
   readonly voters: number;
   readonly incarnation: number;
   readonly tags: Readonly<Record<string, string>>;
-  /** The highest phi any observer holds for it. */
+  /**
+   * The median of the phi the other observers hold for it (see `medianPhi`): how suspicious
+   * its silence looks to the cluster as a whole, not to its worst-connected peer.
+   */
   readonly phi: number;
+  /** `phi` over time: one sample per `phiSampleMs`, each the highest `phi` of its interval. */
   readonly phiHistory: readonly number[];
   /** Its own local health score (when it reports one). */
   readonly localHealth: number | undefined;
   readonly inFlight: number | undefined;
   readonly condition: HostCondition;
+  /** What its apps reported (undefined: it runs no app that reported anything). */
+  readonly apps: ReportedApps | undefined;
 }
 
 export type SortKey = 'name' | 'state' | 'phi' | 'incarnation' | 'health';
@@ -81,6 +87,7 @@ export class ClusterModel {
   private readonly rpcWindow: RpcWindow;
   private rpcOverride: RpcSummary | undefined;
   private networkValue: NetworkSummary | undefined;
+  private expectationsValue: ExpectationsSummary | undefined;
   private statusValue: StatusInfo = { mode: 'sim', timeMs: 0, speed: '×1', paused: false, connected: true };
   private readonly listeners = new Set<() => void>();
   private dirty = false;
@@ -129,6 +136,12 @@ export class ClusterModel {
     this.dirty = true;
   }
 
+  /** Sets the scenario's expectations with their status; undefined when the run has none to check. */
+  setExpectations(expectations: ExpectationsSummary | undefined): void {
+    this.expectationsValue = expectations;
+    this.dirty = true;
+  }
+
   setStatus(patch: Partial<StatusInfo>): void {
     this.statusValue = { ...this.statusValue, ...patch };
     this.dirty = true;
@@ -161,11 +174,19 @@ export class ClusterModel {
     return this.networkValue;
   }
 
+  get expectations(): ExpectationsSummary | undefined {
+    return this.expectationsValue;
+  }
+
   rpc(): RpcSummary | undefined {
     return this.rpcOverride ?? this.rpcWindow.summary(this.statusValue.timeMs);
   }
 
-  /** Member rows, filtered by a case-insensitive substring of name, address, state or a `key=value` tag, then sorted. */
+  /**
+   * Member rows, filtered by a case-insensitive substring of name, address, state or a
+   * `key=value` tag, then sorted: ascending by the key (names naturally, states from alive
+   * to dead, the lowest phi, incarnation or health first), or descending; ties by name.
+   */
   members(options: { sort?: SortKey; descending?: boolean; filter?: string } = {}): MemberRow[] {
     const needle = (options.filter ?? '').trim().toLowerCase();
     const rows = needle === '' ? [...this.rowsValue] : this.rowsValue.filter((row) => matchesFilter(row, needle));
@@ -246,7 +267,7 @@ export class ClusterModel {
       const voters = others.length > 0 ? others : views;
       const { state, agreeing } = vote(voters.map((v) => v.state));
       const freshest = views.reduce<(typeof views)[number] | undefined>((best, v) => (best === undefined || v.incarnation > best.incarnation ? v : best), undefined);
-      const phi = others.reduce((max, v) => Math.max(max, Number.isFinite(v.phi) ? v.phi : 0), 0);
+      const phi = medianPhi(others.map((v) => v.phi));
       const self = observers.get(name);
       rows.push({
         name,
@@ -261,6 +282,7 @@ export class ClusterModel {
         localHealth: self?.condition === 'down' ? undefined : self?.localHealth,
         inFlight: self?.condition === 'down' ? undefined : self?.inFlight,
         condition: self?.condition ?? 'unknown',
+        apps: self?.apps !== undefined && Object.keys(self.apps).length > 0 ? self.apps : undefined,
       });
     }
     for (const name of this.phiHistory.keys()) if (!byName.has(name)) this.phiHistory.delete(name);
@@ -296,6 +318,25 @@ export function vote(states: readonly MemberState[]): { state: MemberState | 'un
   return { state: best, agreeing: bestCount };
 }
 
+/**
+ * The median of the phi values observers hold for one member (the mean of the middle two
+ * for an even count; 0 when nobody reports one). One observer with a bad link cannot move
+ * it, and a member the whole cluster has stopped hearing from shows its true conviction.
+ * Infinity (no heartbeat expected yet) is a valid reading and sorts above every number;
+ * NaN counts as 0.
+ */
+export function medianPhi(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = values.map((v) => (Number.isNaN(v) ? 0 : v)).sort((a, b) => compareNumbers(a, b));
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Ascending order of two numbers, Infinity included (subtraction gives NaN for two infinities). */
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function matchesFilter(row: MemberRow, needle: string): boolean {
   if (row.name.toLowerCase().includes(needle) || row.address.toLowerCase().includes(needle) || row.state === needle) return true;
   return Object.entries(row.tags).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(needle));
@@ -304,10 +345,10 @@ function matchesFilter(row: MemberRow, needle: string): boolean {
 function comparator(key: SortKey): (a: MemberRow, b: MemberRow) => number {
   switch (key) {
     case 'name': return (a, b) => collator.compare(a.name, b.name);
-    case 'state': return (a, b) => stateRank(b.state) - stateRank(a.state);
-    case 'phi': return (a, b) => b.phi - a.phi;
-    case 'incarnation': return (a, b) => b.incarnation - a.incarnation;
-    case 'health': return (a, b) => (b.localHealth ?? -1) - (a.localHealth ?? -1);
+    case 'state': return (a, b) => stateRank(a.state) - stateRank(b.state);
+    case 'phi': return (a, b) => compareNumbers(a.phi, b.phi);
+    case 'incarnation': return (a, b) => a.incarnation - b.incarnation;
+    case 'health': return (a, b) => (a.localHealth ?? -1) - (b.localHealth ?? -1);
   }
 }
 

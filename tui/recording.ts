@@ -1,4 +1,5 @@
 import { Document, isMap, isSeq } from 'yaml';
+import type { Fault } from '../scenarios/schema.ts';
 
 /**
  * A keyboard action recorded with the simulated time it took effect, in the scenario
@@ -20,8 +21,10 @@ export interface SessionInfo {
   /** The scenario the session started from, as written (its YAML parsed, not validated): kept as is, faults appended. */
   base: Readonly<Record<string, unknown>>;
   seed: number;
-  /** The simulated time the session reached (the scenario runs this long). */
+  /** The simulated time the session reached. */
   durationMs: number;
+  /** The base scenario's own duration: a session saved before it keeps it. @default durationMs */
+  scenarioDurationMs?: number;
   /** Where the session came from, written as a comment. */
   source?: string;
 }
@@ -33,6 +36,17 @@ export interface SessionInfo {
  */
 export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** One recorded action as the scenario runner applies it (scenarios/runner.ts `ScenarioSim.apply`). */
+export function faultOf(action: RecordedAction): Fault {
+  const at = action.atMs;
+  if ('crash' in action) return { at, crash: action.crash };
+  if ('restart' in action) return { at, restart: action.restart };
+  if ('partition' in action) return { at, partition: action.partition };
+  if ('heal' in action) return { at, heal: true };
+  if ('pause' in action) return { at, pause: action.pause, for: action.forMs };
+  return { at, loss: action.loss };
 }
 
 /** One recorded action as a scenario `faults` entry. */
@@ -48,16 +62,21 @@ export function faultEntry(action: RecordedAction): Record<string, unknown> {
 
 /**
  * The session as a scenario file: the base scenario with the same seed, its own faults
- * followed by the recorded ones, and the duration the session reached. Expectations are
- * dropped: they were written for the base scenario, not for what a person did to it.
+ * followed by the recorded ones, and its expectations, so a replay checks what the
+ * scenario promised under what the person did to it. It runs for the scenario's own
+ * duration, or as far as the session went when it continued past the end (and past its
+ * last recorded fault: a fault must lie before the end to happen at all).
  */
 export function sessionToScenarioYaml(actions: readonly RecordedAction[], session: SessionInfo): string {
-  const { expect: _expect, faults: baseFaults, ...base } = session.base;
+  const { faults: baseFaults, ...base } = session.base;
+  // A fault taken the instant before saving would otherwise lie at the end, where it never happens.
+  const afterLastFaultMs = Math.floor(Math.max(0, ...actions.map((a) => a.atMs))) + 1;
+  const durationMs = Math.max(session.durationMs, session.scenarioDurationMs ?? 0, afterLastFaultMs);
   const document = {
     ...base,
     name: `${typeof base.name === 'string' ? base.name : 'scenario'}-tui-session`,
     seed: session.seed,
-    duration: formatDuration(Math.max(session.durationMs, 1)),
+    duration: formatDuration(durationMs),
     faults: [...(Array.isArray(baseFaults) ? baseFaults : []), ...actions.map(faultEntry)],
   };
   const header = `# Recorded by shoal tui${session.source ? ` (${session.source})` : ''}; replay with: npx shoal run <this file>\n`;

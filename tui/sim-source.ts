@@ -1,10 +1,13 @@
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ScenarioRun } from '../scenarios/runner.ts';
 import type { LatencySpec, Simulation } from '../sim/index.ts';
 import { memberEventToLog } from './events.ts';
 import type { ClusterModel } from './model.ts';
-import { recordedActionsMax, sessionToScenarioYaml, type RecordedAction } from './recording.ts';
-import type { DashboardSource } from './source.ts';
-import type { ActionName, MemberView, NetworkSummary, ObserverSnapshot } from './types.ts';
+import { faultOf, recordedActionsMax, sessionToScenarioYaml, type RecordedAction } from './recording.ts';
+import { ScenarioProgress } from './scenario-progress.ts';
+import { unavailable, type DashboardSource } from './source.ts';
+import type { ActionName, MemberView, NetworkSummary, ObserverSnapshot, ReportedApps, RunPhase } from './types.ts';
 
 /** What the dashboard reads from a host's app: a SWIM node's public surface. */
 export interface MemberNode {
@@ -19,10 +22,22 @@ export const speeds: readonly number[] = [0.1, 1, 10, 100, Infinity];
 export interface SimSourceOptions {
   sim: Simulation;
   model: ClusterModel;
-  /** Hosts whose apps are membership nodes. @default every host of the simulation */
+  /**
+   * The scenario run `sim` belongs to (`buildDashboardScenario`). With it, keyboard faults
+   * go through the runner's `apply`, so its observer records them as it records a replay's
+   * faults; the run stops at the scenario's end until the person continues past it; and the
+   * scenario's expectations are checked as the run goes. Without it (a bare simulation, as
+   * the benchmark drives) there are no faults, no end and no expectations.
+   */
+  run?: ScenarioRun;
+  /** Simulated time between two live checks of the expectations (each rereads every observation). @default 1_000 */
+  expectationsCheckMs?: number;
+  /** Hosts whose apps are membership nodes. @default the run's nodes, or every host of the simulation */
   nodes?: readonly string[];
   /** Finds the membership node in a host's app. @default the app itself, or its `swim` field */
   readNode?: (app: unknown) => MemberNode | undefined;
+  /** The latest values a node's apps reported (app → key → value). @default the run's, or none */
+  readApps?: (node: string) => ReadonlyMap<string, ReadonlyMap<string, number | string | boolean>> | undefined;
   /** The command line that reproduces this run (shown on the status line). */
   reproduce?: string;
   /** Starting speed (one of `speeds`). @default 1 */
@@ -64,20 +79,25 @@ export function faultInstantMs(nowMs: number): number {
 /** Virtual time advanced per chunk when running as fast as possible (the wall budget is checked between chunks). */
 const fastChunkMs = 50;
 
+const faultActions: readonly ActionName[] = ['crash', 'restart', 'partition', 'heal', 'pauseMember', 'loss'];
+
 /**
  * Drives a simulation of SWIM nodes in slices of virtual time on real timers, at a chosen
- * speed, and turns keyboard faults into simulator calls. Every action is recorded with its
- * simulated time so the session can be saved as a scenario file and replayed.
+ * speed, and turns keyboard faults into the scenario runner's faults. Every action is
+ * recorded with its simulated time so the session can be saved as a scenario file and
+ * replayed. A scenario's run stops at its end, with its expectations' verdict.
  */
 export class SimSource implements DashboardSource {
   readonly model: ClusterModel;
   readonly sim: Simulation;
-  readonly capabilities: ReadonlySet<ActionName> = new Set<ActionName>(
-    ['pause', 'step', 'speed', 'crash', 'restart', 'partition', 'heal', 'pauseMember', 'loss', 'save'],
-  );
+  readonly capabilities: ReadonlySet<ActionName>;
   readonly actions: RecordedAction[] = [];
+  private readonly run: ScenarioRun | undefined;
+  /** The scenario's end and expectations; undefined without a run. */
+  private readonly progress: ScenarioProgress | undefined;
   private readonly nodes: readonly string[];
   private readonly readNode: (app: unknown) => MemberNode | undefined;
+  private readonly readApps: SimSourceOptions['readApps'];
   private readonly options: Required<Pick<SimSourceOptions, 'tickMs' | 'sliceMsMax' | 'fastBudgetMs' | 'stepMs' | 'pauseForMs' | 'lossStep'>>;
   private speedIndex: number;
   private paused = false;
@@ -93,10 +113,15 @@ export class SimSource implements DashboardSource {
   readonly timing = { simulateWallMs: 0, refreshWallMs: 0, simulatedMs: 0, slices: 0 };
 
   constructor(options: SimSourceOptions) {
+    const run = options.run;
+    if (run !== undefined && run.built.sim !== options.sim) throw new TypeError('SimSource: `sim` must be the simulation of `run`');
     this.sim = options.sim;
     this.model = options.model;
-    this.nodes = options.nodes ?? options.sim.hostNames();
+    this.run = run;
+    this.capabilities = new Set<ActionName>(['pause', 'step', 'speed', 'save', ...(run === undefined ? [] : [...faultActions, 'continue' as const])]);
+    this.nodes = options.nodes ?? run?.built.nodes ?? options.sim.hostNames();
     this.readNode = options.readNode ?? defaultReadNode;
+    this.readApps = options.readApps ?? (run === undefined ? undefined : (name) => run.built.values.get(name));
     this.options = {
       tickMs: options.tickMs ?? 100,
       sliceMsMax: options.sliceMsMax ?? 2_000,
@@ -118,7 +143,13 @@ export class SimSource implements DashboardSource {
       mode: 'sim', seed: this.sim.seed, connected: true,
       reproduce: options.reproduce ?? `npx shoal tui --seed ${this.sim.seed}`,
     });
+    this.progress = run === undefined ? undefined : new ScenarioProgress(run, this.model, options.expectationsCheckMs ?? 1_000);
     this.refresh();
+  }
+
+  /** Where the run stands against the scenario's end (a run without one is always before it). */
+  get phase(): RunPhase {
+    return this.progress?.phase ?? 'before-end';
   }
 
   get speed(): number {
@@ -162,11 +193,13 @@ export class SimSource implements DashboardSource {
   private async runSlice(durationMs: number, budgetWallMs: number): Promise<void> {
     const started = performance.now();
     const fromMs = this.sim.nowMs;
+    // Before the end, no slice runs past it: the run covers [0, duration) as the runner's does.
+    const limitMs = this.progress?.limitMs ?? Infinity;
     // Slices stop short of the events of their last instant (exclusive), so an action taken
     // between slices goes before them, as the same fault does in a replay of the session.
-    const run = (ms: number) => this.sim.runUntilAsync(this.sim.nowMs + ms, { exclusive: true });
+    const run = (ms: number) => this.sim.runUntilAsync(Math.min(this.sim.nowMs + ms, limitMs), { exclusive: true });
     if (durationMs === Infinity) {
-      while (performance.now() - started < budgetWallMs) await run(fastChunkMs);
+      while (performance.now() - started < budgetWallMs && this.sim.nowMs < limitMs) await run(fastChunkMs);
     } else {
       await run(durationMs);
     }
@@ -174,6 +207,7 @@ export class SimSource implements DashboardSource {
     this.timing.simulateWallMs += simulated - started;
     this.timing.simulatedMs += this.sim.nowMs - fromMs;
     this.timing.slices++;
+    this.progress?.afterSlice(this.sim.nowMs);
     this.refresh();
     this.timing.refreshWallMs += performance.now() - simulated;
   }
@@ -182,7 +216,7 @@ export class SimSource implements DashboardSource {
     const now = performance.now();
     const elapsedMs = now - this.lastTickWallMs;
     this.lastTickWallMs = now;
-    if (this.paused) return;
+    if (this.paused || this.phase === 'ended') return;
     const speed = this.speed;
     if (speed === Infinity) return this.runSlice(Infinity, this.options.fastBudgetMs);
     const wanted = Math.min(elapsedMs * speed + this.carryMs, this.options.sliceMsMax);
@@ -203,18 +237,26 @@ export class SimSource implements DashboardSource {
     const observers: ObserverSnapshot[] = this.nodes.map((name) => {
       if (!registered.has(name)) return { name, condition: 'down' };
       const address = this.sim.address(name);
-      if (!this.sim.isUp(name)) return { name, address, condition: 'down' };
+      const apps = this.appsOf(name);
+      if (!this.sim.isUp(name)) return { name, address, condition: 'down', ...apps };
       const node = this.readNode(this.sim.app(name));
       return {
         name, address,
         condition: this.sim.isPaused(name) ? 'paused' : 'up',
         ...(node === undefined ? {} : { view: node.members(), localHealth: node.localHealth, inFlight: node.inFlight }),
+        ...apps,
       };
     });
     this.model.update({ timeMs: this.sim.nowMs, observers });
     this.model.setNetwork(this.networkSummary());
     this.model.setStatus({ speed: speedLabel(this.speed), paused: this.paused });
     this.model.commit();
+  }
+
+  private appsOf(name: string): { apps?: ReportedApps } {
+    const values = this.readApps?.(name);
+    if (values === undefined || values.size === 0) return {};
+    return { apps: Object.fromEntries([...values].map(([app, keys]) => [app, Object.fromEntries(keys)])) };
   }
 
   networkSummary(): NetworkSummary {
@@ -233,6 +275,7 @@ export class SimSource implements DashboardSource {
   // ------------------------------------------------------------------ actions
 
   togglePause(): string {
+    if (this.progress?.phase === 'ended') return this.done(this.progress.endedHint());
     this.paused = !this.paused;
     return this.done(this.paused ? 'simulation paused' : 'simulation resumed');
   }
@@ -240,7 +283,18 @@ export class SimSource implements DashboardSource {
   async step(): Promise<string> {
     if (!this.paused) this.paused = true;
     await this.advance(this.options.stepMs);
+    if (this.progress?.phase === 'ended') return this.done(this.progress.endedHint());
     return this.done(`stepped ${this.options.stepMs} ms`);
+  }
+
+  continuePastEnd(): string {
+    if (this.progress === undefined) return this.done(unavailable('continue', 'this simulation has no scenario end'));
+    const { continued, message } = this.progress.continuePastEnd(this.sim.nowMs);
+    if (continued) {
+      this.paused = false;
+      this.lastTickWallMs = performance.now();
+    }
+    return this.done(message);
   }
 
   faster(): string {
@@ -254,91 +308,84 @@ export class SimSource implements DashboardSource {
   }
 
   crash(names: readonly string[]): string {
-    return this.act(() => this.crashNow(names));
+    return this.act(() => this.crashNow(names), 'crash');
   }
 
   private crashNow(names: readonly string[]): string {
     const up = names.filter((name) => this.sim.isUp(name));
     if (up.length === 0) return this.done('crash: nothing selected is up');
-    for (const name of up) {
-      this.sim.crash(name);
-      this.record({ atMs: this.sim.nowMs, crash: name }, `crashed ${name}`);
-    }
+    for (const name of up) this.inject({ atMs: this.sim.nowMs, crash: name }, `crashed ${name}`);
     return this.done(`crashed ${up.join(' ')}`);
   }
 
   restart(names: readonly string[]): string {
-    return this.act(() => this.restartNow(names));
+    return this.act(() => this.restartNow(names), 'restart');
   }
 
   private restartNow(names: readonly string[]): string {
     const down = names.filter((name) => !this.sim.isUp(name));
     if (down.length === 0) return this.done('restart: nothing selected is down');
-    for (const name of down) {
-      this.sim.restart(name);
-      this.record({ atMs: this.sim.nowMs, restart: name }, `restarted ${name}`);
-    }
+    for (const name of down) this.inject({ atMs: this.sim.nowMs, restart: name }, `restarted ${name}`);
     return this.done(`restarted ${down.join(' ')}`);
   }
 
   partition(names: readonly string[]): string {
-    return this.act(() => this.partitionNow(names));
+    return this.act(() => this.partitionNow(names), 'partition');
   }
 
   private partitionNow(names: readonly string[]): string {
     const group = this.nodes.filter((n) => names.includes(n));
     const rest = this.nodes.filter((n) => !names.includes(n));
     if (group.length === 0 || rest.length === 0) return this.done('partition: select some members, not all');
-    this.sim.partition(group, rest);
-    return this.record({ atMs: this.sim.nowMs, partition: [group, rest] }, `partitioned ${group.join(' ')} | rest`);
+    return this.inject({ atMs: this.sim.nowMs, partition: [group, rest] }, `partitioned ${group.join(' ')} | rest`);
   }
 
   heal(): string {
-    return this.act(() => {
-      this.sim.repair();
-      return this.record({ atMs: this.sim.nowMs, heal: true }, 'healed the network');
-    });
+    return this.act(() => this.inject({ atMs: this.sim.nowMs, heal: true }, 'healed the network'), 'heal');
   }
 
   pauseMember(names: readonly string[]): string {
-    return this.act(() => this.pauseMemberNow(names));
+    return this.act(() => this.pauseMemberNow(names), 'pauseMember');
   }
 
   private pauseMemberNow(names: readonly string[]): string {
     const up = names.filter((name) => this.sim.isUp(name) && !this.sim.isPaused(name));
     if (up.length === 0) return this.done('pause: nothing selected is running');
-    for (const name of up) {
-      this.sim.pauseFor(name, this.options.pauseForMs);
-      this.record({ atMs: this.sim.nowMs, pause: name, forMs: this.options.pauseForMs }, `paused ${name}`);
-    }
+    for (const name of up) this.inject({ atMs: this.sim.nowMs, pause: name, forMs: this.options.pauseForMs }, `paused ${name}`);
     return this.done(`paused ${up.join(' ')} for ${this.options.pauseForMs / 1000} s`);
   }
 
   addLoss(): string {
-    return this.act(() => this.addLossNow());
+    return this.act(() => this.addLossNow(), 'loss');
   }
 
   private addLossNow(): string {
     const current = this.sim.network.defaults.loss;
     // Round to whole percents so the recorded value replays exactly, and wrap to 0 past 50 %.
     const next = current + this.options.lossStep > 0.5 + 1e-9 ? 0 : Math.round((current + this.options.lossStep) * 100) / 100;
-    this.sim.setDefaultLink({ loss: next });
-    return this.record({ atMs: this.sim.nowMs, loss: next }, `default loss ${Math.round(next * 100)} %`);
+    return this.inject({ atMs: this.sim.nowMs, loss: next }, `default loss ${Math.round(next * 100)} %`);
   }
 
   /** The session as a scenario file (also what `save` writes). */
   scenarioYaml(): string {
     const seed = Number(this.sim.seed);
-    return sessionToScenarioYaml(this.actions, { base: this.scenario, seed: Number.isSafeInteger(seed) ? seed : 1, durationMs: this.sim.nowMs, source: 'simulator' });
+    return sessionToScenarioYaml(this.actions, {
+      base: this.scenario, seed: Number.isSafeInteger(seed) ? seed : 1, durationMs: this.sim.nowMs, source: 'simulator',
+      ...(this.progress === undefined ? {} : { scenarioDurationMs: this.progress.endMs }),
+    });
   }
 
+  /** Writes the session and says where, as an absolute path (the dashboard may have been started anywhere). */
   save(): string {
+    const path = resolve(this.savePath);
     try {
-      writeFileSync(this.savePath, this.scenarioYaml());
-      return this.done(`saved ${this.actions.length} actions to ${this.savePath}`);
+      writeFileSync(path, this.scenarioYaml());
     } catch (error) {
       return this.done(`save failed: ${(error as Error).message}`);
     }
+    const text = `saved ${this.actions.length} actions to ${path}`;
+    this.model.pushEvent({ timeMs: this.sim.nowMs, kind: 'info', text });
+    return this.done(text);
   }
 
   /**
@@ -348,18 +395,28 @@ export class SimSource implements DashboardSource {
    * its instant; an instant of its own keeps the order identical, so the saved session
    * replays to the same trace.
    */
-  private act(apply: () => string): string {
+  private act(apply: () => string, action: ActionName): string {
+    if (!this.capabilities.has(action)) return this.done(unavailable(action, 'a bare simulation has no scenario runner to apply faults'));
     this.busy = this.busy.then(async () => {
       try {
+        const atMs = faultInstantMs(this.sim.nowMs);
+        const refusal = this.progress?.faultRefusal(atMs);
+        if (refusal !== undefined) return void this.done(refusal);
         // Exclusive: the fault goes before every event of its instant, as in a replay,
         // even one that lands there by coincidence (a timer set by a pause's end).
-        await this.sim.runUntilAsync(faultInstantMs(this.sim.nowMs), { exclusive: true });
+        await this.sim.runUntilAsync(atMs, { exclusive: true });
         apply();
       } catch (error) {
         this.done(`action failed: ${(error as Error).message}`);
       }
     });
     return 'queued';
+  }
+
+  /** Applies a recorded action through the scenario runner, as a replay of the session will. */
+  private inject(action: RecordedAction, text: string): string {
+    this.run!.built.apply(faultOf(action));
+    return this.record(action, text);
   }
 
   private record(action: RecordedAction, text: string): string {

@@ -23,6 +23,8 @@ export interface DashboardSource {
   addLoss(): string;
   /** Saves the session (the recorded actions as a scenario file); returns where. */
   save(): string;
+  /** Runs on past the scenario's end, where the run stopped with its verdict. */
+  continuePastEnd(): string;
 }
 
 /** The message for an action a source cannot perform. */

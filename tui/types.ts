@@ -33,6 +33,9 @@ export const memberEventKinds: readonly MemberEventKind[] = [
 /** Where a host stands in the simulator (a real cluster only knows `up` or `unknown`). */
 export type HostCondition = 'up' | 'down' | 'paused' | 'unknown';
 
+/** What apps reported on one member (`node.report`): app → key → the latest value. */
+export type ReportedApps = Readonly<Record<string, Readonly<Record<string, number | string | boolean>>>>;
+
 /** What one observer (a node) reports at one instant. */
 export interface ObserverSnapshot {
   readonly name: string;
@@ -44,6 +47,8 @@ export interface ObserverSnapshot {
   readonly inFlight?: number;
   /** The node's member list; undefined when the node cannot be read (crashed, not attached). */
   readonly view?: readonly MemberView[];
+  /** Its apps' reported values (the latest ones, also while it is down). */
+  readonly apps?: ReportedApps;
 }
 
 export interface ClusterSnapshot {
@@ -90,7 +95,33 @@ export interface NetworkSummary {
 }
 
 /** Keyboard actions a source may or may not support. */
-export type ActionName = 'pause' | 'step' | 'speed' | 'crash' | 'restart' | 'partition' | 'heal' | 'pauseMember' | 'loss' | 'save';
+export type ActionName = 'pause' | 'step' | 'speed' | 'crash' | 'restart' | 'partition' | 'heal' | 'pauseMember' | 'loss' | 'save' | 'continue';
+
+/**
+ * Where a run stands against its scenario's end: still before it, stopped at it (the
+ * scenario's verdict is final), or continued past it by the person at the keyboard.
+ */
+export type RunPhase = 'before-end' | 'ended' | 'past-end';
+
+/** An expectation's verdict so far: `pending` until what happened can no longer change it. */
+export type ExpectationStatus = 'pending' | 'passed' | 'failed';
+
+/** One scenario expectation as the dashboard shows it. */
+export interface LiveExpectation {
+  /** What is expected, in words (the scenario runner's name for it). */
+  readonly name: string;
+  readonly status: ExpectationStatus;
+  /** The evidence: the runner's detail, `so far: …` while pending. */
+  readonly detail: string;
+}
+
+/** The scenario's expectations with their status; `final` once the run reached the scenario's end. */
+export interface ExpectationsSummary {
+  readonly results: readonly LiveExpectation[];
+  readonly final: boolean;
+  /** The simulated time they were checked at. */
+  readonly checkedAtMs: number;
+}
 
 export interface StatusInfo {
   readonly mode: 'sim' | 'attach';
@@ -104,4 +135,8 @@ export interface StatusInfo {
   /** A short message (the result of the last action, a connection error). */
   readonly message?: string;
   readonly connected: boolean;
+  /** The scenario's end (its `duration`), when the run has one. */
+  readonly endMs?: number;
+  /** @default 'before-end' */
+  readonly phase?: RunPhase;
 }

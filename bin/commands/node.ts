@@ -3,8 +3,12 @@ import { NodeFlagError, ShoalNode, nodeFlagOptions, nodeUsage, parseNodeFlags, t
 import { UsageError, exitCode, type Command } from '../cli.ts';
 
 export const command: Command = {
-  summary: 'Runs one cluster member on the real network (QUIC + encrypted gossip) with an admin HTTP endpoint. '
-    + 'SIGTERM/SIGINT leave the cluster gracefully and exit 0. Exit 2 on bad flags or unreadable files.',
+  summary: 'Runs one cluster member on the real network (QUIC + encrypted gossip) with an admin HTTP endpoint, '
+    + 'and apps on it: --app MODULE [--app-config JSON] (repeatable), or by default the director/worker example '
+    + '(--director, --strategy and --worker-filter configure it). '
+    + 'Secure by default: mutual TLS and a gossip key, unless --insecure (which warns). '
+    + 'SIGTERM/SIGINT leave the cluster gracefully and exit 0. Exit 2, with one line, on bad flags, unusable TLS or key files, '
+    + 'an address it cannot listen on, or an app that cannot be loaded, configured or started.',
   usage: nodeUsage,
   options: nodeFlagOptions,
   async run(values, positionals) {

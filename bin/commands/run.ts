@@ -1,21 +1,50 @@
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { spaceTimeSvg } from '../../scenarios/diagram.ts';
+import { parseDurationMs } from '../../scenarios/duration.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { AppModuleError, loadScenarioApps, type ScenarioApps } from '../../scenarios/apps.ts';
+import { checkScenarioDeterminism, formatDeterminism } from '../../scenarios/determinism.ts';
 import { loadScenarioFile, ScenarioError } from '../../scenarios/load.ts';
-import { formatReport } from '../../scenarios/report.ts';
+import { abortedRun, formatAbortedRun, formatReport } from '../../scenarios/report.ts';
 import { runScenario } from '../../scenarios/runner.ts';
 import { timelineHtml } from '../../scenarios/timeline.ts';
 import { openTraceWriter } from '../../scenarios/trace-file.ts';
-import { UsageError, exitCode, type Command } from '../cli.ts';
+import { packageFile } from '../../net-real/package-files.ts';
+import type { Scenario } from '../../scenarios/schema.ts';
+import { HostPanicError } from '../../sim/index.ts';
+import { UsageError, checkOutputPath, exitCode, printStackIfDebug, type Command } from '../cli.ts';
 
 /** The scenario `shoal run` (and `npm start`) runs when no file is given. */
-export const defaultScenarioFile = fileURLToPath(new URL('../../scenarios/library/default.yaml', import.meta.url));
+export const defaultScenarioFile = packageFile('scenarios', 'library', 'default.yaml');
 
 export function parseSeed(value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seed = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a non-negative integer, got "${value}"`);
   return seed;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** `--max-events N` (`1000000` or `1_000_000`): a positive integer, or undefined when not given. */
+export function parseMaxEvents(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d[\d_]*$/.test(value) ? Number(value.replace(/_/g, '')) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--max-events must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** `--timeout DURATION` (`30s`, `2m`, `500ms`): wall-clock ms, or undefined when not given. */
+export function parseTimeout(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
+  if (ms === undefined || !(ms > 0)) throw new UsageError(`--timeout must be a wall-clock duration such as 30s, 2m or 500ms, got "${value}"`);
+  return ms;
+}
+
+/** The limit flags as given, for reproduce commands. */
+export function limitFlags(values: Values): string {
+  return ['max-events', 'timeout'].filter((name) => typeof values[name] === 'string').map((name) => ` --${name} ${values[name] as string}`).join('');
 }
 
 export function loadOrUsage(file: string) {
@@ -27,50 +56,87 @@ export function loadOrUsage(file: string) {
   }
 }
 
+/** Loads the scenario's apps (`cluster.apps`); a module that cannot be loaded or configured is bad input, in one line. */
+export async function loadAppsOrUsage(scenario: Scenario, file: string): Promise<ScenarioApps> {
+  try {
+    return await loadScenarioApps(scenario, file);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export const command: Command = {
-  summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails, 2 on bad input.',
-  usage: 'shoal run [FILE] [--seed N] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
+  summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails or the run is a runaway (--max-events, --timeout) or panics, 2 on bad input.',
+  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
   options: {
     seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
     diagram: { type: 'string' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+    'max-events': { type: 'string' }, timeout: { type: 'string' }, 'check-determinism': { type: 'boolean' },
   },
   async run(values, positionals) {
     if (positionals.length > 1) throw new UsageError('give one scenario file');
     const file = positionals[0] ?? defaultScenarioFile;
     const mode = (values.mode as string | undefined) ?? 'sim';
     if (mode !== 'sim' && mode !== 'real') throw new UsageError(`--mode must be sim or real, got "${mode}"`);
+    for (const flag of ['trace', 'diagram', 'timeline'] as const) checkOutputPath(`--${flag}`, values[flag]);
     const scenario = loadOrUsage(file);
     const seed = parseSeed(values.seed) ?? scenario.seed;
-    const window = (name: 'from' | 'to') => {
-      const v = values[name];
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a time in milliseconds`);
-      return n;
-    };
-    const fromMs = window('from');
-    const toMs = window('to');
-    const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}`.replace(/\s+/g, ' ');
-    const network = (values.network as string | undefined) ?? 'auto';
-    if (mode === 'real') {
-      const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, realNetworks } = await import('../../scenarios/real.ts');
-      if (!(realNetworks as readonly string[]).includes(network)) throw new UsageError(`--network must be one of ${realNetworks.join(', ')}, got "${network}"`);
-      const chosen = network as (typeof realNetworks)[number];
-      try {
-        checkRealSupport(scenario, chosen);
-      } catch (error) {
-        if (error instanceof RealModeUnsupportedError) throw new UsageError(error.message);
-        throw error;
-      }
-      const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen });
-      console.log(values.json ? JSON.stringify(report) : formatReport(report));
-      return report.ok ? exitCode.ok : exitCode.failed;
-    }
+    const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}${limitFlags(values)}`.replace(/\s+/g, ' ');
+    if (mode === 'real') return runReal(values, scenario, seed, reproduce);
     if (values.network !== undefined) throw new UsageError('--network chooses the real network: it needs --mode real');
-    const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
-    const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
-    const report = await runScenario(scenario, {
-      seed, reproduce,
+    const apps = await loadAppsOrUsage(scenario, file);
+    if (values['check-determinism']) return checkDeterminism(values, scenario, apps, seed, `${reproduce} --check-determinism`);
+    return runSim(values, file, scenario, apps, seed, reproduce);
+  },
+};
+
+async function runReal(values: Values, scenario: Scenario, seed: number, reproduce: string): Promise<number> {
+  if (values['max-events'] !== undefined || values.timeout !== undefined) throw new UsageError('--max-events and --timeout bound the simulator: not with --mode real');
+  if (values['check-determinism']) throw new UsageError('--check-determinism checks a simulated run: not with --mode real');
+  if (scenario.cluster.apps.length > 0) throw new UsageError('--mode real does not run cluster.apps yet: run the scenario in the simulator, or the apps on nodes with `shoal node --app`');
+  const network = (values.network as string | undefined) ?? 'auto';
+  const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, realNetworks } = await import('../../scenarios/real.ts');
+  if (!(realNetworks as readonly string[]).includes(network)) throw new UsageError(`--network must be one of ${realNetworks.join(', ')}, got "${network}"`);
+  const chosen = network as (typeof realNetworks)[number];
+  try {
+    checkRealSupport(scenario, chosen);
+  } catch (error) {
+    if (error instanceof RealModeUnsupportedError) throw new UsageError(error.message);
+    throw error;
+  }
+  const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen });
+  console.log(values.json ? JSON.stringify(report) : formatReport(report));
+  return report.ok ? exitCode.ok : exitCode.failed;
+}
+
+/** `--check-determinism`: the seed twice, in lockstep; exit 0 when the traces match, 1 with the first difference when not. */
+async function checkDeterminism(values: Values, scenario: Scenario, apps: ScenarioApps, seed: number, reproduce: string): Promise<number> {
+  const outputs = ['trace', 'diagram', 'timeline'].filter((name) => values[name] !== undefined);
+  if (outputs.length > 0) throw new UsageError(`--check-determinism writes no files: drop --${outputs.join(', --')}`);
+  const maxEvents = parseMaxEvents(values['max-events']);
+  const wallTimeoutMs = parseTimeout(values.timeout);
+  let report;
+  try {
+    report = await checkScenarioDeterminism(scenario, { seed, apps, reproduce, maxEvents, wallTimeoutMs });
+  } catch (error) {
+    return reportAborted(error, { scenario: scenario.name, seed, reproduce }, values.json === true);
+  }
+  console.log(values.json ? JSON.stringify(report) : formatDeterminism(report));
+  return report.deterministic ? exitCode.ok : exitCode.failed;
+}
+
+async function runSim(values: Values, file: string, scenario: Scenario, apps: ScenarioApps, seed: number, reproduce: string): Promise<number> {
+  const maxEvents = parseMaxEvents(values['max-events']);
+  const wallTimeoutMs = parseTimeout(values.timeout);
+  const fromMs = parseWindow(values, 'from');
+  const toMs = parseWindow(values, 'to');
+  const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
+  const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
+  let report;
+  try {
+    report = await runScenario(scenario, {
+      seed, apps, reproduce, maxEvents, wallTimeoutMs,
       ...(writer ? { traceSink: writer.sink } : {}),
       traceCapacity: wantsEntries ? 2_000_000 : 0,
       onFinished: (sim) => {
@@ -82,8 +148,36 @@ export const command: Command = {
         if (typeof values.timeline === 'string') writeFileSync(values.timeline, timelineHtml(entries, { title: `${scenario.name} seed ${seed}` }));
       },
     });
-    if (writer) await writer.finish(report.traceHash, report.events);
-    console.log(values.json ? JSON.stringify(report) : formatReport(report));
-    return report.ok ? exitCode.ok : exitCode.failed;
-  },
-};
+  } catch (error) {
+    return reportAborted(error, { scenario: scenario.name, seed, reproduce }, values.json === true);
+  }
+  if (writer) await writer.finish(report.traceHash, report.events);
+  console.log(values.json ? JSON.stringify(report) : formatReport(report));
+  return report.ok ? exitCode.ok : exitCode.failed;
+}
+
+function parseWindow(values: Values, name: 'from' | 'to'): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a time in milliseconds`);
+  return n;
+}
+
+/** A run that threw: one or two lines (the stack only with SHOAL_DEBUG=1), exit 1, or 2 for bad input. */
+function reportAborted(error: unknown, run: { scenario: string; seed: number; reproduce: string }, json: boolean): number {
+  // An app that refused to start is bad input, told in one line like any other.
+  const app = error instanceof HostPanicError && error.cause instanceof AppModuleError ? error.cause : error;
+  if (app instanceof AppModuleError) {
+    printStackIfDebug(error);
+    console.error(`shoal run: ${app.message}`);
+    return exitCode.usage;
+  }
+  const aborted = abortedRun(error);
+  if (aborted === undefined) throw error;
+  printStackIfDebug(error);
+  if (json) console.log(JSON.stringify({ ...run, mode: 'sim', ok: false, aborted: aborted.kind, detail: aborted.detail }));
+  else if (aborted.kind === 'bad-input') console.error(formatAbortedRun(run, aborted));
+  else console.log(formatAbortedRun(run, aborted));
+  return aborted.kind === 'bad-input' ? exitCode.usage : exitCode.failed;
+}

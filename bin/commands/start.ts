@@ -9,7 +9,7 @@ export const command: Command = {
   async run(values) {
     if (process.stdout.isTTY && process.stdin.isTTY) {
       // The dashboard is optional at run time: without it, print the report.
-      const tui = (await import(String(new URL('./tui.ts', import.meta.url))).catch(() => undefined)) as { command: Command } | undefined;
+      const tui = (await import('./tui.ts').catch(() => undefined)) as { command: Command } | undefined;
       if (tui !== undefined) return tui.command.run({ ...values, scenario: defaultScenarioFile }, []);
     }
     const code = await run.run(values, []);

@@ -1,4 +1,5 @@
-import { UsageError, exitCode, type Command } from '../cli.ts';
+import { UsageError, checkOutputPath, exitCode, type Command } from '../cli.ts';
+import { loadOrUsage } from './run.ts';
 
 /**
  * `shoal tui`: the live dashboard, over a simulated cluster (the built-in one or a scenario
@@ -27,6 +28,9 @@ export const command: Command = {
     if (values.attach !== undefined && (values.scenario !== undefined || values.seed !== undefined)) {
       throw new UsageError('--attach watches a real node: it takes no --scenario or --seed');
     }
+    // Bad input is refused before the terminal is taken over, and whether or not there is one.
+    if (typeof values.scenario === 'string') loadOrUsage(values.scenario);
+    checkOutputPath('--save', values.save);
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
       console.error('shoal tui: the dashboard needs an interactive terminal, but ' +
         `${!process.stdout.isTTY ? 'stdout' : 'stdin'} is not one (redirected or piped).\n` +

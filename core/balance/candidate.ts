@@ -11,11 +11,11 @@ export interface Candidate {
   /** Calls sent to this worker and not yet finished. */
   readonly inFlight: number;
   /** Peak-EWMA latency in milliseconds; undefined until the first call finished. */
-  readonly latencyEwmaMs?: number;
+  readonly latencyEwmaMs?: number | undefined;
   /** Relative capacity from the worker's `capacity` tag; missing means 1. */
-  readonly capacity?: number;
+  readonly capacity?: number | undefined;
   /** Clock time at which the worker last finished a call; undefined if it never did. */
-  readonly lastReleasedAtMs?: number;
+  readonly lastReleasedAtMs?: number | undefined;
 }
 
 /** What a strategy may use besides the candidates. */

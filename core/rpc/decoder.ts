@@ -41,8 +41,11 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     if (this.halted || chunk.length === 0) return;
     this.bufferedBytes += chunk.length;
+    if (this.bufferedBytes < this.neededBytes) {
+      this.chunks.push(owned(chunk));
+      return;
+    }
     this.chunks.push(chunk);
-    if (this.bufferedBytes < this.neededBytes) return;
     const buf = this.chunks.length === 1 ? this.chunks[0]! : join(this.chunks, this.bufferedBytes);
     this.chunks = [];
     this.bufferedBytes = 0;
@@ -80,10 +83,19 @@ export class FrameDecoder {
       this.sink.onFrame(type, flags, callId, buf.subarray(start, offset));
     }
     if (!this.halted && offset < buf.length) {
-      this.chunks.push(buf.subarray(offset));
+      this.chunks.push(owned(buf.subarray(offset)));
       this.bufferedBytes = buf.length - offset;
     }
   }
+}
+
+/**
+ * The chunk itself, or a copy when it is a small view of a larger buffer (a slice of
+ * Node's 8 KiB Buffer pool, the tail of a joined batch): kept as it is, it would pin the
+ * whole buffer, and a partial frame in 1 KiB pieces would hold several times its size.
+ */
+function owned(chunk: Uint8Array): Uint8Array {
+  return chunk.byteLength * 2 > chunk.buffer.byteLength ? chunk : Uint8Array.prototype.slice.call(chunk);
 }
 
 function join(chunks: readonly Uint8Array[], total: number): Uint8Array {

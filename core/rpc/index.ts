@@ -6,6 +6,7 @@ export * from './decoder.ts';
 export * from './codec.ts';
 export * from './service.ts';
 export * from './flow.ts';
+export * from './buffer-budget.ts';
 export * from './queue.ts';
 export * from './session.ts';
 export { ClientCall, type CallOptions, type ResponseStream } from './client-call.ts';

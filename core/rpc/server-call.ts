@@ -1,6 +1,6 @@
 import type { Address } from '../address.ts';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { DecodeError } from '../errors.ts';
+import { DecodeError, assert } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
 import {
@@ -27,7 +27,12 @@ export interface ServerCallContext {
   readonly signal: AbortSignal;
 }
 
-/** Runs code around a handler; `next()` settles when the handler is done (rejecting with its RpcError). */
+/**
+ * Runs code around a handler. `next()` settles when the handler is done (rejecting with its
+ * RpcError) or, if sooner, when the call ends without it: cancelled by the client, past its
+ * deadline, connection lost, server shut down (rejecting with that RpcError). So an
+ * interceptor learns how every call it saw ended, even when the handler ignores its signal.
+ */
 export type ServerInterceptor = (call: ServerCallContext, next: () => Promise<void>) => Promise<void>;
 
 /** A handler with its types erased; `RpcServer.register` checks them at compile time. */
@@ -38,7 +43,12 @@ export interface ServerCallHost {
   readonly peerLimits: RpcLimits;
   readonly localLimits: RpcLimits;
   readonly interceptors: readonly ServerInterceptor[];
-  finished(call: ServerCall): void;
+  /** The call ended; `error` is why (undefined: OK). */
+  finished(call: ServerCall, error: RpcError | undefined): void;
+  /** Takes `bytes` of request not yet handed to a handler; false when the connection or the server holds too much. */
+  hold(bytes: number): boolean;
+  /** Gives back bytes taken with `hold`. */
+  release(bytes: number): void;
 }
 
 /**
@@ -57,6 +67,12 @@ export class ServerCall implements ServerCallContext {
   private readonly sendWindow: SendWindow;
   private controller: AbortController | undefined;
   private deadlineTimer: TimerHandle | undefined;
+  /** Request bytes this call holds that its handler has not taken yet (counted by the host's `hold`). */
+  private heldBytes = 0;
+  /** Rejects the interceptors' innermost `next()` when the call ends before its handler does. */
+  private endedEarly: ((reason: RpcError) => void) | undefined;
+  /** The interceptors and handler were started (the request arrived in full, or it is a client stream). */
+  handlerStarted = false;
 
   constructor(
     private readonly clock: Clock,
@@ -137,6 +153,10 @@ export class ServerCall implements ServerCallContext {
     const cost = payload.length + frameHeaderBytes;
     if (!this.receiveWindow.accept(cost)) throw new DecodeError(`call ${this.callId}: MESSAGE without flow-control credit`);
     if (this.state === 'done') return;
+    if (!this.host.hold(cost)) {
+      return this.end(new RpcError('RESOURCE_EXHAUSTED', `${this.method}: the server holds too many request bytes not yet taken by a handler`));
+    }
+    this.heldBytes += cost;
     let value: unknown;
     try {
       value = this.service.codec.decode(payload);
@@ -159,10 +179,13 @@ export class ServerCall implements ServerCallContext {
   }
 
   private run(input: unknown): void {
+    // The handler has the request now: it is the application's memory, no longer the connection's.
+    this.releaseHeld(this.heldBytes);
     this.state = 'running';
+    this.handlerStarted = true;
     const interceptors = this.host.interceptors;
     const chain = (index: number): Promise<void> =>
-      index === interceptors.length ? this.invoke(input) : interceptors[index]!(this, () => chain(index + 1));
+      index === interceptors.length ? this.invokeUntilEnded(input) : interceptors[index]!(this, () => chain(index + 1));
     // An interceptor may throw synchronously; that must fail this call, never the connection.
     let outcome: Promise<void>;
     try {
@@ -171,6 +194,12 @@ export class ServerCall implements ServerCallContext {
       outcome = Promise.reject(error);
     }
     outcome.then(() => this.end(undefined), (error: unknown) => this.end(toRpcError(error)));
+  }
+
+  /** The handler's outcome, or the reason the call ended first (see `ServerInterceptor`). */
+  private invokeUntilEnded(input: unknown): Promise<void> {
+    const ended = new Promise<never>((_, reject) => (this.endedEarly = reject));
+    return Promise.race([this.invoke(input), ended]);
   }
 
   private async invoke(input: unknown): Promise<void> {
@@ -211,20 +240,31 @@ export class ServerCall implements ServerCallContext {
 
   private consumed(cost: number): void {
     if (this.state === 'done') return;
+    this.releaseHeld(cost);
     const increment = this.receiveWindow.consume(cost);
     if (increment > 0) this.host.session.send(FrameType.WINDOW_UPDATE, 0, this.callId, encodeWindowUpdate(increment));
   }
 
+  private releaseHeld(bytes: number): void {
+    if (bytes === 0) return;
+    assert(bytes <= this.heldBytes, `call ${this.callId} releases ${bytes} bytes but holds ${this.heldBytes}`);
+    this.heldBytes -= bytes;
+    this.host.release(bytes);
+  }
+
   private finish(error: RpcError | undefined): void {
+    this.releaseHeld(this.heldBytes);
     this.state = 'done';
     if (this.deadlineTimer !== undefined) this.clock.cancelTimer(this.deadlineTimer);
     this.sendWindow.release();
     if (error !== undefined) {
       this.requests?.fail(error);
       this.controller?.abort(error);
+      this.endedEarly?.(error);
     } else {
       this.requests?.end();
     }
-    this.host.finished(this);
+    this.endedEarly = undefined;
+    this.host.finished(this, error);
   }
 }

@@ -1,7 +1,9 @@
+import type { Address } from '../address.ts';
 import type { Env } from '../env.ts';
 import { DecodeError, InvalidArgumentError } from '../errors.ts';
 import type { Connection } from '../transport.ts';
 import { FrameFlag, FrameType, decodeHeaders, encodeTrailer } from './frame.ts';
+import { BufferBudget, ConnectionBuffer, type BufferLimits } from './buffer-budget.ts';
 import { resolveLimits, type RpcLimits } from './limits.ts';
 import type { AnyMethod, MethodTable, RequestOf, ResponseOf, ServiceDefinition } from './service.ts';
 import { ServerCall, type ErasedHandler, type ServerCallContext, type ServerCallHost, type ServerInterceptor } from './server-call.ts';
@@ -17,10 +19,34 @@ export type ServerHandler<D extends AnyMethod> =
 
 export type ServiceImplementation<M extends MethodTable> = { readonly [K in keyof M]: ServerHandler<M[K]> };
 
+/** A call that ended without reaching the interceptors (see `RpcServerOptions.onUnserved`). */
+export interface UnservedCall {
+  /** `service/method`, or undefined when no such method is registered (the caller picks that name, so it is not passed on). */
+  readonly method: string | undefined;
+  readonly code: StatusName;
+  readonly peer: Address;
+  /**
+   * True: refused on arrival, before any handler could run (server draining, over
+   * `maxConcurrentCalls`, unknown method); the client may retry it. False: accepted, then
+   * ended while its request was still arriving (cancelled, deadline, connection lost, bad request).
+   */
+  readonly refused: boolean;
+}
+
 export interface RpcServerOptions {
   /** What this server accepts per connection (concurrent calls, message and metadata size, window, idle timeout). */
   limits?: Partial<RpcLimits>;
   interceptors?: readonly ServerInterceptor[];
+  /**
+   * Told about every call the interceptors never see. With the interceptors, every call that
+   * reached the server is reported exactly once, so figures built on both count refusals
+   * during a flood. Runs inside frame handling: it must be quick and must not throw.
+   */
+  onUnserved?: (call: UnservedCall) => void;
+  /** Request bytes held before a handler takes them, per connection and in total (see `BufferLimits`). @default unbounded */
+  buffers?: Partial<BufferLimits>;
+  /** Told of each refusal for holding too many request bytes (a refusal counter). Must be quick and must not throw. */
+  onBufferRefused?: () => void;
 }
 
 export interface ShutdownOptions {
@@ -46,10 +72,20 @@ export class RpcServer {
   readonly interceptors: readonly ServerInterceptor[];
   private draining = false;
   private drained: (() => void) | undefined;
+  private readonly onUnserved: ((call: UnservedCall) => void) | undefined;
+  /** @internal */
+  readonly buffers: BufferBudget;
 
   constructor(private readonly env: Env, options: RpcServerOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.interceptors = options.interceptors ?? [];
+    this.onUnserved = options.onUnserved;
+    this.buffers = new BufferBudget({ maxBufferedBytesPerConnection: Infinity, maxBufferedBytes: Infinity, ...options.buffers }, this.limits.maxFrameBytes, options.onBufferRefused);
+  }
+
+  /** Request bytes held now over all connections that no handler has taken yet. */
+  get bufferedBytes(): number {
+    return this.buffers.total;
   }
 
   register<M extends MethodTable>(definition: ServiceDefinition<M>, implementation: ServiceImplementation<M>): this {
@@ -118,6 +154,11 @@ export class RpcServer {
   }
 
   /** @internal */
+  unserved(call: UnservedCall): void {
+    this.onUnserved?.(call);
+  }
+
+  /** @internal */
   connectionGone(connection: ServerConnection): void {
     this.connections.delete(connection);
     if (this.draining && this.connections.size === 0) this.drained?.();
@@ -130,7 +171,12 @@ class ServerConnection implements SessionHandler, ServerCallHost {
   readonly calls = new Map<number, ServerCall>();
   private highestSeen = 0;
 
+  private readonly buffer: ConnectionBuffer;
+  /** Bytes of the frame being received, held in the session's decoder. */
+  private partialFrameBytes = 0;
+
   constructor(private readonly env: Env, connection: Connection, private readonly server: RpcServer) {
+    this.buffer = new ConnectionBuffer(server.buffers);
     this.session = new RpcSession(env, connection, { limits: server.limits }, this);
     connection.onStream = (stream) => {
       if (this.session.attached) stream.reset(extraStreamResetCode);
@@ -170,13 +216,31 @@ class ServerConnection implements SessionHandler, ServerCallHost {
     // A client going away just stops sending; its calls end normally or with the connection.
   }
 
+  hold(bytes: number): boolean {
+    return this.buffer.hold(bytes);
+  }
+
+  release(bytes: number): void {
+    this.buffer.release(bytes);
+  }
+
+  onBuffered(bytes: number): void {
+    if (this.session.state === 'closed') return;
+    const grown = bytes - this.partialFrameBytes;
+    if (grown <= 0) this.buffer.release(-grown);
+    else if (!this.buffer.hold(grown)) return this.session.close('RESOURCE_EXHAUSTED', `${this.session.remoteAddress} sends a frame while the server holds too many request bytes`);
+    this.partialFrameBytes = bytes;
+  }
+
   onClosed(error: RpcError): void {
     for (const call of [...this.calls.values()]) call.abort(error);
+    this.buffer.releaseAll();
     this.server.connectionGone(this);
   }
 
-  finished(call: ServerCall): void {
+  finished(call: ServerCall, error: RpcError | undefined): void {
     this.calls.delete(call.callId);
+    if (!call.handlerStarted) this.server.unserved({ method: call.method, code: error?.code ?? 'OK', peer: call.peer, refused: false });
     if (this.server.isDraining && this.calls.size === 0) this.session.close('UNAVAILABLE', 'server shut down');
   }
 
@@ -196,19 +260,21 @@ class ServerConnection implements SessionHandler, ServerCallHost {
     if (callId <= this.highestSeen) throw new DecodeError(`HEADERS for call ${callId}: call ids must increase (last was ${this.highestSeen})`);
     this.highestSeen = callId;
     const headers = decodeHeaders(payload, this.server.limits.maxMetadataBytes);
-    if (this.server.isDraining) return this.refuse(callId, 'UNAVAILABLE', 'server shutting down');
-    if (this.calls.size >= this.server.limits.maxConcurrentCalls) {
-      return this.refuse(callId, 'RESOURCE_EXHAUSTED', `more than ${this.server.limits.maxConcurrentCalls} concurrent calls on one connection`);
-    }
     const route = this.server.route(headers.method);
-    if (route === undefined) return this.refuse(callId, 'UNIMPLEMENTED', `unknown method ${headers.method}`);
+    const method = route === undefined ? undefined : headers.method;
+    if (this.server.isDraining) return this.refuse(callId, method, 'UNAVAILABLE', 'server shutting down');
+    if (this.calls.size >= this.server.limits.maxConcurrentCalls) {
+      return this.refuse(callId, method, 'RESOURCE_EXHAUSTED', `more than ${this.server.limits.maxConcurrentCalls} concurrent calls on one connection`);
+    }
+    if (route === undefined) return this.refuse(callId, method, 'UNIMPLEMENTED', `unknown method ${headers.method}`);
     const call = new ServerCall(this.env.clock, this, callId, headers.method, route.service, route.method, route.handler, headers.metadata, headers.timeoutMs);
     if (call.state !== 'done') this.calls.set(callId, call);
   }
 
   /** Ends a call before any handler ran: the trailer says so, so the client may retry it. */
-  private refuse(callId: number, status: StatusName, message: string): void {
+  private refuse(callId: number, method: string | undefined, status: StatusName, message: string): void {
     const error = new RpcError(status, message);
     this.session.send(FrameType.TRAILER, FrameFlag.UNPROCESSED, callId, encodeTrailer(error.status, message, undefined));
+    this.server.unserved({ method, code: status, peer: this.session.remoteAddress, refused: true });
   }
 }

@@ -22,6 +22,8 @@ export interface SessionHandler {
   onClosed(error: RpcError): void;
   /** The highest call id this side has seen or started (for GOAWAY on a protocol violation). */
   highestCallId(): number;
+  /** After each read: bytes of a partly received frame the decoder now holds (for a buffer budget). */
+  onBuffered?(bytes: number): void;
 }
 
 export interface SessionOptions {
@@ -116,11 +118,22 @@ export class RpcSession {
     this.send(FrameType.GOAWAY, 0, 0, encodeGoaway(lastCallId, Status[status], message));
   }
 
-  /** Closes the connection; every call on it fails with `status`. Idempotent. */
+  /**
+   * Closes the connection gracefully: what was written (GOAWAY, trailers, the preamble)
+   * still reaches the peer (see `Connection.close`). Every call on it fails with `status`.
+   * Idempotent.
+   */
   close(status: StatusName, message: string, cause?: unknown): void {
     if (this.state === 'closed') return;
     this.finish(new RpcError(status, message, { cause }));
     this.connection.close();
+  }
+
+  /** Closes the connection on a peer given up on, dropping what was not yet sent; calls fail with UNAVAILABLE. */
+  private abort(message: string, cause?: unknown): void {
+    if (this.state === 'closed') return;
+    this.finish(new RpcError('UNAVAILABLE', message, { cause }));
+    this.connection.abort();
   }
 
   /** Closes after telling the peer why (GOAWAY with the status): used for protocol violations. */
@@ -137,7 +150,7 @@ export class RpcSession {
       stream.write(bytes);
       return true;
     } catch (error) {
-      this.close('UNAVAILABLE', `write to ${this.remoteAddress} failed: ${(error as Error).message}`, error);
+      this.abort(`write to ${this.remoteAddress} failed: ${(error as Error).message}`, error);
       return false;
     }
   }
@@ -147,6 +160,7 @@ export class RpcSession {
     this.lastHeardMs = this.env.clock.now();
     try {
       this.decoder.push(data);
+      this.handler.onBuffered?.(this.decoder.buffered);
     } catch (error) {
       if (!(error instanceof ShoalError)) throw error;
       this.violation(this.handler.highestCallId(), error.message, error);
@@ -211,10 +225,12 @@ export class RpcSession {
       return;
     }
     const idle = this.options.limits.idleTimeoutMs;
-    const silentMs = this.env.clock.now() - this.lastHeardMs;
     // Re-arming on every frame would cost a timer operation per frame; checking here is enough.
-    if (silentMs < idle) this.timers.set('idle', this.lastHeardMs + idle);
-    else this.close('UNAVAILABLE', `nothing heard from ${this.remoteAddress} for ${idle} ms (idle timeout)`);
+    // Compare against the deadline itself, not `now − lastHeard < idle`: in floating point the
+    // two can disagree, and a deadline re-armed at `now` would fire again at once, forever.
+    const idleAtMs = this.lastHeardMs + idle;
+    if (this.env.clock.now() < idleAtMs) this.timers.set('idle', idleAtMs);
+    else this.abort(`nothing heard from ${this.remoteAddress} for ${idle} ms (idle timeout)`);
   }
 
   private onConnectionClosed(error: TransportError | undefined): void {

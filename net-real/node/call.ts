@@ -1,11 +1,11 @@
 import { parseAddress, type Address } from '../../core/index.ts';
-import { DirectorService, WorkerService } from '../../core/cluster/index.ts';
+import { DirectorService, WorkerService } from '../../examples/director-worker/index.ts';
 import { RpcClient, RpcError, defineService, unary, type AnyMethod, type ServiceDefinition } from '../../core/rpc/index.ts';
 import { createRealEnv } from '../env.ts';
 import { parseBindAddress } from '../quic-transport.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../tls.ts';
 import { NodeFlagError, parseTlsFlags, type RawFlags } from './flags.ts';
-import { ensureDevCerts } from './node.ts';
+import { ensureDevCerts } from './startup.ts';
 import { nodeService } from './service.ts';
 
 /** Calls one `--count` run may make: a person's tool, not a load generator without bounds. */
@@ -133,10 +133,11 @@ export interface CallOutput {
 
 /** Exit code of a run: 0 all calls OK, 1 an RPC error (its code printed), 2 bad input. */
 export async function runCall(config: CallConfig, output: CallOutput): Promise<number> {
-  const paths = config.tls ?? ensureDevCerts(config.devCertsDir!, callerCertName, config.mutual);
+  // A development directory's nodes use mutual TLS, so the caller presents its certificate of the dev CA.
+  const paths = config.tls ?? { ...await ensureDevCerts(config.devCertsDir!, callerCertName), mutual: true };
   let tls: TlsMaterial;
   try {
-    tls = await loadTlsMaterial(paths);
+    tls = await loadTlsMaterial(paths, paths.mutual ? ['clientAuth'] : []);
   } catch (error) {
     throw new NodeFlagError((error as Error).message);
   }

@@ -3,5 +3,7 @@ export * from './admin.ts';
 export * from './metrics.ts';
 export * from './service.ts';
 export * from './node.ts';
+export * from './startup.ts';
 export * from './rpc-stats.ts';
 export * from './call.ts';
+export * from './apps.ts';

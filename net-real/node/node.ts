@@ -1,21 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger as PinoLogger } from 'pino';
-import { ConfigError, type Logger } from '../../core/index.ts';
-import { installExampleMember, type ExampleMember } from '../../core/cluster/index.ts';
-import { RpcClient, RpcServer } from '../../core/rpc/index.ts';
+import type { Logger } from '../../core/index.ts';
+import { startApps, type RunningApps } from '../../core/app/index.ts';
+import { attachRpc, type MemberRpcOptions } from '../../core/cluster/index.ts';
+import type { RpcClient, RpcServer } from '../../core/rpc/index.ts';
 import { Swim, type MembershipEvent } from '../../core/swim/index.ts';
 import { createRealEnv, type RealEnv } from '../env.ts';
-import { loadTlsMaterial, type TlsMaterial } from '../tls.ts';
+import { rpcServerLimitOptions, streamRouteOptions } from '../limits.ts';
+import { keyringStateSeal } from '../keyring.ts';
 import { AdminServer } from './admin.ts';
-import { NodeFlagError, type NodeConfig } from './flags.ts';
+import { appStartError, appStatus, exportAppValues } from './apps.ts';
+import { securityWarnings, type NodeConfig, type NodeSecurity } from './flags.ts';
 import { NodeMetrics } from './metrics.ts';
-import { RpcStats, servedCallInterceptor } from './rpc-stats.ts';
+import { RpcStats, servedCallInterceptor, unservedCallRecord } from './rpc-stats.ts';
 import { nodeService } from './service.ts';
-
-const devCertScript = fileURLToPath(new URL('../../certs/make-dev-certs.sh', import.meta.url));
+import { listenError, loadSecurity } from './startup.ts';
 
 /** Deadline of the periodic `shoal.node.v1/status` call to a peer. */
 export const rpcProbeTimeoutMs = 2_000;
@@ -29,20 +27,6 @@ export const leaveGossipRounds = 5;
 /** Member addresses remembered for naming RPC peers. */
 export const peerNamesMax = 100_000;
 
-/** Makes (or reuses) a development CA and this node's certificate in `dir`. */
-export function ensureDevCerts(dir: string, name: string, mutual: boolean): { cert: string; key: string; ca: string; mutual: boolean } {
-  const paths = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), ca: join(dir, 'ca.pem'), mutual };
-  if (!existsSync(paths.cert) || !existsSync(paths.key) || !existsSync(paths.ca)) {
-    mkdirSync(dir, { recursive: true });
-    try {
-      execFileSync('bash', [devCertScript, dir, name], { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (error) {
-      throw new NodeFlagError(`--dev-certs: cannot make certificates in ${dir}: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`);
-    }
-  }
-  return paths;
-}
-
 /** The core's Logger on top of pino. */
 export function coreLogger(pino: PinoLogger): Logger {
   return { log: (level, message, fields) => pino[level](fields ?? {}, message) };
@@ -50,7 +34,7 @@ export function coreLogger(pino: PinoLogger): Logger {
 
 /**
  * One running node: SWIM membership and an RPC server on one QUIC/UDP port, an RPC client
- * for calls to peers, and the admin HTTP endpoint.
+ * for calls to peers, the apps of `config.apps` on them, and the admin HTTP endpoint.
  */
 export class ShoalNode {
   readonly startedAtMs = performance.now();
@@ -58,15 +42,17 @@ export class ShoalNode {
   private shuttingDown: Promise<void> | undefined;
   /** Member names by address, kept from membership events, so RPC figures name their peers. */
   private readonly namesByAddress = new Map<string, string>();
-  /** The director/worker example's registries and services on this node (installed in `begin`). */
-  example!: ExampleMember;
+  /** The RPC server and client on the node's port (made in `begin`, once SWIM runs). */
+  server!: RpcServer;
+  client!: RpcClient;
+  /** The apps this node runs, with their reported values (started in `begin`). */
+  apps: RunningApps | undefined;
 
   private constructor(
     readonly config: NodeConfig,
     readonly real: RealEnv,
     readonly swim: Swim,
-    readonly server: RpcServer,
-    readonly client: RpcClient,
+    private readonly rpcOptions: MemberRpcOptions,
     readonly metrics: NodeMetrics,
     readonly rpcStats: RpcStats,
     readonly admin: AdminServer,
@@ -74,20 +60,17 @@ export class ShoalNode {
   ) {}
 
   static async start(config: NodeConfig, log: PinoLogger): Promise<ShoalNode> {
-    const paths = config.tls ?? ensureDevCerts(config.devCertsDir!, config.name, config.mutual);
-    let tls: TlsMaterial;
-    try {
-      tls = await loadTlsMaterial(paths);
-    } catch (error) {
-      if (error instanceof ConfigError) throw new NodeFlagError(error.message);
-      throw error;
-    }
+    const { tls, gossipKeys } = await loadSecurity(config);
     const real = await createRealEnv({
-      bind: config.bind, tls, logger: coreLogger(log),
+      bind: config.bind, tls, logger: coreLogger(log), limits: config.limits,
       ...(config.advertise === undefined ? {} : { advertise: config.advertise }),
-      ...(config.gossipKeys === undefined ? {} : { gossipKeys: config.gossipKeys }),
+      ...(gossipKeys === undefined ? {} : { gossipKeys }),
+    }).catch((error: unknown) => {
+      throw listenError('bind', config.bind, error);
     });
-    const swim = new Swim(real.env, { name: config.name, tags: config.tags, config: config.swim, seeds: config.seeds });
+    // Push-pull is sealed with the gossip keyring: membership accepts from an exchange exactly what it accepts from gossip.
+    const stateSeal = real.transport.keyring === undefined ? undefined : keyringStateSeal(real.transport.keyring);
+    const swim = new Swim(real.env, { name: config.name, tags: config.tags, config: config.swim, seeds: config.seeds, ...(stateSeal === undefined ? {} : { stateSeal }) });
     const holder: { metrics?: NodeMetrics } = {};
     const ref: { node?: ShoalNode } = {};
     const peerName = (address: string) => ref.node?.peerName(address) ?? address;
@@ -101,34 +84,90 @@ export class ShoalNode {
         holder.metrics?.onServerCallEnd(call.method, code, latencyMs);
       },
     });
-    const server = new RpcServer(real.env, { interceptors: [served] });
-    const client = new RpcClient(real.env, {
-      onCallEnd: (info) => {
-        holder.metrics?.onClientCallEnd(info);
-        rpcStats.record({ side: 'client', method: info.method, code: info.code, latencyMs: info.latencyMs, peer: peerName(info.address) });
+    const rpcOptions: MemberRpcOptions = {
+      server: {
+        interceptors: [served],
+        ...rpcServerLimitOptions(config.limits, real.transport),
+        onUnserved: (call) => {
+          const record = unservedCallRecord(call, peerName(call.peer));
+          rpcStats.record(record);
+          holder.metrics?.onServerCallUnserved(record);
+        },
       },
-    });
+      client: {
+        onCallEnd: (info) => {
+          holder.metrics?.onClientCallEnd(info);
+          rpcStats.record({ side: 'client', method: info.method, code: info.code, latencyMs: info.latencyMs, peer: peerName(info.address) });
+        },
+      },
+      routing: streamRouteOptions(config.limits, real.transport),
+    };
     const metrics = new NodeMetrics(swim, real.transport, { node: config.name });
     holder.metrics = metrics;
+    exportAppValues(metrics.registry, () => ref.node?.apps);
     const admin = await AdminServer.start(config.admin, {
       health: () => swim.isRunning,
-      ready: () => ref.node?.ready ?? false,
+      notReadyReason: () => ref.node === undefined ? 'starting' : ref.node.notReadyReason,
       status: () => ref.node?.status(),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    }, config.adminMaxConnections === undefined ? {} : { maxConnections: config.adminMaxConnections }).catch(async (error: unknown) => {
+      await real.close();
+      throw listenError('admin', config.admin, error);
     });
-    const node = new ShoalNode(config, real, swim, server, client, metrics, rpcStats, admin, log);
+    metrics.observeAdmin(admin);
+    const node = new ShoalNode(config, real, swim, rpcOptions, metrics, rpcStats, admin, log);
     ref.node = node;
-    node.begin();
+    for (const warning of node.security.warnings) log.warn({ insecure: config.insecure }, warning);
+    try {
+      node.begin();
+    } catch (error) {
+      await node.abandon();
+      throw appStartError(config.apps, error);
+    }
     return node;
   }
 
   /** Joined: another member is known alive, or this is the first member (no seeds). */
   get ready(): boolean {
-    return this.swim.isRunning && (this.swim.liveMembers > 1 || this.config.seeds.length === 0);
+    return this.notReadyReason === undefined;
+  }
+
+  /**
+   * Why the node is not ready, or undefined. A node that has seeds but knows no other
+   * member, while gossip or push-pull from peers fails to authenticate, says so: its key is
+   * not the cluster's (or its clock is off by more than the replay window).
+   */
+  get notReadyReason(): string | undefined {
+    if (!this.swim.isRunning) return 'not running';
+    if (this.swim.liveMembers > 1 || this.config.seeds.length === 0) return undefined;
+    const stats = this.swim.stats;
+    const refused = this.real.transport.droppedUnauthenticated + stats.pushPullRejected + stats.pushPullRefusedByPeer;
+    if (refused === 0) return 'not joined';
+    return `not joined: cannot authenticate its peers (${refused} gossip packets or push-pull frames refused either way; `
+      + 'is the gossip key the cluster\'s, and the clock within the replay window?)';
+  }
+
+  /** Gossip sealing: whether it is on, and what the keyring refused by reason. */
+  private gossipStatus() {
+    const keyring = this.real.transport.keyring;
+    return {
+      encrypted: keyring !== undefined,
+      refused: keyring === undefined ? { unauthenticated: 0, stale: 0, replayed: 0 } : { ...keyring.refusals },
+      replayCacheEvictions: keyring?.replayCacheEvictions ?? 0,
+    };
   }
 
   get address(): string {
     return this.swim.address;
+  }
+
+  /** What protects this node's traffic, and what is off (`--insecure`). */
+  get security(): NodeSecurity {
+    const gossipEncrypted = this.real.transport.keyring !== undefined;
+    return {
+      insecure: this.config.insecure, mtls: this.config.mutual, gossipEncrypted,
+      warnings: securityWarnings(this.config.insecure, this.config.mutual, gossipEncrypted),
+    };
   }
 
   /** The `/status` document (shape in docs/OPERATIONS.md, read by the dashboard). */
@@ -141,14 +180,14 @@ export class ShoalNode {
       },
       timeMs: now,
       ready: this.ready,
+      notReadyReason: this.notReadyReason ?? null,
+      security: this.security,
+      gossip: this.gossipStatus(),
       members: this.swim.members(),
       stats: { ...this.swim.stats },
-      transport: { connections: this.real.transport.connectionCount, droppedUnauthenticated: this.real.transport.droppedUnauthenticated, quicPacketsSent: this.real.transport.quicPacketsSent },
+      transport: { connections: this.real.transport.connectionCount, droppedUnauthenticated: this.real.transport.droppedUnauthenticated, quicPacketsSent: this.real.transport.quicPacketsSent, refused: this.real.transport.refusals },
       rpc: this.rpcStats.summary(this.clientInFlight()),
-      example: {
-        worker: this.example.isWorker, director: this.example.strategy ?? null, workerFilter: this.config.workerFilter,
-        workers: this.example.workers.pool().map((w) => ({ name: w.id, address: w.address, inFlight: w.inFlight })),
-      },
+      apps: appStatus(this.apps),
     };
   }
 
@@ -167,13 +206,12 @@ export class ShoalNode {
     return out;
   }
 
+  /**
+   * Joins and serves: SWIM starts, RPC joins it on the port (`attachRpc`, the simulator's
+   * wiring), then the node's own service and the apps. An app whose `start` throws throws
+   * here (`AppStartError`), and the node is abandoned.
+   */
   private begin(): void {
-    this.server.register(nodeService, {
-      status: () => ({
-        name: this.swim.name, address: this.swim.address, incarnation: this.swim.incarnation, liveMembers: this.swim.liveMembers,
-        localHealth: this.swim.localHealth, uptimeMs: Math.round(performance.now() - this.startedAtMs),
-      }),
-    });
     this.swim.subscribe((event: MembershipEvent) => {
       // Bounded: a cluster whose members keep changing addresses starts the map afresh.
       if (this.namesByAddress.size >= peerNamesMax) this.namesByAddress.clear();
@@ -182,17 +220,21 @@ export class ShoalNode {
       this.admin.publish('member', event);
     });
     this.swim.start();
-    // The same wiring as the simulator's cluster hosts: RPC and push-pull share the port.
-    this.example = installExampleMember(this.real.env, this.swim, this.server, this.client, {
-      workerFilter: this.config.workerFilter, director: this.config.director ?? false,
+    ({ server: this.server, client: this.client } = attachRpc(this.real.env, this.swim, this.rpcOptions));
+    this.server.register(nodeService, {
+      status: () => ({
+        name: this.swim.name, address: this.swim.address, incarnation: this.swim.incarnation, liveMembers: this.swim.liveMembers,
+        localHealth: this.swim.localHealth, uptimeMs: Math.round(performance.now() - this.startedAtMs),
+      }),
     });
+    this.apps = startApps({ env: this.real.env, swim: this.swim, server: this.server, client: this.client }, this.config.apps);
     if (this.config.rpcProbeMs > 0) {
       this.probeTimer = setInterval(() => this.probePeer(), this.config.rpcProbeMs);
       this.probeTimer.unref();
     }
     this.log.info({
       address: this.swim.address, admin: this.admin.address, seeds: this.config.seeds, config: this.swim.config,
-      worker: this.example.isWorker, director: this.example.strategy ?? null,
+      apps: this.config.apps.map((p) => ({ name: p.app.name, source: p.source, services: p.app.services.map((s) => s.name) })),
     }, 'node started');
   }
 
@@ -203,6 +245,14 @@ export class ShoalNode {
     const peer = peers[Math.floor(Math.random() * peers.length)]!;
     this.client.service(nodeService, peer.address).status({}, { timeoutMs: rpcProbeTimeoutMs })
       .catch((error: unknown) => this.log.debug({ peer: peer.name, error: (error as Error).message }, 'rpc probe failed'));
+  }
+
+  /** A node that could not begin: everything it opened closes, without a goodbye to the cluster. */
+  private async abandon(): Promise<void> {
+    this.swim.stop();
+    this.client?.close();
+    await this.admin.close();
+    await this.real.close();
   }
 
   /**
@@ -216,6 +266,7 @@ export class ShoalNode {
       this.swim.leave();
       await new Promise((resolve) => setTimeout(resolve, leaveGossipRounds * this.swim.config.gossipIntervalMs));
       await this.server.shutdown({ deadlineMs: drainMs });
+      this.apps?.stop();
       this.client.close();
       this.swim.stop();
       await this.admin.close();

@@ -1,4 +1,4 @@
-import { RpcError, type ServerCallContext, type ServerInterceptor } from '../../core/rpc/index.ts';
+import { RpcError, type ServerCallContext, type ServerInterceptor, type UnservedCall } from '../../core/rpc/index.ts';
 
 /** Methods counted separately; calls of further methods are counted under `otherMethodLabel`. */
 export const rpcStatsMethodsMax = 128;
@@ -11,6 +11,8 @@ export const rpcStatsWindowSeconds = 10;
 
 export const otherMethodLabel = '(other)';
 export const otherPeerLabel = '(other)';
+/** Method of a refused call whose name is not registered (the caller chose it, so it is not kept). */
+export const unknownMethodLabel = '(unknown)';
 
 export type RpcSide = 'server' | 'client';
 
@@ -21,9 +23,17 @@ export interface RpcCallRecord {
   readonly method: string;
   /** Status code name (`OK`, `UNAVAILABLE`...). */
   readonly code: string;
-  readonly latencyMs: number;
+  /** Undefined for a served call that never ran (refused, or ended while its request arrived): no latency to skew the percentiles. */
+  readonly latencyMs: number | undefined;
   /** The other end: the callee for client calls, the caller for server calls (a name when known, else an address). */
   readonly peer: string;
+  /** A served call refused on arrival (over `maxConcurrentCalls`, server draining, unknown method). */
+  readonly refused?: boolean;
+}
+
+/** The record of a served call that never reached the interceptors (`RpcServerOptions.onUnserved`). */
+export function unservedCallRecord(call: UnservedCall, peer: string): RpcCallRecord {
+  return { side: 'server', method: call.method ?? unknownMethodLabel, code: call.code, latencyMs: undefined, peer, refused: call.refused };
 }
 
 /** The `rpc` field of `/status`. The first five fields are the dashboard's RPC panel figures. */
@@ -38,8 +48,10 @@ export interface RpcStatusSummary {
   /** Calls per peer over the window: the workers served by this node's calls, or its callers. */
   perWorker: Record<string, number>;
   windowMs: number;
-  /** Calls since start, by side, method and status code. */
+  /** Calls since start, by side, method and status code (served calls that were refused or abandoned included). */
   calls: Record<RpcSide, Record<string, Record<string, number>>>;
+  /** Served calls refused on arrival since start, by status code (also counted in `calls.server`). */
+  refused: Record<string, number>;
   /** Calls in flight now, by peer: `client` the ones this node made, `server` the ones it serves. */
   inFlight: Record<RpcSide, Record<string, number>>;
 }
@@ -63,6 +75,7 @@ export class RpcStats {
   private readonly sampleMs = new Float64Array(rpcStatsLatencySamplesMax);
   private samples = 0;
   private readonly serverInFlight = new Map<string, number>();
+  private readonly refused = new Map<string, number>();
 
   /** @param now monotonic milliseconds (the node's clock). */
   constructor(private readonly now: () => number) {}
@@ -74,11 +87,13 @@ export class RpcStats {
     if (byCode === undefined) byMethod.set(method, byCode = new Map());
     byCode.set(call.code, (byCode.get(call.code) ?? 0) + 1);
     const nowMs = this.now();
+    if (call.refused === true) this.refused.set(call.code, (this.refused.get(call.code) ?? 0) + 1);
     const bucket = this.bucketAt(Math.floor(nowMs / 1000));
     bucket.calls++;
     if (call.code === 'OK') bucket.ok++;
     const peer = bucket.perPeer.has(call.peer) || bucket.perPeer.size < rpcStatsPeersMax ? call.peer : otherPeerLabel;
     bucket.perPeer.set(peer, (bucket.perPeer.get(peer) ?? 0) + 1);
+    if (call.latencyMs === undefined) return;
     const slot = this.samples % rpcStatsLatencySamplesMax;
     this.sampleAtMs[slot] = nowMs;
     this.sampleMs[slot] = call.latencyMs;
@@ -120,6 +135,7 @@ export class RpcStats {
       latencyMsP99: percentile(latencies, 0.99),
       perWorker, windowMs,
       calls: { server: nested(this.counts.server), client: nested(this.counts.client) },
+      refused: Object.fromEntries(this.refused),
       inFlight: { server: Object.fromEntries(this.serverInFlight), client: clientInFlight },
     };
   }

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { DirectorClient } from '../../core/cluster/index.ts';
+import { DirectorClient } from '../../examples/director-worker/index.ts';
 import { clusterRig, settle, simTest } from './helpers.ts';
 
 const test = simTest('tests/cluster/example.test.ts');
@@ -37,4 +37,11 @@ test('director/worker: a worker killed mid-stream is replaced with no lost token
   }
   expect(after.length).toBe(9);
   expect(after).toContain(killed);
+
+  // The app's reported values: one assignment per worker the client was given (a stream, 15
+  // computes, and one more after each failover), and the director's pool as it is now.
+  const reported = node('director').apps.reported.get('director-worker');
+  expect(reported?.get('assignments')).toBe(1 + 6 + 9 + client.failovers);
+  expect(reported?.get('workers')).toBe(workers.length);
+  expect(node(killed).apps.reported.get('director-worker')?.get('started')).toBe(after.filter((w) => w === killed).length);
 });

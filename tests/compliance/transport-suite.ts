@@ -38,6 +38,17 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * What a side writes just before it closes: many frame-sized writes (one coalesced batch
+ * on QUIC) and one larger than QUIC's initial congestion window (about 14 KB), so part of
+ * it is still unsent when the close comes.
+ */
+function closingWrites(label: string): Uint8Array[] {
+  const small = Array.from({ length: 30 }, (_, i) => bytes(`${label} ${i};`));
+  const large = new Uint8Array(64 * 1024).map((_, i) => (i * 13) & 0xff);
+  return [...small, large, bytes(`${label} end`)];
+}
+
 /** A stream's observable history. */
 interface Recorder {
   chunks: Uint8Array[];
@@ -239,6 +250,101 @@ export function describeTransportCompliance(name: string, makeHarness: () => Pro
       expect(() => conn.openStream()).toThrow(ConnectionClosedError);
       expect(await h.waitFor(() => serverClose !== undefined, 5_000)).toBe(true);
       expect(serverClose!.error).toBeInstanceOf(ConnectionClosedError);
+    });
+
+    it('delivers everything written before a graceful close, in both directions', async () => {
+      const a = await h.endpoint('a');
+      const b = await h.endpoint('b');
+      const request = bytes('close after this;');
+      const reply = closingWrites('reply');
+      let serverSide: Recorder | undefined;
+      let serverClose: TransportError | undefined | null = null;
+      b.streams.onConnection = (conn) => {
+        conn.onClose = (error) => (serverClose = error);
+        conn.onStream = (s) => {
+          serverSide = record(s);
+          const onData = s.onData!;
+          s.onData = (d) => {
+            onData(d);
+            if (concat(serverSide!.chunks).length < request.length) return;
+            // The reply and the close in one turn: nothing has left this side yet.
+            for (const chunk of reply) s.write(chunk);
+            conn.close();
+          };
+        };
+      };
+      const conn = a.streams.connect(b.localAddress);
+      let clientClose: TransportError | undefined | null = null;
+      conn.onClose = (error) => (clientClose = error);
+      const stream = conn.openStream();
+      const r = record(stream);
+      stream.write(request);
+      expect(await h.waitFor(() => clientClose !== null, 10_000)).toBe(true);
+      expect(clientClose).toBeInstanceOf(ConnectionClosedError);
+      expect(serverClose).toBeUndefined();
+      expect(Buffer.from(concat(r.chunks)).equals(Buffer.from(concat(reply)))).toBe(true);
+      expect(new TextDecoder().decode(concat(serverSide!.chunks))).toBe('close after this;');
+
+      let uploaded: Recorder | undefined;
+      b.streams.onConnection = (c) => {
+        c.onStream = (s) => {
+          uploaded = record(s);
+        };
+      };
+      const second = a.streams.connect(b.localAddress);
+      const upload = closingWrites('upload');
+      const out = second.openStream();
+      expect(await h.waitFor(() => second.state === 'open', 5_000)).toBe(true);
+      for (const chunk of upload) out.write(chunk);
+      second.close();
+      expect(await h.waitFor(() => uploaded?.closed === true, 10_000)).toBe(true);
+      expect(uploaded!.error).toBeInstanceOf(ConnectionClosedError);
+      expect(Buffer.from(concat(uploaded!.chunks)).equals(Buffer.from(concat(upload)))).toBe(true);
+    });
+
+    it('delivers bytes written and closed before the handshake finished', async () => {
+      const a = await h.endpoint('a');
+      const b = await h.endpoint('b');
+      let serverSide: Recorder | undefined;
+      b.streams.onConnection = (c) => {
+        c.onStream = (s) => {
+          serverSide = record(s);
+        };
+      };
+      const conn = a.streams.connect(b.localAddress);
+      const stream = conn.openStream();
+      stream.write(bytes('early bird'));
+      conn.close();
+      expect(conn.state).toBe('closed');
+      expect(await h.waitFor(() => serverSide?.closed === true, 10_000)).toBe(true);
+      expect(new TextDecoder().decode(concat(serverSide!.chunks))).toBe('early bird');
+    });
+
+    it('aborts at once: the peer hears of it without ending its side', async () => {
+      const a = await h.endpoint('a');
+      const b = await h.endpoint('b');
+      let serverClose: TransportError | undefined | null = null;
+      b.streams.onConnection = (c) => {
+        c.onClose = (error) => (serverClose = error);
+        c.onStream = (s) => {
+          s.onData = () => undefined;
+        };
+      };
+      const conn = a.streams.connect(b.localAddress);
+      const stream = conn.openStream();
+      const r = record(stream);
+      stream.write(bytes('hello'));
+      expect(await h.waitFor(() => conn.state === 'open', 5_000)).toBe(true);
+      await h.advance(50);
+      let clientClose: { error: TransportError | undefined } | undefined;
+      conn.onClose = (error) => (clientClose = { error });
+      conn.abort();
+      expect(conn.state).toBe('closed');
+      expect(clientClose).toEqual({ error: undefined });
+      expect(r.error).toBeInstanceOf(ConnectionClosedError);
+      // A graceful close would wait (QUIC: up to closeFlushTimeoutMs) for this peer, which never ends its stream.
+      expect(await h.waitFor(() => serverClose !== null, 1_000)).toBe(true);
+      expect(serverClose).toBeInstanceOf(ConnectionClosedError);
     });
 
     it('reports a crashed peer as a connection error within the idle timeout bound', async () => {

@@ -3,15 +3,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectorClient, DirectorService } from '../../core/cluster/index.ts';
+import { DirectorClient, DirectorService } from '../../examples/director-worker/index.ts';
 import { RpcClient } from '../../core/rpc/index.ts';
 import { createRealEnv, type RealEnv } from '../../net-real/index.ts';
 import { AttachSource, ClusterModel } from '../../tui/index.ts';
 import { sleep, startNode, status, waitFor, type NodeProcess } from './node-harness.ts';
 
 // The director/worker example over real QUIC: 1 director + 3 workers as `shoal node`
-// processes on loopback, and a client in this process calling through the director.
+// processes on loopback, and a client in this process calling through the director. The
+// nodes load the example as an app (`--app examples/director-worker/app.ts`), except w2,
+// which runs it the flag way (no `--app`: every node runs the example by default), so
+// both paths are shown to make the same member.
 const workerNames = ['w0', 'w1', 'w2'];
+const appFile = 'examples/director-worker/app.ts';
 const swimFlag = 'probeIntervalMs=200,probeTimeoutMs=100,gossipIntervalMs=50,pushPullIntervalMs=2000,joinRetryIntervalMs=300';
 /** Calls issued, one every `issueEveryMs`: a bounded rate, so 2 cores keep up. */
 const callsTotal = 160;
@@ -21,9 +25,19 @@ const killAfterCalls = 50;
 /** Silence after which the client gives up on a worker and asks the director for another. */
 const silenceMsMax = 300;
 
+/** What the example app reports (`node.report`), as `/status` shows it under `apps`. */
+interface ExampleValues {
+  worker: boolean;
+  director: string | false;
+  workerFilter: string;
+  started?: number;
+  assignments?: number;
+  workers?: number;
+}
+
 interface RpcStatus {
   rpc: { callsPerSec: number; latencyMsP50: number; latencyMsP99: number; perWorker: Record<string, number>; calls: { server: Record<string, Record<string, number>> } };
-  example: { worker: boolean; director: string | null; workers: { name: string }[] };
+  apps: { 'director-worker'?: ExampleValues };
   members: { name: string; state: string }[];
 }
 
@@ -33,7 +47,8 @@ const workers = new Map<string, NodeProcess>();
 let client: RealEnv | undefined;
 
 function tlsFlags(name: string): string[] {
-  return ['--cert', join(certDir, `${name}.pem`), '--key', join(certDir, `${name}.key`), '--ca', join(certDir, 'ca.pem')];
+  return ['--cert', join(certDir, `${name}.pem`), '--key', join(certDir, `${name}.key`), '--ca', join(certDir, 'ca.pem'),
+    '--mtls', '--gossip-key-file', join(certDir, 'gossip.key')];
 }
 
 function common(name: string): string[] {
@@ -44,21 +59,25 @@ async function rpcStatus(node: NodeProcess): Promise<RpcStatus | undefined> {
   return await status(node) as unknown as RpcStatus | undefined;
 }
 
+async function example(node: NodeProcess): Promise<ExampleValues | undefined> {
+  return (await rpcStatus(node))?.apps['director-worker'];
+}
+
 async function describeCluster(): Promise<string> {
   const all = [director, ...workers.values()];
-  const lines = await Promise.all(all.map(async (p) => `${p.name}: ${JSON.stringify((await rpcStatus(p))?.example ?? 'no answer')}`));
+  const lines = await Promise.all(all.map(async (p) => `${p.name}: ${JSON.stringify(await example(p) ?? 'no answer')}`));
   return lines.join('\n');
 }
 
 beforeAll(async () => {
   certDir = mkdtempSync(join(tmpdir(), 'shoal-dw-'));
   execFileSync(join(import.meta.dirname, '..', '..', 'certs', 'make-dev-certs.sh'), [certDir, 'director', ...workerNames, 'client'], { stdio: 'ignore' });
-  director = await startNode('director', [...common('director'), '--tags', 'role=director', '--director', '--strategy', 'round-robin']);
+  director = await startNode('director', [...common('director'), '--tags', 'role=director', '--app', appFile, '--app-config', '{"director":"round-robin"}']);
   const started = await Promise.all(workerNames.map((name) =>
-    startNode(name, [...common(name), '--tags', `role=worker,label=${name}`, '--seeds', director.address])));
+    startNode(name, [...common(name), '--tags', `role=worker,label=${name}`, '--seeds', director.address, ...name === 'w2' ? [] : ['--app', appFile]])));
   for (const w of started) workers.set(w.name, w);
   const read = (file: string) => readFileSync(join(certDir, file), 'utf8');
-  client = await createRealEnv({ bind: '127.0.0.1:0', tls: { cert: read('client.pem'), key: read('client.key'), ca: read('ca.pem') }, idleTimeoutMs: 2_000 });
+  client = await createRealEnv({ bind: '127.0.0.1:0', tls: { cert: read('client.pem'), key: read('client.key'), ca: read('ca.pem'), mutual: true }, idleTimeoutMs: 2_000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -69,10 +88,9 @@ afterAll(async () => {
 
 describe('director/worker over real QUIC on loopback', () => {
   it('forms: the director lists all three workers, each worker serves the worker service', async () => {
-    await waitFor(async () => (await rpcStatus(director))?.example.workers.length === workerNames.length, 15_000, describeCluster);
-    const d = await rpcStatus(director);
-    expect(d?.example).toMatchObject({ worker: false, director: 'round-robin' });
-    for (const w of workers.values()) expect((await rpcStatus(w))?.example).toMatchObject({ worker: true, director: null });
+    await waitFor(async () => (await example(director))?.workers === workerNames.length, 15_000, describeCluster);
+    expect(await example(director)).toMatchObject({ worker: false, director: 'round-robin', workerFilter: 'role=worker', assignments: 0 });
+    for (const w of workers.values()) expect(await example(w)).toEqual({ worker: true, director: false, workerFilter: 'role=worker', started: 0, tokens: 0 });
   });
 
   it('a worker SIGKILLed under load: every call ends once with success, load spreads before and after, the director drops it', async () => {
@@ -127,7 +145,7 @@ describe('director/worker over real QUIC on loopback', () => {
     // The director reports the dead worker gone: failed in membership, out of the pool.
     await waitFor(async () => {
       const d = await rpcStatus(director);
-      return d !== undefined && d.members.find((m) => m.name === 'w1')?.state === 'dead' && !d.example.workers.some((w) => w.name === 'w1');
+      return d !== undefined && d.members.find((m) => m.name === 'w1')?.state === 'dead' && d.apps['director-worker']?.workers === 2;
     }, 10_000, describeCluster);
     const pool = await rpc.service(DirectorService, director.address).workers({}, { timeoutMs: 2_000 });
     expect(pool.workers.map((w) => w.name).sort()).toEqual(['w0', 'w2']);
@@ -135,9 +153,12 @@ describe('director/worker over real QUIC on loopback', () => {
     // The director's /status counts the assignments it served.
     const d = (await rpcStatus(director))!;
     expect(d.rpc.calls.server['cluster.director.v1/assign']?.OK).toBeGreaterThanOrEqual(callsTotal);
+    // ... and so does the app: one assignment per successful `assign`.
+    expect(d.apps['director-worker']?.assignments).toBe(d.rpc.calls.server['cluster.director.v1/assign']?.OK);
     expect(d.rpc.latencyMsP99).toBeGreaterThanOrEqual(d.rpc.latencyMsP50);
     const w0 = (await rpcStatus(workers.get('w0')!))!;
     expect(w0.rpc.calls.server['cluster.worker.v1/compute']?.OK).toBe(before.w0! + after.w0!);
+    expect(w0.apps['director-worker']?.started).toBeGreaterThanOrEqual(before.w0! + after.w0!);
     // The dashboard attached to the director fills its RPC panel from that summary.
     const model = new ClusterModel();
     await new AttachSource({ target: director.admin, model }).poll();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectorService, WorkerService } from '../../core/cluster/index.ts';
+import { DirectorService, WorkerService } from '../../examples/director-worker/index.ts';
 import { NodeFlagError, methodDefinition, parseCallArgs } from '../../net-real/node/index.ts';
 import { runShoal, startNode, status, waitFor, type NodeProcess } from './node-harness.ts';
 

@@ -36,7 +36,7 @@ const everStarted: NodeProcess[] = [];
 
 function flags(name: string, extra: readonly string[] = []): string[] {
   return ['--preset', 'local', '--swim', swimFlag, '--cert', join(certDir, `${name}.pem`), '--key', join(certDir, `${name}.key`),
-    '--ca', join(certDir, 'ca.pem'), '--rpc-probe-ms', '300', '--log-level', 'info', ...extra];
+    '--ca', join(certDir, 'ca.pem'), '--mtls', '--gossip-key-file', join(certDir, 'gossip.key'), '--rpc-probe-ms', '300', '--log-level', 'info', ...extra];
 }
 
 async function launch(name: string, extra: readonly string[]): Promise<NodeProcess> {

@@ -9,7 +9,11 @@ import { runShoal } from './node-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shoal-flags-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const tls = { cert: '/c.pem', key: '/k.pem', ca: '/ca.pem' };
+const gossipKeyFile = join(dir, 'gossip.key');
+writeFileSync(gossipKeyFile, `${randomBytes(32).toString('base64')}\n`);
+const files = { cert: '/c.pem', key: '/k.pem', ca: '/ca.pem' };
+/** TLS files with what secure defaults ask for: mutual TLS and a gossip key. */
+const tls = { ...files, mtls: true, 'gossip-key-file': gossipKeyFile };
 
 describe('shoal node flags', () => {
   it.each([
@@ -28,21 +32,39 @@ describe('shoal node flags', () => {
     [{ name: 'a', bind: '127.0.0.1:1', ...tls, director: true, strategy: 'fastest' }, /--strategy: unknown strategy "fastest"; valid strategies: round-robin, random, least-connections, power-of-two, peak-ewma, weighted, rendezvous, lifo/],
     [{ name: 'a', bind: '127.0.0.1:1', ...tls, strategy: 'random' }, /--strategy only applies to a director/],
     [{ name: 'a', bind: '127.0.0.1:1', ...tls, 'worker-filter': 'role=a b' }, /--worker-filter: .*bad tag value/],
+    [{ name: 'a', bind: '0.0.0.0:7946', ...tls }, /--bind 0\.0\.0\.0:7946 is a wildcard address: add --advertise/],
+    [{ name: 'a', bind: '[::]:7946', ...tls }, /--bind \[::\]:7946 is a wildcard address: add --advertise/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, swim: 'bogusField=1' }, /--swim: unknown field "bogusField"/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, swim: 'probeIntervalMs=fast' }, /--swim: probeIntervalMs wants a number, got "fast"/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...tls, swim: 'awarenessEnabled=1' }, /--swim: awarenessEnabled wants a boolean, got "1"/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...files }, /also need --mtls \(mutual TLS\) and --gossip-key-file F \(encrypted gossip\); --insecure/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...files, mtls: true }, /also need --gossip-key-file F/],
+    [{ name: 'a', bind: '127.0.0.1:1', ...files, 'gossip-key-file': gossipKeyFile }, /also need --mtls \(mutual TLS\);/],
   ])('rejects %j', async (flags, message) => {
     await expect(parseNodeFlags(flags)).rejects.toThrow(message);
     await expect(parseNodeFlags(flags)).rejects.toBeInstanceOf(NodeFlagError);
   });
 
   it('accepts a full set and applies defaults', async () => {
-    const config = await parseNodeFlags({ name: 'a', bind: '0.0.0.0:7946', advertise: '10.0.0.1:7946', seeds: '10.0.0.2:7946, 10.0.0.3:7946', tags: 'zone=a,role=worker', ...tls, mtls: true, preset: 'wan', swim: 'probeIntervalMs=6000,awarenessEnabled=false' });
+    const config = await parseNodeFlags({ name: 'a', bind: '0.0.0.0:7946', advertise: '10.0.0.1:7946', seeds: '10.0.0.2:7946, 10.0.0.3:7946', tags: 'zone=a,role=worker', ...tls, preset: 'wan', swim: 'probeIntervalMs=6000,awarenessEnabled=false' });
     expect(config.seeds).toEqual(['10.0.0.2:7946', '10.0.0.3:7946']);
     expect(config.tags).toEqual({ zone: 'a', role: 'worker' });
-    expect(config.tls).toEqual({ ...tls, mutual: true });
+    expect(config.tls).toEqual({ ...files, mutual: true });
+    expect(config).toMatchObject({ mutual: true, insecure: false });
+    expect(config.gossipKeys).toHaveLength(1);
     expect(config.swim).toEqual({ preset: 'wan', probeIntervalMs: 6000, awarenessEnabled: false });
     expect(config.admin).toBe('127.0.0.1:0');
     expect(config.logLevel).toBe('info');
     expect(config.workerFilter).toBe('role=worker');
     expect(config.director).toBeUndefined();
+  });
+
+  it('--insecure allows server-only TLS and plaintext gossip; --dev-certs is mutual unless --insecure', async () => {
+    const open = await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', ...files, insecure: true });
+    expect(open).toMatchObject({ tls: { ...files, mutual: false }, mutual: false, insecure: true, gossipKeys: undefined });
+    expect(await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', 'dev-certs': dir })).toMatchObject({ devCertsDir: dir, mutual: true, insecure: false });
+    expect(await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', 'dev-certs': dir, insecure: true })).toMatchObject({ mutual: false, insecure: true });
+    expect(await parseNodeFlags({ name: 'a', bind: '127.0.0.1:1', 'dev-certs': dir, insecure: true, mtls: true })).toMatchObject({ mutual: true, insecure: true });
   });
 
   it('--director serves the example with round robin unless --strategy names another', async () => {
@@ -66,9 +88,10 @@ describe('shoal node flags', () => {
 
   it('the process exits 2 with a clear message on a bad flag and on an unreadable file', async () => {
     const unknown = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--bogus']);
-    const unreadable = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--cert', join(dir, 'no.pem'), '--key', join(dir, 'no.key'), '--ca', join(dir, 'no-ca.pem')]);
+    const unreadable = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--cert', join(dir, 'no.pem'), '--key', join(dir, 'no.key'), '--ca', join(dir, 'no-ca.pem'),
+      '--mtls', '--gossip-key-file', gossipKeyFile]);
     expect(await unknown.exited).toBe(2);
-    expect(unknown.lines.join('\n')).toMatch(/Unknown option '--bogus'/);
+    expect(unknown.lines.join('\n')).toMatch(/unknown flag --bogus; see shoal node --help/);
     expect(await unreadable.exited).toBe(2);
     expect(unreadable.lines.join('\n')).toMatch(/shoal node: tls\.cert: cannot read .*no\.pem/);
     const badStrategy = runShoal(['node', '--name', 'a', '--bind', '127.0.0.1:0', '--dev-certs', dir, '--director', '--strategy', 'nope']);
@@ -81,7 +104,7 @@ describe('admin endpoint', () => {
   it('answers /health, /ready, /status, /metrics, 404, and streams published events', async () => {
     let ready = false;
     const admin = await AdminServer.start('127.0.0.1:0', {
-      health: () => true, ready: () => ready, status: () => ({ node: { name: 'x' } }),
+      health: () => true, notReadyReason: () => (ready ? undefined : 'not joined'), status: () => ({ node: { name: 'x' } }),
       metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'm 1\n' }),
     });
     try {
@@ -108,7 +131,7 @@ describe('admin endpoint', () => {
   });
 
   it('drops an event-stream client that stops reading instead of buffering without bound', async () => {
-    const admin = await AdminServer.start('127.0.0.1:0', { health: () => true, ready: () => true, status: () => ({}), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) });
+    const admin = await AdminServer.start('127.0.0.1:0', { health: () => true, notReadyReason: () => undefined, status: () => ({}), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) });
     try {
       // A raw client that sends the request and then never reads.
       const [host, port] = admin.address.split(':');

@@ -28,6 +28,21 @@ export function runShoal(args: readonly string[]): { child: ChildProcess; lines:
   return { child, lines, exited };
 }
 
+/** Runs `shoal ...args` to its end; past `boundMs` it is killed and `code` is `'timeout'`. */
+export async function runShoalToEnd(args: readonly string[], boundMs: number): Promise<{ code: number | string; lines: string[] }> {
+  const run = runShoal(args);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      run.child.kill('SIGKILL');
+      resolve('timeout');
+    }, boundMs);
+  });
+  const code = await Promise.race([run.exited, timeout]);
+  clearTimeout(timer);
+  return { code, lines: run.lines };
+}
+
 /** Starts `shoal node --name NAME ...args` and waits for its "node started" line. */
 export async function startNode(name: string, args: readonly string[]): Promise<NodeProcess> {
   const { child, lines, exited } = runShoal(['node', '--name', name, ...args]);
@@ -62,6 +77,7 @@ export interface Status {
   node: { name: string; address: string; incarnation: number };
   ready: boolean;
   members: StatusMember[];
+  security: { insecure: boolean; mtls: boolean; gossipEncrypted: boolean; warnings: string[] };
 }
 
 /** `GET /status` of a node, or undefined when it does not answer. */

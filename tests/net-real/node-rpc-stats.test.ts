@@ -3,6 +3,7 @@ import { RpcError } from '../../core/rpc/index.ts';
 import type { ServerCallContext } from '../../core/rpc/index.ts';
 import {
   RpcStats, otherMethodLabel, rpcStatsLatencySamplesMax, rpcStatsMethodsMax, rpcStatsWindowSeconds, servedCallInterceptor,
+  unknownMethodLabel, unservedCallRecord,
 } from '../../net-real/node/index.ts';
 
 function clock(startMs = 100_000) {
@@ -55,6 +56,23 @@ describe('RpcStats (the rpc field of /status)', () => {
     for (let i = 0; i < rpcStatsLatencySamplesMax; i++) ring.record({ side: 'client', method: 'm', code: 'OK', latencyMs: 1_000, peer: 'p' });
     for (let i = 0; i < rpcStatsLatencySamplesMax; i++) ring.record({ side: 'client', method: 'm', code: 'OK', latencyMs: 1, peer: 'p' });
     expect(ring.summary({}).latencyMsP99).toBe(1);
+  });
+
+  it('counts refused and never-run served calls without a latency: they lower the success ratio, not the percentiles', () => {
+    const c = clock();
+    const stats = new RpcStats(c.now);
+    stats.record({ side: 'server', method: 's/m', code: 'OK', latencyMs: 40, peer: 'a' });
+    for (let i = 0; i < 3; i++) stats.record(unservedCallRecord({ method: 's/m', code: 'RESOURCE_EXHAUSTED', peer: '10.0.0.1:1', refused: true }, 'a'));
+    stats.record(unservedCallRecord({ method: undefined, code: 'UNIMPLEMENTED', peer: '10.0.0.2:1', refused: true }, 'b'));
+    stats.record(unservedCallRecord({ method: 's/m', code: 'UNAVAILABLE', peer: '10.0.0.1:1', refused: false }, 'a'));
+    const s = stats.summary({});
+    expect(s.calls.server).toEqual({ 's/m': { OK: 1, RESOURCE_EXHAUSTED: 3, UNAVAILABLE: 1 }, [unknownMethodLabel]: { UNIMPLEMENTED: 1 } });
+    expect(s.refused).toEqual({ RESOURCE_EXHAUSTED: 3, UNIMPLEMENTED: 1 });
+    expect(s.successRatio).toBeCloseTo(1 / 6);
+    expect(s.callsPerSec).toBeCloseTo(6 / rpcStatsWindowSeconds);
+    // Refusals take no time; counted as 0 ms samples they would pull p50 to 0.
+    expect(s.latencyMsP50).toBe(40);
+    expect(s.perWorker).toEqual({ a: 5, b: 1 });
   });
 
   it('the served-call interceptor reports in-flight calls per caller and the final status code', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring, QuicTransport, RealClock, type QuicTransportOptions, type TlsMaterial } from '../../net-real/index.ts';
@@ -30,6 +30,19 @@ export function makeCertDir(nodes: readonly string[] = ['node', 'other']): CertD
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Issues `DIR/NAME.pem` and `DIR/NAME.key` from the directory's development CA with the
+ * given extended key usage (e.g. `emailProtection`), for tests of certificates a node must refuse.
+ */
+export function issueCertificate(dir: string, name: string, extendedKeyUsage: string): void {
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=${extendedKeyUsage}\nsubjectAltName=IP:127.0.0.1\n`);
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`,
+    '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`)], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca-private', 'ca.key'),
+    '-set_serial', '7', '-days', '2', '-extfile', ext, '-out', join(dir, `${name}.pem`)], { stdio: 'ignore' });
 }
 
 /** Idle timeout used on loopback in tests: short, so a dead peer surfaces fast. */

@@ -36,7 +36,8 @@ describe('scenario files', () => {
   it('names an unknown fault and lists the known ones', () => {
     const [p] = problems(`${base}faults:\n  - { at: 1s, explode: n1 }\n`);
     expect(p).toMatchObject({ line: 6, path: 'faults.0' });
-    expect(p!.message).toMatch(/unknown fault "explode".*crash, restart, partition/);
+    expect(p!.message).toMatch(/unknown fault "explode"; expected one of: crash \(at, crash\), restart \(at, restart\), partition/);
+    expect(p!.message).toContain('pause (at, pause, for)');
   });
 
   it('refuses unknown fields, missing fields, bad probabilities and YAML syntax errors', () => {

@@ -1,13 +1,13 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { App, ClusterModel, type ActionName, type DashboardSource } from '../../tui/index.ts';
-import { names, observer } from './helpers.ts';
+import { names, observer, view } from './helpers.ts';
 
 /** A source that only records what the keys asked for; the test scripts the model. */
 class ScriptedSource implements DashboardSource {
   readonly model = new ClusterModel();
   readonly calls: string[] = [];
-  constructor(readonly capabilities: ReadonlySet<ActionName> = new Set(['pause', 'step', 'speed', 'crash', 'restart', 'partition', 'heal', 'pauseMember', 'loss', 'save'])) {}
+  constructor(readonly capabilities: ReadonlySet<ActionName> = new Set(['pause', 'step', 'speed', 'crash', 'restart', 'partition', 'heal', 'pauseMember', 'loss', 'save', 'continue'])) {}
   start() {}
   stop() {}
   private call(text: string) {
@@ -25,6 +25,7 @@ class ScriptedSource implements DashboardSource {
   pauseMember(n: readonly string[]) { return this.call(`pauseMember ${n.join(',')}`); }
   addLoss() { return this.call('loss'); }
   save() { return this.call('save'); }
+  continuePastEnd() { return this.call('continue'); }
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
@@ -84,9 +85,9 @@ describe('App', () => {
     await tick();
     app.stdin.write('jmp');
     await tick();
-    app.stdin.write(' .+-hlzwr');
+    app.stdin.write(' .+-hlzwrn');
     await tick();
-    expect(source.calls).toEqual(['crash n3', 'partition n4,n5', 'pause', 'step', 'faster', 'slower', 'heal', 'loss', 'pauseMember n5', 'save', 'restart n5']);
+    expect(source.calls).toEqual(['crash n3', 'partition n4,n5', 'pause', 'step', 'faster', 'slower', 'heal', 'loss', 'pauseMember n5', 'save', 'restart n5', 'continue']);
     app.unmount();
   });
 
@@ -129,6 +130,111 @@ describe('App', () => {
     frame = app.lastFrame()!;
     expect(frame).toMatch(/n200\s+n200:7946/);
     expect(frame).toMatch(/of 200\]/);
+    app.unmount();
+  });
+
+  it('shows each member\'s app values in the apps panel, following the cursor, and none without apps', async () => {
+    const { source, app, all } = setup(5);
+    expect(app.lastFrame()!).not.toContain('Apps ');
+    const apps = (n: string) => (n === 'n4' ? {} : { apps: { kv: { keys: Number(n.slice(1)) * 2, leader: n === 'n1' }, counter: { ticks: 12 } } });
+    source.model.update({ timeMs: 13_000, observers: all.map((n) => observer(n, all, {}, apps(n))) });
+    source.model.commit();
+    await tick();
+    let frame = app.lastFrame()!;
+    expect(frame).toContain('Apps  4 members reporting');
+    expect(frame).toMatch(/n1 +kv keys=2 leader=true; counter ticks=12/);
+    expect(frame).toMatch(/n5 +kv keys=10 leader=false; counter ticks=12/);
+    expect(frame).not.toMatch(/n4 +kv/);
+    // A crashed member keeps its last values (its line is dimmed).
+    source.model.update({ timeMs: 14_000, observers: all.map((n) => (n === 'n2' ? { name: n, condition: 'down' as const, ...apps(n) } : observer(n, all, {}, apps(n)))) });
+    source.model.commit();
+    await tick();
+    frame = app.lastFrame()!;
+    expect(frame).toMatch(/n2 +kv keys=4 leader=false/);
+    app.unmount();
+  });
+
+  it('shows as phi the median over the observers, not the worst one, and says so in the legend', async () => {
+    const { source, app, all } = setup(5);
+    // n3 as the others see it: phi 1, 2, 3 and 40 (one observer behind a bad link).
+    const phiOfN3: Record<string, number> = { n1: 1, n2: 2, n4: 3, n5: 40 };
+    source.model.update({
+      timeMs: 13_000,
+      observers: all.map((n) => ({ ...observer(n, all), view: all.map((m) => view(m, 'alive', { phi: m === 'n3' ? phiOfN3[n] ?? 0 : 0.5 })) })),
+    });
+    source.model.commit();
+    await tick();
+    const frame = app.lastFrame()!;
+    expect(frame).toMatch(/n3\s+n3:7946\s+alive\s+4\/4\s+0\s+2\.5\s/);
+    expect(frame).not.toMatch(/\b40\.0\b/);
+    expect(frame).toMatch(/n1\s+n1:7946\s+alive\s+4\/4\s+0\s+0\.5\s/);
+    expect(frame).toContain('phi: median over observers; bar: peak per second, full at 8');
+    app.unmount();
+  });
+
+  it('sorts by phi ascending under ▲ and descending under ▼', async () => {
+    const { source, app, all } = setup(5);
+    const phiOf: Record<string, number> = { n1: 4, n2: 1, n3: 5, n4: 2, n5: 3 };
+    source.model.update({ timeMs: 13_000, observers: all.map((n) => ({ ...observer(n, all), view: all.map((m) => view(m, 'alive', { phi: phiOf[m]! })) })) });
+    source.model.commit();
+    const order = () => app.lastFrame()!.split('\n').map((line) => /^[> ][ *](n\d+)\s+n\d+:7946/.exec(line)?.[1]).filter((n) => n !== undefined);
+    app.stdin.write('ss');
+    await tick();
+    expect(app.lastFrame()!).toContain('sort:phi▲');
+    expect(order()).toEqual(['n2', 'n4', 'n5', 'n1', 'n3']);
+    app.stdin.write('S');
+    await tick();
+    expect(app.lastFrame()!).toContain('sort:phi▼');
+    expect(order()).toEqual(['n3', 'n1', 'n5', 'n4', 'n2']);
+    app.unmount();
+  });
+
+  it('shows the scenario\'s end, the ended state, and continues past it with n', async () => {
+    const { source, app } = setup(5);
+    source.model.setStatus({ endMs: 60_000, phase: 'before-end' });
+    source.model.commit();
+    await tick();
+    expect(app.lastFrame()!).toContain('t=12.5 s / 60.0 s · ×1 · RUNNING');
+    expect(app.lastFrame()!).toContain('n continue past end');
+    source.model.setStatus({ timeMs: 60_000, phase: 'ended', message: 'scenario ended: PASS, 3/3 expectations passed · n continues past the end' });
+    source.model.commit();
+    await tick();
+    let frame = app.lastFrame()!;
+    expect(frame).toContain('t=60.0 s / 60.0 s · ×1 · SCENARIO ENDED');
+    expect(frame).not.toContain('RUNNING');
+    app.stdin.write('n');
+    await tick();
+    expect(source.calls).toEqual(['continue']);
+    source.model.setStatus({ timeMs: 61_000, phase: 'past-end' });
+    source.model.commit();
+    await tick();
+    frame = app.lastFrame()!;
+    expect(frame).toContain('t=61.0 s / 60.0 s (past the end) · ×1 · RUNNING');
+    app.unmount();
+  });
+
+  it('lists the expectations with their status while the run goes, then the verdict at the end', async () => {
+    const { source, app } = setup(5);
+    expect(app.lastFrame()!).not.toContain('Expectations');
+    const results = [
+      { name: 'every live member sees n3 failed within 10s of its crash', status: 'passed' as const, detail: 'crash at 3000 ms; all 4 live members saw it failed' },
+      { name: 'no false failure', status: 'pending' as const, detail: 'so far: no running member was declared failed' },
+      { name: 'views converge within 5s after 12s', status: 'failed' as const, detail: 'not converged by 17000 ms: n1 sees n2 as suspect' },
+    ];
+    source.model.setExpectations({ results, final: false, checkedAtMs: 9_000 });
+    source.model.commit();
+    await tick();
+    let frame = app.lastFrame()!;
+    expect(frame).toContain('Expectations  1 passed · 1 failed · 1 pending  (checked at t=9.0 s)');
+    expect(frame).toMatch(/✓ passed +every live member sees n3 failed within 10s of its crash — crash at 3000 ms/);
+    expect(frame).toMatch(/… pending +no false failure — so far: no running member was declared failed/);
+    expect(frame).toMatch(/✗ FAILED +views converge within 5s after 12s — not converged by 17000 ms/);
+    source.model.setExpectations({ results: [results[0]!, { ...results[1]!, status: 'passed', detail: 'no running member was declared failed' }, results[2]!], final: true, checkedAtMs: 18_000 });
+    source.model.commit();
+    await tick();
+    frame = app.lastFrame()!;
+    expect(frame).toContain('Expectations  verdict FAIL: 2/3 passed at the end (t=18.0 s)');
+    expect(frame).not.toContain('pending');
     app.unmount();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterModel, RpcWindow, percentile, vote } from '../../tui/index.ts';
+import { ClusterModel, RpcWindow, medianPhi, percentile, vote } from '../../tui/index.ts';
 import { names, observer, view } from './helpers.ts';
 
 describe('ClusterModel', () => {
@@ -43,12 +43,33 @@ describe('ClusterModel', () => {
     });
     expect(model.members().map((r) => r.name).slice(0, 3)).toEqual(['n1', 'n2', 'n3']);
     expect(model.members().at(-1)!.name).toBe('n12');
-    expect(model.members({ sort: 'phi' }).map((r) => r.name).slice(0, 2)).toEqual(['n10', 'n2']);
-    expect(model.members({ sort: 'state' })[0]!.name).toBe('n2');
+    // Ascending (▲) puts the lowest phi and the calmest state first; descending (▼) the reverse.
+    expect(model.members({ sort: 'phi' }).map((r) => r.name).slice(-2)).toEqual(['n2', 'n10']);
+    expect(model.members({ sort: 'phi', descending: true }).map((r) => r.name).slice(0, 2)).toEqual(['n10', 'n2']);
+    expect(model.members({ sort: 'state' }).at(-1)!.name).toBe('n2');
+    expect(model.members({ sort: 'state', descending: true })[0]!.name).toBe('n2');
     expect(model.members({ filter: 'zone=b' }).map((r) => r.name)).toEqual(['n10']);
     expect(model.members({ filter: 'suspect' }).map((r) => r.name)).toEqual(['n2']);
     expect(model.members({ filter: 'n1' }).map((r) => r.name)).toEqual(['n1', 'n10', 'n11', 'n12']);
     expect(model.members({ sort: 'name', descending: true })[0]!.name).toBe('n12');
+  });
+
+  it('takes a member\'s phi as the median over the other observers, its own view left out', () => {
+    const cases: [number[], number][] = [
+      [[], 0],
+      [[3], 3],
+      [[1, 2, 40], 2],
+      [[1, 2, 3, 40], 2.5],
+      [[Infinity, Infinity, 1], Infinity],
+      [[NaN, 4, 5], 4],
+    ];
+    for (const [values, median] of cases) expect(medianPhi(values), JSON.stringify(values)).toBe(median);
+    const model = new ClusterModel();
+    const phiHeldBy: Record<string, number> = { a: 100, b: 1, c: 2, d: 7 };
+    model.update({ timeMs: 0, observers: ['a', 'b', 'c', 'd'].map((o) => ({ ...observer(o, []), view: [view('a', 'alive', { phi: phiHeldBy[o]! })] })) });
+    // a's own 100 is not counted: the others hold 1, 2 and 7.
+    expect(model.member('a')!.phi).toBe(2);
+    expect(model.member('a')!.phiHistory).toEqual([2]);
   });
 
   it('keeps a bounded phi history with one sample per interval holding its highest phi', () => {
@@ -107,6 +128,14 @@ describe('ClusterModel', () => {
     model.setStatus({ message: 'z' });
     model.commit();
     expect(calls).toBe(1);
+  });
+  it('keeps each member\'s own reported app values on its row, only when it reported some', () => {
+    const model = new ClusterModel();
+    const all = names(3);
+    model.update({ timeMs: 0, observers: all.map((n) => observer(n, all, {}, n === 'n3' ? { apps: {} } : { apps: { kv: { keys: n === 'n1' ? 1 : 2 } } })) });
+    expect(model.member('n1')!.apps).toEqual({ kv: { keys: 1 } });
+    expect(model.member('n2')!.apps).toEqual({ kv: { keys: 2 } });
+    expect(model.member('n3')!.apps).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { MemberRow, SortKey } from '../model.ts';
-import { conditionColor, conditionLabel, fit, formatPhi, formatTags, sparkline, stateColor } from './format.ts';
+import { conditionColor, conditionLabel, fit, formatPhi, formatTags, sparkline, sparklinePhiFull, stateColor } from './format.ts';
 
 export interface MemberTableProps {
   rows: readonly MemberRow[];
@@ -19,13 +19,16 @@ export interface MemberTableProps {
 
 const sparkWidth = 12;
 
+/** What the phi column and its history mean (docs/DASHBOARD.md says the same). */
+export const phiLegend = `phi: median over observers; bar: peak per second, full at ${sparklinePhiFull}`;
+
 /** The first visible row: the cursor stays in the middle once the list is longer than the view. */
 export function scrollOffset(cursor: number, count: number, height: number): number {
   if (count <= height) return 0;
   return Math.max(0, Math.min(cursor - Math.floor(height / 2), count - height));
 }
 
-/** The member table: one row per member, coloured by state, with phi sparklines; scrolls. */
+/** The member table: one row per member, coloured by state, with phi sparklines and their legend; scrolls. */
 export function MemberTable(props: MemberTableProps) {
   const { rows, cursor, height, width } = props;
   const offset = scrollOffset(cursor, rows.length, height);
@@ -64,6 +67,7 @@ export function MemberTable(props: MemberTableProps) {
         );
       })}
       {visible.length === 0 ? <Text dimColor>{props.filter === '' ? 'no members yet' : 'no member matches the filter'}</Text> : null}
+      <Text dimColor wrap="truncate">{fit(phiLegend, width)}</Text>
     </Box>
   );
 }

@@ -2,16 +2,29 @@ import { Text } from 'ink';
 import type { ActionName, StatusInfo } from '../types.ts';
 import { fit, formatTime } from './format.ts';
 
+/** What the run is doing, as the status line says it. */
+function runLabel(status: StatusInfo): { label: string; color: string } {
+  if (status.mode === 'attach') return status.connected ? { label: 'LIVE', color: 'green' } : { label: 'DISCONNECTED', color: 'red' };
+  if (status.phase === 'ended') return { label: 'SCENARIO ENDED', color: 'magenta' };
+  return status.paused ? { label: 'PAUSED', color: 'yellow' } : { label: 'RUNNING', color: 'green' };
+}
+
+/** Simulated time, with the scenario's end when it has one: `t=12.3 s / 60.0 s`. */
+export function timeLabel(status: StatusInfo): string {
+  const now = `t=${formatTime(status.timeMs)}`;
+  if (status.endMs === undefined) return now;
+  return `${now} / ${formatTime(status.endMs)}${status.phase === 'past-end' ? ' (past the end)' : ''}`;
+}
+
 export function StatusLine({ status, width, counts }: { status: StatusInfo; width: number; counts: string }) {
-  const run = status.mode === 'attach' ? (status.connected ? 'LIVE' : 'DISCONNECTED') : status.paused ? 'PAUSED' : 'RUNNING';
-  const runColor = run === 'RUNNING' || run === 'LIVE' ? 'green' : run === 'PAUSED' ? 'yellow' : 'red';
+  const run = runLabel(status);
   const left = status.mode === 'sim'
-    ? `shoal tui · sim · seed ${status.seed ?? '?'} · t=${formatTime(status.timeMs)} · ${status.speed} · `
-    : `shoal tui · attached ${status.target ?? '?'} · t=${formatTime(status.timeMs)} · `;
+    ? `shoal tui · sim · seed ${status.seed ?? '?'} · ${timeLabel(status)} · ${status.speed} · `
+    : `shoal tui · attached ${status.target ?? '?'} · ${timeLabel(status)} · `;
   return (
     <Text wrap="truncate">
       <Text bold>{left}</Text>
-      <Text color={runColor} bold>{run}</Text>
+      <Text color={run.color} bold>{run.label}</Text>
       {` · ${counts}`}
       {status.reproduce ? <Text dimColor>{` · ${status.reproduce}`}</Text> : null}
       {status.message ? <Text color="cyan">{` · ${fit(status.message, Math.max(10, width))}`.trimEnd()}</Text> : null}
@@ -41,6 +54,7 @@ export const keyHelp: readonly KeyHelpEntry[] = [
   { keys: '/', label: 'filter members' },
   { keys: 'f', label: 'event kind' },
   { keys: 'e', label: 'filter events' },
+  { keys: 'n', label: 'continue past end', action: 'continue' },
   { keys: 'w', label: 'save scenario', action: 'save' },
   { keys: 'q', label: 'quit' },
 ];

@@ -1,29 +1,5 @@
-import type { Env } from '../../env.ts';
-import { createStrategy, parseTagFilter, type StrategyName } from '../../balance/index.ts';
-import { RpcError, type RpcClient, type ServiceImplementation } from '../../rpc/index.ts';
-import { NoWorkerError } from '../errors.ts';
-import type { WorkerRegistry } from '../worker-registry.ts';
+import type { Clock, RpcClient } from '../../core/public.ts';
 import { DirectorService, WorkerService } from './service.ts';
-
-/** Names one `assign` request may exclude. */
-export const EXCLUDE_MAX = 64;
-
-/** The director's handlers: assign a worker from its registry with a strategy. */
-export function directorImplementation(env: Env, registry: WorkerRegistry, strategyName: StrategyName = 'round-robin'): ServiceImplementation<typeof DirectorService.methods> {
-  const strategy = createStrategy(strategyName);
-  return {
-    assign: ({ filter, key, exclude }) => {
-      if ((exclude?.length ?? 0) > EXCLUDE_MAX) throw new RpcError('INVALID_ARGUMENT', `exclude lists at most ${EXCLUDE_MAX} workers`);
-      const narrow = filter === undefined ? undefined : parseTagFilter(filter);
-      const pool = registry.pool(narrow);
-      const allowed = pool.filter((w) => !(exclude ?? []).includes(w.id));
-      const worker = strategy.select(allowed.length > 0 ? allowed : pool, { random: env.random, key, nowMs: env.clock.now() });
-      if (worker === undefined) throw new NoWorkerError(filter ?? registry.filter.expression);
-      return { name: worker.id, address: worker.address };
-    },
-    workers: () => ({ workers: registry.pool().map((w) => ({ name: w.id, address: w.address, inFlight: w.inFlight })) }),
-  };
-}
 
 export interface DirectorClientOptions {
   /** Assignments tried per request before giving up. @default 5 */
@@ -43,14 +19,17 @@ export interface DirectorClientOptions {
  * The tutorial's client: asks the director for a worker, calls the worker directly, and on
  * failure (an error or `silenceMsMax` without an answer) asks again, excluding the workers
  * that failed, and resumes where it stopped. Both calls are idempotent, so a retry is safe.
+ * `source` gives the clock its silence timers run on (an environment or an `AppNode`).
  */
 export class DirectorClient {
   /** Worker changes after a failure, for tests and logs. */
   failovers = 0;
+  private readonly clock: Clock;
   private readonly assignmentsMax: number;
   private readonly silenceMsMax: number;
 
-  constructor(private readonly env: Env, private readonly rpc: RpcClient, private readonly director: string, private readonly options: DirectorClientOptions = {}) {
+  constructor(source: { readonly clock: Clock }, private readonly rpc: RpcClient, private readonly director: string, private readonly options: DirectorClientOptions = {}) {
+    this.clock = source.clock;
     this.assignmentsMax = options.assignmentsMax ?? 5;
     this.silenceMsMax = options.silenceMsMax ?? 1_000;
   }
@@ -79,19 +58,19 @@ export class DirectorClient {
     for (let i = 0; i < this.assignmentsMax && next < count; i++) {
       const worker = await this.assign(exclude);
       const controller = new AbortController();
-      let timer = this.env.clock.setTimer(intervalMs + this.silenceMsMax, () => controller.abort());
+      let timer = this.clock.setTimer(intervalMs + this.silenceMsMax, () => controller.abort());
       try {
         const stream = this.rpc.service(WorkerService, worker.address).tokens({ count, from: next, intervalMs }, { signal: controller.signal });
         for await (const token of stream) {
-          this.env.clock.cancelTimer(timer);
-          timer = this.env.clock.setTimer(intervalMs + this.silenceMsMax, () => controller.abort());
+          this.clock.cancelTimer(timer);
+          timer = this.clock.setTimer(intervalMs + this.silenceMsMax, () => controller.abort());
           next = token.i + 1;
           yield token;
         }
-        this.env.clock.cancelTimer(timer);
+        this.clock.cancelTimer(timer);
         return;
       } catch (error) {
-        this.env.clock.cancelTimer(timer);
+        this.clock.cancelTimer(timer);
         last = error;
         exclude.push(worker.name);
         this.failovers++;

@@ -1,12 +1,12 @@
-import type { Clock } from '../../clock.ts';
-import { RpcError, type ServiceImplementation } from '../../rpc/index.ts';
+import { RpcError, type Clock, type ServiceImplementation } from '../../core/public.ts';
 import { SERVICE_MS_MAX, TOKENS_MAX, WorkerService } from './service.ts';
 
-export interface WorkerCounters {
-  /** Calls the handlers started (compute and tokens). */
-  started: number;
-  /** Tokens sent. */
-  tokens: number;
+/** What a worker's handlers did, told as it happens (the app reports each change). */
+export interface WorkerEvents {
+  /** A `compute` or `tokens` call started. */
+  started(): void;
+  /** A token was sent. */
+  token(): void;
 }
 
 function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
@@ -24,22 +24,22 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The worker's handlers: simulated work paced by the host's clock, stopped by cancellation. */
-export function workerImplementation(clock: Clock, name: string, counters: WorkerCounters): ServiceImplementation<typeof WorkerService.methods> {
+/** The worker's handlers: simulated work paced by the member's clock, stopped by cancellation. */
+export function workerImplementation(clock: Clock, name: string, events: WorkerEvents): ServiceImplementation<typeof WorkerService.methods> {
   return {
     compute: async ({ n, serviceMs }, call) => {
-      counters.started++;
+      events.started();
       const ms = serviceMs ?? 0;
       if (!(ms >= 0 && ms <= SERVICE_MS_MAX)) throw new RpcError('INVALID_ARGUMENT', `serviceMs must be within 0..${SERVICE_MS_MAX}`);
       if (ms > 0) await sleep(clock, ms, call.signal);
       return { worker: name, result: n * n };
     },
     async *tokens({ count, from, intervalMs }, call) {
-      counters.started++;
+      events.started();
       if (!(count >= 0 && count <= TOKENS_MAX)) throw new RpcError('INVALID_ARGUMENT', `count must be within 0..${TOKENS_MAX}`);
       for (let i = from ?? 0; i < count; i++) {
         if ((intervalMs ?? 0) > 0) await sleep(clock, intervalMs!, call.signal);
-        counters.tokens++;
+        events.token();
         yield { i, worker: name };
       }
     },

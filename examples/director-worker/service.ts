@@ -1,4 +1,7 @@
-import { defineService, serverStream, unary } from '../../rpc/index.ts';
+import { defineService, serverStream, unary } from '../../core/public.ts';
+
+// The service and method names are the example's wire contract: independent clients
+// (`shoal call`, other languages) call them by name, so they never change.
 
 /** What workers serve: rpcnet's cluster tutorial, typed. */
 export const WorkerService = defineService('cluster.worker.v1', {

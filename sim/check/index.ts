@@ -1,0 +1,3 @@
+export * from './fault-schedule.ts';
+export * from './arbitraries.ts';
+export * from './check-app.ts';
