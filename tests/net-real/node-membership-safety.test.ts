@@ -138,6 +138,26 @@ describe('membership a single message cannot poison (real nodes, mTLS + gossip k
     }
   });
 
+  it('finding 4: 2 000 phantom members in one authenticated push-pull: at most pushPullNewMembersMax are admitted, the rest counted, and the real members stay alive everywhere', async () => {
+    const transport = await QuicTransport.start({ bind: '127.0.0.1:0', tls: certs.tls('client', true), idleTimeoutMs: 2_000 });
+    try {
+      const b = nodes.get('b')!;
+      const phantoms: StateEntry[] = Array.from({ length: 2_000 }, (_, i) => ({
+        name: `phantom${i}`, address: `127.0.0.1:${20_000 + i}`, incarnation: 0, state: WireState.Alive, tags: { role: 'worker' },
+      }));
+      writeState(transport.streams.connect(b.address), phantoms, keyringStateSeal(new Keyring([key])));
+      await waitFor(async () => ((await full(b)).stats as unknown as Record<string, number>).membersRefusedPerPushPull! > 0, 5_000, views);
+      const s = await full(b);
+      const admitted = s.members.filter((m) => m.name.startsWith('phantom')).length;
+      expect(admitted).toBeLessThanOrEqual(512);
+      expect((s.stats as unknown as Record<string, number>).membersRefusedPerPushPull).toBe(2_000 - admitted);
+      // The real members are still seen alive by everyone.
+      expect(await formed(), await views()).toBe(true);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('finding 9: a replayed gossip packet is refused (the original ping is acked, its replay is not)', async () => {
     const ring = new Keyring([key]);
     const a = nodes.get('a')!;
