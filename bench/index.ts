@@ -14,6 +14,7 @@ export const benchmarks: Record<string, Benchmark> = {
   balance: { description: 'load-balancing selection cost per strategy at 3, 100 and 1 000 candidates (ns per select)', async run(args) { return (await import('./balance.ts')).runBalanceBench({ runs: Number(args.runs ?? 5) }); } },
   rpc: { description: 'RPC in the simulator (calls and streamed messages per wall second, against bare frames) and over real QUIC (the quic bench; SHOAL_BENCH_RPC_QUIC=0 skips it)', run: async (args) => (await import('./rpc.ts')).runRpcBench(args) },
   swim: { description: 'SWIM in the simulator at 100, 1 000 and 10 000 members (600 s each, LAN): wall time, RSS, detection, dissemination, bytes, false positives with Lifeguard on/off', async run(args) { return (await import('./swim.ts')).runSwimBench(args); } },
+  check: { description: 'linearizability checker on generated kv histories, 5 clients on one key: operations per second and the largest history decided within 10 s, doubling from 10 000 operations (median of --runs, default 3)', async run(args) { return { ...(await import('./check.ts')).runCheckBench({ runs: Number(args.runs ?? 3) }) }; } },
   phi: { description: 'phi-accrual detector: ns per heartbeat + phi evaluation, normal and exponential models', async run(args) { return { ...(await import('./phi.ts')).runPhiBench({ runs: Number(args.runs ?? 5) }) }; } },
   sim: {
     description: '1 000 hosts passing small datagrams to random peers: simulator events per wall second',

@@ -31,6 +31,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./commands/bench.ts')).command,
   node: async () => (await import('./commands/node.ts')).command,
   call: async () => (await import('./commands/call.ts')).command,
+  check: async () => (await import('./commands/check.ts')).command,
 };
 
 function topUsage(): string {

@@ -65,6 +65,9 @@ export const limitFlagOptions = {
 export const limitsUsage = '[--max-connections N] [--max-streams-per-connection N] [--max-buffered-bytes-per-connection BYTES] '
   + '[--max-buffered-bytes BYTES] [--receive-window-bytes BYTES] [--stream-route-timeout-ms MS] [--streamless-connection-timeout-ms MS]';
 
+/** Smallest QUIC receive window: a dozen full packets, so a window still carries a burst. */
+const receiveWindowBytesMin = 16 * 1024;
+
 /** Largest value a count or duration flag takes: far above any sane setting, and a safe timer delay. */
 const limitValueMax = 2 ** 31 - 1;
 
@@ -108,6 +111,9 @@ export function parseLimitFlags(flags: Record<string, string | boolean | undefin
   const min = bufferedBytesPerConnectionMin(rpcDefaultLimits.maxFrameBytes);
   if (limits.maxBufferedBytesPerConnection < min) {
     throw new NodeFlagError(`--max-buffered-bytes-per-connection must be at least ${min} (two RPC frames of ${rpcDefaultLimits.maxFrameBytes} bytes with headers), got ${limits.maxBufferedBytesPerConnection}`);
+  }
+  if (limits.receiveWindowBytes < receiveWindowBytesMin) {
+    throw new NodeFlagError(`--receive-window-bytes must be at least ${receiveWindowBytesMin}, got ${limits.receiveWindowBytes}`);
   }
   if (limits.maxBufferedBytes < limits.maxBufferedBytesPerConnection) {
     throw new NodeFlagError(`--max-buffered-bytes (${limits.maxBufferedBytes}) must be at least --max-buffered-bytes-per-connection (${limits.maxBufferedBytesPerConnection})`);

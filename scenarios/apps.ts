@@ -7,13 +7,16 @@ import { appConfig, isApp, type App, type AppPlacement, type WorkloadItem } from
 import { parseTagFilter, type TagFilter } from '../core/balance/index.ts';
 import type { Tags } from '../core/swim/index.ts';
 import directorWorkerApp from '../examples/director-worker/app.ts';
+import { loadCheckers, missingCheckers, type UserChecker } from './checkers.ts';
+import type { OperationOf } from './history.ts';
 import type { Scenario } from './schema.ts';
 import { checkScenarioWorkload } from './workload.ts';
 
 /**
  * A scenario's apps (`cluster.apps`): modules loaded before the simulation is built (an
  * import is asynchronous, a host factory is not), each placed on the members whose tags
- * match its `on` filter. Scenarios written before apps existed keep working: `services:
+ * match its `on` filter; and its checker modules (`expect: - check: FILE`), loaded with
+ * them. Scenarios written before apps existed keep working: `services:
  * [director-worker]`, or a `compute`/`tokens` workload without apps, place the
  * director/worker example on every member.
  */
@@ -28,6 +31,8 @@ export interface AppModule {
   readonly app: App;
   /** The module's `workload` export, if it has one. */
   readonly workload: WorkloadGenerator | undefined;
+  /** The module's `operation` export (a call as a history's operation), if it has one. */
+  readonly operation?: OperationOf | undefined;
 }
 
 /** One `cluster.apps` entry, loaded and checked. */
@@ -39,9 +44,11 @@ export interface ScenarioAppPlacement {
   readonly config: unknown;
 }
 
-/** What a scenario's members run, ready for the host factories. */
+/** What a scenario's members run, ready for the host factories, and the checkers its expectations name. */
 export interface ScenarioApps {
   readonly placements: readonly ScenarioAppPlacement[];
+  /** The `check` expectations' modules, by the path as the scenario writes it. @default none */
+  readonly checkers?: ReadonlyMap<string, UserChecker>;
 }
 
 /** An app of a scenario that cannot be loaded, configured or started: one line naming the module and the cause. */
@@ -59,9 +66,10 @@ const directorWorker: AppModule = { module: directorWorkerModule, app: directorW
 
 /**
  * Loads a scenario's app modules (paths relative to `file`, the scenario file), checks
- * each default export, `workload` export, `on` filter and configuration, and adds the
- * director/worker example where older scenarios expect it; checks that the workload calls
- * a method they serve. Throws `AppModuleError`, or `InvalidArgumentError` for the workload.
+ * each default export, `workload` and `operation` export, `on` filter and configuration,
+ * and adds the director/worker example where older scenarios expect it; checks that the
+ * workload calls a method they serve; loads the checker modules its expectations name.
+ * Throws `AppModuleError` or `CheckerModuleError`, or `InvalidArgumentError` for the workload.
  */
 export async function loadScenarioApps(scenario: Scenario, file: string): Promise<ScenarioApps> {
   const modules = new Map<string, Promise<AppModule>>();
@@ -72,7 +80,7 @@ export async function loadScenarioApps(scenario: Scenario, file: string): Promis
     if (!modules.has(path)) modules.set(path, importAppModule(path, name));
     placements.push(place(await modules.get(path)!, entry.on, entry.config, name));
   }
-  const apps = scenarioApps(scenario, placements);
+  const apps = scenarioApps(scenario, placements, await loadCheckers(scenario, file));
   checkScenarioWorkload(scenario, apps);
   return apps;
 }
@@ -81,23 +89,26 @@ export async function loadScenarioApps(scenario: Scenario, file: string): Promis
  * The apps of a scenario whose `cluster.apps` was loaded into `placements` (none: the
  * scenario has no apps of its own), with the director/worker example added on every member
  * when the scenario lists it in `services`, or has a `compute`/`tokens` workload that no
- * placed app serves.
+ * placed app serves; and the checkers of its `check` expectations, loaded into `checkers`.
  */
-export function scenarioApps(scenario: Scenario, placements: readonly ScenarioAppPlacement[] = []): ScenarioApps {
+export function scenarioApps(scenario: Scenario, placements: readonly ScenarioAppPlacement[] = [], checkers: ReadonlyMap<string, UserChecker> = new Map()): ScenarioApps {
   if (placements.length < scenario.cluster.apps.length) {
     throw new InvalidArgumentError(`scenario ${scenario.name} has cluster.apps: load them with loadScenarioApps before building it`);
   }
+  const missing = missingCheckers(scenario, checkers);
+  if (missing.length > 0) throw new InvalidArgumentError(`scenario ${scenario.name} has check expectations (${missing.join(', ')}): load them with loadScenarioApps before building it`);
   const method = scenario.workload?.method;
   const examplePlaced = placements.some((p) => p.module.app.name === directorWorkerApp.name);
   const workerServed = placements.some((p) => p.module.app.services.some((s) => s.name === 'cluster.worker.v1'));
   const wantsExample = scenario.cluster.services.includes('director-worker') || ((method === 'compute' || method === 'tokens') && !workerServed);
-  if (!wantsExample || examplePlaced) return { placements };
-  return { placements: [...placements, place(directorWorker, undefined, { workerFilter: 'role=worker' }, directorWorkerModule)] };
+  const withChecks = checkers.size > 0 ? { checkers } : {};
+  if (!wantsExample || examplePlaced) return { placements, ...withChecks };
+  return { placements: [...placements, place(directorWorker, undefined, { workerFilter: 'role=worker' }, directorWorkerModule)], ...withChecks };
 }
 
 /** Loaded apps for a changed version of their scenario (a shrunk one): the example is placed again only if the new one expects it. */
 export function appsForChangedScenario(scenario: Scenario, apps: ScenarioApps): ScenarioApps {
-  return scenarioApps(scenario, apps.placements.filter((p) => p.module !== directorWorker));
+  return scenarioApps(scenario, apps.placements.filter((p) => p.module !== directorWorker), apps.checkers);
 }
 
 /** The apps a member with `tags` starts, in scenario order. */
@@ -126,7 +137,11 @@ async function importAppModule(path: string, name: string): Promise<AppModule> {
   if (workload !== undefined && typeof workload !== 'function') {
     throw new AppModuleError(name, `the \`workload\` export must be a function (random, i) returning the i-th request, got ${describe(workload)}`);
   }
-  return { module: name, app, workload: workload as WorkloadGenerator | undefined };
+  const operation = exports.operation;
+  if (operation !== undefined && typeof operation !== 'function') {
+    throw new AppModuleError(name, `the \`operation\` export must be a function ({ method, request, response? }) returning { f, key?, value } or undefined, got ${describe(operation)}`);
+  }
+  return { module: name, app, workload: workload as WorkloadGenerator | undefined, operation: operation as OperationOf | undefined };
 }
 
 function place(module: AppModule, on: string | undefined, config: unknown, name: string): ScenarioAppPlacement {
@@ -148,7 +163,7 @@ function place(module: AppModule, on: string | undefined, config: unknown, name:
 const causeCharsMax = 400;
 
 /** An error's message on one line (a compiler's message spans several). */
-function oneLine(error: unknown): string {
+export function oneLine(error: unknown): string {
   const text = ((error as Error)?.message ?? String(error)).split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
   return text.length > causeCharsMax ? `${text.slice(0, causeCharsMax - 1)}…` : text;
 }

@@ -90,6 +90,8 @@ const expectationShapes: { readonly [K in ExpectationKind]: (e: ExpectationOf<K>
   'success-ratio-at-least': () => rpc,
   'p99-latency-at-most': () => rpc,
   'shed-at-least': () => rpc,
+  linearizable: () => rpc,
+  check: () => none,
 };
 
 const faultKind = (f: Fault): FaultKind => (Object.keys(faultVariants) as FaultKind[]).find((k) => k in f)!;

@@ -1,4 +1,5 @@
 import type { WorkloadRecord } from '../sim/hosts/workload.ts';
+import { isCheckerExpectation, uncheckedYet } from './checkers.ts';
 import { count, formatDurationMs, formatMs } from './duration.ts';
 import type { RunObserver } from './observe.ts';
 import type { Expectation } from './schema.ts';
@@ -8,10 +9,14 @@ export interface ExpectationResult {
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** Lines shown under the detail: a checker's evidence (the operations that cannot be ordered, who saw what, when). */
+  readonly evidence?: readonly string[];
+  /** The checker's evidence as it gave it (for `--json`). */
+  readonly evidenceData?: unknown;
 }
 
 /** What the RPC workload recorded (the live record the workload keeps; see sim/hosts/workload.ts). */
-export type RpcRecord = Pick<WorkloadRecord, 'issued' | 'succeeded' | 'failed' | 'pendingAtEnd' | 'duplicated' | 'latenciesMs' | 'shed'> & Partial<Pick<WorkloadRecord, 'byMethod'>>;
+export type RpcRecord = Pick<WorkloadRecord, 'issued' | 'succeeded' | 'failed' | 'pendingAtEnd' | 'duplicated' | 'latenciesMs' | 'shed'> & Partial<Pick<WorkloadRecord, 'byMethod' | 'busy'>>;
 
 export interface RunRecord {
   readonly nodes: readonly string[];
@@ -78,8 +83,13 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+/**
+ * Checks the expectations on what happened so far. The checkers of histories
+ * (`linearizable`, `check`) answer only on a whole run: here they are not checked yet
+ * (scenarios/checkers.ts checks them once the run has ended).
+ */
 export function checkExpectations(expectations: readonly Expectation[], record: RunRecord): ExpectationResult[] {
-  return expectations.map((e) => check(e, record));
+  return expectations.map((e) => (isCheckerExpectation(e) ? uncheckedYet(e) : check(e, record)));
 }
 
 function check(e: Expectation, record: RunRecord): ExpectationResult {

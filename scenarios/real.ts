@@ -71,6 +71,9 @@ export function checkRealSupport(scenario: Scenario, network: (typeof realNetwor
     throw new RealModeUnsupportedError(`--mode real cannot apply ${unsupported.join(', ')} faults (holding messages for inspection, clock skew and drift exist only in the simulator)`);
   }
   if (scenario.workload !== undefined) throw new RealModeUnsupportedError('--mode real does not run workloads yet');
+  if (scenario.expect.some((e) => 'check' in e || 'linearizable' in e)) {
+    throw new RealModeUnsupportedError('--mode real does not run the checkers of histories (check, linearizable) yet: it records no history');
+  }
   const models = [scenario.network, ...scenario.network.links];
   if (models.some((m) => (m.duplicate ?? 0) > 0 || (m.reorder ?? 0) > 0)) {
     throw new RealModeUnsupportedError('--mode real cannot duplicate or reorder messages (only the simulator can)');

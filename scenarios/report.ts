@@ -2,7 +2,7 @@ import { ConfigError, InvalidArgumentError } from '../core/index.ts';
 import { HostPanicError, RunLimitError } from '../sim/index.ts';
 import type { ReportedValue } from '../core/app/index.ts';
 import { count, formatMs } from './duration.ts';
-import type { ReportedValues, RunReport } from './runner.ts';
+import type { HistorySummary, ReportedValues, RunReport } from './runner.ts';
 
 /**
  * How a run that threw ended: `runaway` (it exceeded its event bound or wall-clock
@@ -40,7 +40,10 @@ export function formatReport(report: RunReport): string {
       ? `  ${(report.simulatedMs / 1000).toFixed(1)} s run on real nodes in ${report.wallMs} ms wall, ${count(report.events, 'membership event')}`
       : `  ${(report.simulatedMs / 1000).toFixed(1)} s simulated in ${report.wallMs} ms wall, ${count(report.events, 'event')}, trace ${report.traceHash}`,
   ];
-  for (const e of report.expectations) lines.push(`  ${e.ok ? '✓' : '✗'} ${e.name}\n      ${e.detail}`);
+  for (const e of report.expectations) {
+    lines.push(`  ${e.ok ? '✓' : '✗'} ${e.name}\n      ${e.detail}`);
+    for (const line of e.evidence ?? []) lines.push(`        ${line}`);
+  }
   const m = report.membership;
   const falseFailures = m.falseFailures === 0 ? 'no false failure'
     : `${count(m.falseFailures, 'false failure')} (a member declared failed while it was running: cut off by the network or too slow to answer, not crashed)`;
@@ -52,13 +55,23 @@ export function formatReport(report: RunReport): string {
     const r = report.rpc;
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1) : '—');
-    lines.push(`  rpc: ${count(r.issued, 'call')}, ${r.succeeded} ok, failed ${JSON.stringify(r.failed)}, shed ${r.shed}, lost ${r.pendingAtEnd}, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+    const busy = r.busy === undefined || r.busy === 0 ? '' : `, ${r.busy} arrivals let pass by busy client processes`;
+    lines.push(`  rpc: ${count(r.issued, 'call')}, ${r.succeeded} ok, failed ${JSON.stringify(r.failed)}, shed ${r.shed}, lost ${r.pendingAtEnd}, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms${busy}`);
     const methods = Object.entries(r.byMethod ?? {});
     if (methods.length > 1) for (const [method, m] of methods) lines.push(`    ${method}: ${count(m.issued, 'call')}, ${m.succeeded} ok, failed ${JSON.stringify(m.failed)}`);
   }
+  if (report.history !== undefined && (report.history.invoke > 0 || report.history.dropped > 0)) lines.push(formatHistory(report.history));
   lines.push(...formatAppValues(report.apps ?? {}));
   if (!report.ok) lines.push(`  reproduce: ${report.reproduce}`);
   return lines.join('\n');
+}
+
+/** The history line: its operations by outcome (`info`: unknown, may have happened). */
+export function formatHistory(h: HistorySummary): string {
+  const pending = h.invoke - h.ok - h.fail - h.info;
+  const dropped = h.dropped === 0 ? '' : `; TRUNCATED: ${count(h.dropped, 'call')} not recorded (the history was full)`;
+  return `  history: ${count(h.invoke, 'operation')} by ${count(h.processes, 'client process', 'client processes')}: invoke ${h.invoke}, ok ${h.ok}, fail ${h.fail}, info ${h.info}` +
+    `${pending > 0 ? `, ${pending} without outcome at the end` : ''}${dropped}`;
 }
 
 /** Members listed in the text report's apps section (`--json` has them all). */

@@ -3,12 +3,14 @@ import type { ReportedValue } from '../core/app/index.ts';
 import type { WorkloadRecord } from '../sim/hosts/workload.ts';
 import { EventLimitError, Simulation, WallTimeoutError, type TraceEntry } from '../sim/index.ts';
 import { scenarioApps, type ScenarioApps } from './apps.ts';
+import { isCheckerExpectation, runChecker } from './checkers.ts';
 import { checkExpectations, falseFailures, type ExpectationResult, type RpcRecord, type RunRecord } from './expectations.ts';
+import { HistoryRecorder, type HistoryCounts, type RunHistory } from './history.ts';
 import { appValuesObject, startMemberApps, type AppValues, type ScenarioMember } from './member.ts';
 import { startMembership, type MembershipNode } from './membership.ts';
 import { RunObserver } from './observe.ts';
 import type { Fault, Scenario } from './schema.ts';
-import { startScenarioWorkload } from './workload.ts';
+import { operationMappings, startScenarioWorkload } from './workload.ts';
 
 export interface RunScenarioOptions {
   /** Overrides the scenario's seed. */
@@ -23,6 +25,8 @@ export interface RunScenarioOptions {
   reproduce?: string;
   /** Called with the finished simulation (to write diagrams from its trace). */
   onFinished?: (sim: Simulation) => void;
+  /** Called with the run's operation history once it has ended (for `--history`), when the scenario has a workload. */
+  onHistory?: (history: RunHistory) => void;
   /** Stop with `EventLimitError` after this many events. @default 200_000_000 */
   maxEvents?: number;
   /** Stop with `WallTimeoutError` after this much wall-clock time running the simulation. @default Infinity */
@@ -41,6 +45,14 @@ export interface MembershipMetrics {
   detection: { node: string; crashAtMs: number; firstMs: number | undefined; allMs: number | undefined }[];
 }
 
+/** What a run's operation history holds (the events themselves: `--history`). */
+export interface HistorySummary extends HistoryCounts {
+  /** Client processes that made a recorded call (a process gets a fresh id after an unknown outcome). */
+  processes: number;
+  /** Calls not recorded because the history was full. */
+  dropped: number;
+}
+
 /** Reported values: member → app → key → the latest value. */
 export type ReportedValues = Record<string, Record<string, Record<string, ReportedValue>>>;
 
@@ -56,6 +68,8 @@ export interface RunReport {
   expectations: ExpectationResult[];
   membership: MembershipMetrics;
   rpc: RpcRecord | undefined;
+  /** The workload's operation history, counted, when the scenario has a workload. */
+  history?: HistorySummary;
   /** What the apps reported (`node.report`), per member and app: the latest value of each key. */
   apps?: ReportedValues;
   reproduce: string;
@@ -75,6 +89,8 @@ export interface ScenarioSim {
   readonly observer: RunObserver;
   /** The live record of the scenario's RPC workload, if it has one. */
   readonly rpc: WorkloadRecord | undefined;
+  /** The workload's operation history as it is recorded, if the scenario has a workload. */
+  readonly history: HistoryRecorder | undefined;
   readonly apps: ScenarioApps;
   /** The latest value each app reported on each member (kept across restarts). */
   readonly values: AppValues;
@@ -138,10 +154,12 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
   });
   const apply = (fault: Fault) => applyFault(sim, observer, members, fault);
   for (const fault of scenario.faults) sim.at(fault.at, () => apply(fault));
-  const rpc = workload === undefined ? undefined : startScenarioWorkload(sim, scenario, apps);
+  const mappings = workload === undefined ? undefined : operationMappings(apps, workload);
+  const history = mappings === undefined ? undefined : new HistoryRecorder(() => sim.nowMs, (method) => mappings.get(method));
+  const rpc = workload === undefined ? undefined : startScenarioWorkload(sim, scenario, apps, history);
   const member = (n: string) => (sim.isUp(n) ? members.get(n) : undefined);
   return {
-    sim, scenario, seed, nodes, observer, rpc, apps, values,
+    sim, scenario, seed, nodes, observer, rpc, history, apps, values,
     async: rpc !== undefined || apps.placements.length > 0,
     membership: (n) => member(n)?.swim, member, apply,
   };
@@ -220,8 +238,14 @@ export interface ScenarioRun {
   readonly built: ScenarioSim;
   /** Runs the events before `untilMs` (at most the scenario's end); the run's limits span every step. */
   advance(untilMs: number): Promise<void>;
-  /** Checks the expectations; call it once the run reached the scenario's end. */
+  /** Checks the expectations on what happened so far (the checkers of histories are left to `finish`). */
   report(): RunReport;
+  /**
+   * The run's report with every expectation checked, the checkers of its history included
+   * (a user's checker may be asynchronous); call it once the run reached the scenario's end.
+   * Throws the `AppModuleError` of an app's `operation` export that failed during the run.
+   */
+  finish(): Promise<RunReport>;
 }
 
 /**
@@ -257,7 +281,20 @@ export function startScenarioRun(scenario: Scenario, options: RunScenarioOptions
       }
     },
     report: () => scenarioReport(built, convergedAt, Math.round(performance.now() - wallStart)),
+    finish: () => finishedReport(built, scenarioReport(built, convergedAt, Math.round(performance.now() - wallStart)), options),
   };
+}
+
+/** `report` with the checker expectations checked on the whole history. */
+async function finishedReport(built: ScenarioSim, report: RunReport, options: RunScenarioOptions): Promise<RunReport> {
+  const recorder = built.history;
+  if (recorder?.error !== undefined) throw recorder.error;
+  const history = recorder?.history;
+  if (history !== undefined) options.onHistory?.(history);
+  const { scenario, observer, apps } = built;
+  const run = { scenario, history, events: observer.observations, faults: observer.faults, checkers: apps.checkers ?? new Map() };
+  const expectations = await Promise.all(scenario.expect.map((e, i) => (isCheckerExpectation(e) ? runChecker(e, run) : report.expectations[i]!)));
+  return { ...report, expectations, ok: expectations.every((e) => e.ok) };
 }
 
 /** A step's run limit error, restated with the whole run's limit (a later step had only what was left of it). */
@@ -281,7 +318,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const run = startScenarioRun(scenario, options);
   await run.advance(scenario.duration);
   options.onFinished?.(run.built.sim);
-  return run.report();
+  return run.finish();
 }
 
 type ConvergenceSamples = RunRecord['convergedAt'];
@@ -324,9 +361,16 @@ function scenarioReport(built: ScenarioSim, convergedAt: ConvergenceSamples, wal
     expectations,
     membership: membershipMetrics(record),
     rpc: record.rpc,
+    ...(built.history === undefined ? {} : { history: historySummary(built.history.history) }),
     apps: appValuesObject(built.values, nodes),
     reproduce: sim.reproduce,
   };
+}
+
+function historySummary(history: RunHistory): HistorySummary {
+  const processes = new Set<number | string>();
+  for (const event of history.events) processes.add(event.process);
+  return { ...history.counts, processes: processes.size, dropped: history.dropped };
 }
 
 function membershipMetrics(record: RunRecord): MembershipMetrics {

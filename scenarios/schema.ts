@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { STRATEGY_NAMES } from '../core/balance/index.ts';
 import { swimPresets } from '../core/swim/index.ts';
+import { WORKLOAD_CLIENTS_MAX } from '../sim/hosts/client-processes.ts';
 import { parseDurationMs } from './duration.ts';
+
+/** The models `linearizable` checks a history against (scenarios/check). */
+export const LINEARIZABLE_MODELS = ['register', 'kv', 'cas-register'] as const;
 
 /**
  * The scenario file format (YAML), validated with zod. `docs/SCENARIOS.md` documents every
@@ -227,6 +231,12 @@ export const workloadSchema = z.object({
   hedgeAfter: duration.optional(),
   start: duration.default(0),
   stop: duration.optional(),
+  /**
+   * Client processes on the client node, each with at most one call outstanding and its own
+   * arrivals at `rate / clients` (the rate is the total). @default none: an open workload,
+   * every arrival issued at once (each call by a process with none outstanding)
+   */
+  clients: z.number().int().min(1).max(WORKLOAD_CLIENTS_MAX).optional(),
 }).strict();
 
 export const expectationVariants = {
@@ -242,6 +252,18 @@ export const expectationVariants = {
   'p99-latency-at-most': z.object({ 'p99-latency-at-most': duration }).strict(),
   'quorum-side-only': z.object({ 'quorum-side-only': z.object({ sides: z.array(group).min(2) }).strict() }).strict(),
   'shed-at-least': z.object({ 'shed-at-least': z.number().min(0).max(1) }).strict(),
+  /** The run's operation history is linearizable for the model; a checker out of budget (`unknown`) fails it. */
+  linearizable: z.object({
+    linearizable: z.object({
+      model: z.enum(LINEARIZABLE_MODELS),
+      /** Search steps the checker may take. @default the checker's own */
+      stepsMax: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+      /** Wall-clock time the checker may take. @default the checker's own */
+      timeMax: duration.optional(),
+    }).strict(),
+  }).strict(),
+  /** A user's checker module (path relative to the scenario file), default-exporting `(input) => { pass, evidence? }`. */
+  check: z.object({ check: z.string().min(1).max(1024) }).strict(),
 };
 export const expectationSchema = keyedUnion('expectation', '{ failed-within: { node: n3, within: 15s } }', expectationVariants);
 

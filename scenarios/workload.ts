@@ -1,10 +1,13 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { WorkloadItem } from '../core/app/index.ts';
 import { directorWorkerRequest, directorWorkerResume } from '../sim/hosts/cluster.ts';
-import { bothFilters, checkWorkloadMethods, startRpcWorkload, type WorkloadMethod, type WorkloadRecord, type WorkloadRequest } from '../sim/hosts/workload.ts';
+import {
+  bothFilters, checkWorkloadMethods, startRpcWorkload, type WorkloadListener, type WorkloadMethod, type WorkloadRecord, type WorkloadRequest,
+} from '../sim/hosts/workload.ts';
 import { latencySampler, type Simulation } from '../sim/index.ts';
 import { SeededRandom } from '../sim/random.ts';
 import type { ScenarioApps, WorkloadGenerator } from './apps.ts';
+import type { OperationMapping } from './history.ts';
 import type { Scenario, Workload } from './schema.ts';
 
 /**
@@ -23,6 +26,8 @@ const exampleFilter = 'role=worker';
 interface Callable extends WorkloadMethod {
   /** The app module's workload generator, if it has one. */
   readonly generator: WorkloadGenerator | undefined;
+  /** The app module's mapping of calls to a history's operations, if it has one. */
+  readonly operation: OperationMapping | undefined;
 }
 
 /** `compute`/`tokens` as the example's full method names; anything else as written. */
@@ -49,7 +54,9 @@ export function callableMethods(apps: ScenarioApps, workload: Workload): { metho
         if (known !== undefined && known.servers !== servers) ambiguous.add(name);
         if (known !== undefined) continue;
         const resume = directorWorkerResume(name);
-        methods.set(name, { service, method, servers, generator: placement.module.workload, ...(resume ? { resume } : {}) });
+        const { workload: generator, operation: operationOf, module } = placement.module;
+        const operation = operationOf === undefined ? undefined : { operationOf, module };
+        methods.set(name, { service, method, servers, generator, operation, ...(resume ? { resume } : {}) });
       }
     }
   }
@@ -71,8 +78,15 @@ export function checkScenarioWorkload(scenario: Scenario, apps: ScenarioApps): v
   checkWorkloadMethods(new Map([[name, methods.get(name)!]]));
 }
 
-/** Starts the scenario's workload (see `startRpcWorkload`). */
-export function startScenarioWorkload(sim: Simulation, scenario: Scenario, apps: ScenarioApps): WorkloadRecord {
+/** The module mapping each callable method's calls to a history's operations (the methods of modules with an `operation` export). */
+export function operationMappings(apps: ScenarioApps, workload: Workload): Map<string, OperationMapping> {
+  const mappings = new Map<string, OperationMapping>();
+  for (const [name, callable] of callableMethods(apps, workload).methods) if (callable.operation !== undefined) mappings.set(name, callable.operation);
+  return mappings;
+}
+
+/** Starts the scenario's workload (see `startRpcWorkload`); `listener` hears of every call (the run's history). */
+export function startScenarioWorkload(sim: Simulation, scenario: Scenario, apps: ScenarioApps, listener?: WorkloadListener): WorkloadRecord {
   const workload = scenario.workload!;
   checkScenarioWorkload(scenario, apps);
   const { methods } = callableMethods(apps, workload);
@@ -98,6 +112,8 @@ export function startScenarioWorkload(sim: Simulation, scenario: Scenario, apps:
     startMs: workload.start,
     // Calls stop early enough that every one can reach its outcome before the run ends.
     stopMs: workload.stop ?? Math.max(workload.start, scenario.duration - workload.deadline - 1_000),
+    ...(workload.clients !== undefined ? { clients: workload.clients } : {}),
+    ...(listener !== undefined ? { listener } : {}),
   });
 }
 

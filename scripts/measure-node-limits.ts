@@ -2,11 +2,13 @@
  * Measures a `shoal node`'s RSS under the hostile loads of issue 11, one fresh pair of
  * nodes per load (the target, and a healthy peer that must not suspect it):
  *
- *   npx tsx scripts/measure-node-limits.ts [--load NAME,...] [--scale 1] [-- extra node flags]
+ *   npx tsx scripts/measure-node-limits.ts [--load NAME,...] [--scale 1] [--rounds 1] [-- extra node flags]
  *
  * Loads: streams, calls, frames, flood, streamless, garbage (default: all, one after the
  * other). `--scale 0.25` shrinks every count. Extra flags after `--` go to the target node
- * (`-- --max-connections 100000` measures without that bound). Prints one JSON line per load:
+ * (`-- --max-connections 100000` measures without that bound). `--rounds 2` runs each load
+ * twice on the same nodes (RSS after the second shows whether memory is reused or leaks).
+ * Prints one JSON line per load and round:
  * RSS before / peak / after (MiB), the refusals counted, the peer's suspicions of the target, and
  * `finished: false` when the load was not over (by the default limits' refusals) within 3 minutes.
  */
@@ -56,9 +58,10 @@ const settleMs = 8_000;
 /** Longest wait for a load to be over (QUIC moves a few MB/s here). */
 const loadBoundMs = 180_000;
 
-const { values, positionals } = parseArgs({ options: { load: { type: 'string' }, scale: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { load: { type: 'string' }, scale: { type: 'string' }, rounds: { type: 'string' } }, allowPositionals: true });
 const names = values.load === undefined ? Object.keys(loads) : values.load.split(',');
 const scale = Number(values.scale ?? 1);
+const rounds = Number(values.rounds ?? 1);
 const targetLimits = parseLimitFlags(parseArgs({ args: positionals, options: limitFlagOptions, strict: false }).values);
 /** Nodes running now, killed if the script is interrupted. */
 const running = new Set<NodeProcess>();
@@ -75,45 +78,54 @@ interface StatusWithStats {
   members: { name: string; state: string }[];
 }
 
-async function measure(name: string, certDir: string): Promise<Record<string, unknown>> {
+async function measure(name: string, certDir: string): Promise<void> {
   // Default SWIM settings (LAN preset): what "not falsely suspected" has to hold for.
   const target = await startNode('target', ['--bind', '127.0.0.1:0', '--dev-certs', certDir, ...positionals]);
   running.add(target);
   const peer = await startNode('peer', ['--bind', '127.0.0.1:0', '--dev-certs', certDir, '--seeds', target.address]);
   running.add(peer);
-  const nodes = [target, peer];
   try {
     await waitFor(async () => (await status(peer))?.members.filter((m) => m.state === 'alive').length === 2, 15_000, () => 'peer did not join');
     await sleep(2_000);
-    const pid = target.child.pid!;
-    const before = rssMiB(pid);
-    const suspicionsBefore = (await statusOf(peer)).stats.suspicions;
-    const peak = samplePeakRss(pid);
-    const loader = await startLoader(certDir);
-    const watch = watchPeer(peer);
-    const startedMs = performance.now();
-    const load = loads[name]!;
-    await load.run(loader, target.address, scale);
-    const finished = await until(async () => load.done((await statusOf(target)).transport.refused, scale, targetLimits), loadBoundMs);
-    const loadMs = Math.round(performance.now() - startedMs);
-    await sleep(settleMs);
-    const peakMiB = peak.stop();
-    await loader.close();
-    await sleep(2_000);
-    const after = rssMiB(pid);
-    const suspectedStates = watch.stop();
-    const [t, p] = [await statusOf(target), await statusOf(peer)];
-    return {
-      load: name, scale, loadMs, finished, rssMiB: { before: round(before), peak: round(peakMiB), after: round(after) },
-      refused: t.transport.refused, peerSuspicions: p.stats.suspicions - suspicionsBefore, targetSeenByPeer: suspectedStates,
-      extraFlags: positionals,
-    };
+    for (let n = 1; n <= rounds; n++) console.log(JSON.stringify({ load: name, round: n, ...await measureRound(name, certDir, target, peer) }));
   } finally {
-    for (const node of nodes) {
+    for (const node of [target, peer]) {
       node.child.kill('SIGKILL');
       running.delete(node);
     }
   }
+}
+
+/** One run of a load against a running target: RSS before / peak / after, what was refused, what the peer suspected. */
+async function measureRound(name: string, certDir: string, target: NodeProcess, peer: NodeProcess): Promise<Record<string, unknown>> {
+  const pid = target.child.pid!;
+  const before = rssMiB(pid);
+  const [t0, p0] = [await statusOf(target), await statusOf(peer)];
+  const refusedSince = (now: Record<string, number>) => Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (t0.transport.refused[k] ?? 0)]));
+  const peak = samplePeakRss(pid);
+  const loader = await startLoader(certDir);
+  const watch = watchPeer(peer);
+  const startedMs = performance.now();
+  const load = loads[name]!;
+  await load.run(loader, target.address, scale);
+  // A target too busy to answer within a second has not finished; the peer's view says whether it is healthy.
+  const finished = await until(async () => {
+    const s = await status(target) as unknown as StatusWithStats | undefined;
+    return s !== undefined && load.done(refusedSince(s.transport.refused), scale, targetLimits);
+  }, loadBoundMs);
+  const loadMs = Math.round(performance.now() - startedMs);
+  await sleep(settleMs);
+  const peakMiB = peak.stop();
+  await loader.close();
+  await sleep(2_000);
+  const after = rssMiB(pid);
+  const suspectedStates = watch.stop();
+  const [t, p] = [await statusOf(target), await statusOf(peer)];
+  return {
+    scale, loadMs, finished, rssMiB: { before: round(before), peak: round(peakMiB), after: round(after) },
+    refused: refusedSince(t.transport.refused), peerSuspicions: p.stats.suspicions - p0.stats.suspicions, targetSeenByPeer: suspectedStates,
+    extraFlags: positionals,
+  };
 }
 
 async function statusOf(node: NodeProcess): Promise<StatusWithStats> {
@@ -158,7 +170,7 @@ for (const name of names) {
   const certDir = mkdtempSync(join(tmpdir(), 'shoal-limits-'));
   try {
     makeDevCerts(certDir, ['target', 'peer', 'loader']);
-    console.log(JSON.stringify(await measure(name, certDir)));
+    await measure(name, certDir);
   } finally {
     rmSync(certDir, { recursive: true, force: true });
   }

@@ -48,6 +48,8 @@ const settlingOf: SettlingOf = {
   'success-ratio-at-least': () => atEnd,
   'p99-latency-at-most': () => atEnd,
   'shed-at-least': () => atEnd,
+  linearizable: () => atEnd,
+  check: () => atEnd,
 };
 
 /** The kind of an expectation: its one key (the schema admits exactly one). */

@@ -65,6 +65,18 @@ export class ScenarioProgress {
   private reachEnd(nowMs: number): void {
     this.setPhase('ended');
     this.check(nowMs);
+    this.announceVerdict(nowMs);
+    // Checkers of histories (linearizable, check) run on the whole history once the run ended.
+    const { scenario, observer } = this.run.built;
+    if (!scenario.expect.some((e) => 'linearizable' in e || 'check' in e)) return;
+    void this.run.finish().then((report) => {
+      const results = liveExpectations(scenario.expect, report.expectations, observer.faults, nowMs, true);
+      this.model.setExpectations({ results, final: true, checkedAtMs: nowMs });
+      this.announceVerdict(nowMs);
+    });
+  }
+
+  private announceVerdict(nowMs: number): void {
     const results = this.model.expectations?.results ?? [];
     const passed = results.filter((r) => r.status === 'passed').length;
     const verdict = results.length === 0 ? '' : `: ${passed === results.length ? 'PASS' : 'FAIL'}, ${passed}/${results.length} expectations passed`;

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { AppModuleError, loadScenarioApps, type ScenarioApps } from '../../scenarios/apps.ts';
 import { checkScenarioDeterminism, formatDeterminism } from '../../scenarios/determinism.ts';
 import { loadScenarioFile, ScenarioError } from '../../scenarios/load.ts';
+import { writeHistoryFile } from '../../scenarios/history.ts';
 import { abortedRun, formatAbortedRun, formatReport } from '../../scenarios/report.ts';
 import { runScenario } from '../../scenarios/runner.ts';
 import { timelineHtml } from '../../scenarios/timeline.ts';
@@ -68,9 +69,9 @@ export async function loadAppsOrUsage(scenario: Scenario, file: string): Promise
 
 export const command: Command = {
   summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails or the run is a runaway (--max-events, --timeout) or panics, 2 on bad input.',
-  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
+  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--history OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
   options: {
-    seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
+    seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' }, history: { type: 'string' },
     diagram: { type: 'string' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
     'max-events': { type: 'string' }, timeout: { type: 'string' }, 'check-determinism': { type: 'boolean' },
   },
@@ -79,12 +80,13 @@ export const command: Command = {
     const file = positionals[0] ?? defaultScenarioFile;
     const mode = (values.mode as string | undefined) ?? 'sim';
     if (mode !== 'sim' && mode !== 'real') throw new UsageError(`--mode must be sim or real, got "${mode}"`);
-    for (const flag of ['trace', 'diagram', 'timeline'] as const) checkOutputPath(`--${flag}`, values[flag]);
+    for (const flag of ['trace', 'history', 'diagram', 'timeline'] as const) checkOutputPath(`--${flag}`, values[flag]);
     const scenario = loadOrUsage(file);
     const seed = parseSeed(values.seed) ?? scenario.seed;
     const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}${limitFlags(values)}`.replace(/\s+/g, ' ');
     if (mode === 'real') return runReal(values, scenario, seed, reproduce);
     if (values.network !== undefined) throw new UsageError('--network chooses the real network: it needs --mode real');
+    if (values.history !== undefined && scenario.workload === undefined) throw new UsageError('--history records the workload\'s calls, and this scenario has no workload');
     const apps = await loadAppsOrUsage(scenario, file);
     if (values['check-determinism']) return checkDeterminism(values, scenario, apps, seed, `${reproduce} --check-determinism`);
     return runSim(values, file, scenario, apps, seed, reproduce);
@@ -94,6 +96,7 @@ export const command: Command = {
 async function runReal(values: Values, scenario: Scenario, seed: number, reproduce: string): Promise<number> {
   if (values['max-events'] !== undefined || values.timeout !== undefined) throw new UsageError('--max-events and --timeout bound the simulator: not with --mode real');
   if (values['check-determinism']) throw new UsageError('--check-determinism checks a simulated run: not with --mode real');
+  if (values.history !== undefined) throw new UsageError('--history records the workload\'s calls, and --mode real does not run workloads yet: record the history in the simulator (without --mode real)');
   if (scenario.cluster.apps.length > 0) throw new UsageError('--mode real does not run cluster.apps yet: run the scenario in the simulator, or the apps on nodes with `shoal node --app`');
   const network = (values.network as string | undefined) ?? 'auto';
   const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, realNetworks } = await import('../../scenarios/real.ts');
@@ -112,7 +115,7 @@ async function runReal(values: Values, scenario: Scenario, seed: number, reprodu
 
 /** `--check-determinism`: the seed twice, in lockstep; exit 0 when the traces match, 1 with the first difference when not. */
 async function checkDeterminism(values: Values, scenario: Scenario, apps: ScenarioApps, seed: number, reproduce: string): Promise<number> {
-  const outputs = ['trace', 'diagram', 'timeline'].filter((name) => values[name] !== undefined);
+  const outputs = ['trace', 'history', 'diagram', 'timeline'].filter((name) => values[name] !== undefined);
   if (outputs.length > 0) throw new UsageError(`--check-determinism writes no files: drop --${outputs.join(', --')}`);
   const maxEvents = parseMaxEvents(values['max-events']);
   const wallTimeoutMs = parseTimeout(values.timeout);
@@ -139,6 +142,7 @@ async function runSim(values: Values, file: string, scenario: Scenario, apps: Sc
       seed, apps, reproduce, maxEvents, wallTimeoutMs,
       ...(writer ? { traceSink: writer.sink } : {}),
       traceCapacity: wantsEntries ? 2_000_000 : 0,
+      ...(typeof values.history === 'string' ? { onHistory: (history) => writeHistoryFile(values.history as string, history.events) } : {}),
       onFinished: (sim) => {
         const entries = wantsEntries ? sim.trace.entries() : [];
         if (typeof values.diagram === 'string') {

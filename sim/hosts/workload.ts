@@ -6,11 +6,17 @@ import { ClusterClient, WorkerRegistry, type ClusterCallOptions, type ClusterCli
 import { RpcError, type MethodTable, type RpcClient, type ServiceDefinition } from '../../core/rpc/index.ts';
 import { SeededRandom } from '../random.ts';
 import type { Simulation } from '../simulation.ts';
+import { AttemptTracker, failureType } from './call-outcome.ts';
+import { ClientProcesses, type ClientProcess, type WorkloadListener } from './client-processes.ts';
+
+export { WORKLOAD_CLIENTS_MAX, clientLostStatus, type WorkloadCall, type WorkloadCallEnd, type WorkloadListener } from './client-processes.ts';
 
 /**
  * A workload: calls issued from one host at a Poisson rate, each to a method of a service
  * some members serve, through a cluster client over those members (balancing, retries,
- * hedging, deadline budgets, admission), with every outcome recorded.
+ * hedging, deadline budgets, admission), with every outcome recorded. Calls come from
+ * client processes (client-processes.ts), each with at most one call outstanding, and a
+ * listener hears of every call with its process and how it ended (call-outcome.ts).
  */
 
 /** Latencies a workload record keeps: a bounded sample, the first ones. */
@@ -75,6 +81,15 @@ export interface RpcWorkloadOptions {
   stopMs: number;
   /** How to find what the workload needs on a host. @default the host's app, when it has `env`, `rpc` and `nodes` */
   resolve?: (host: string) => WorkloadHost | undefined;
+  /**
+   * A closed workload of this many client processes, each with its own Poisson arrivals at
+   * `rate / clients` (the rate is the total): an arrival while its process still waits for
+   * its previous call is let pass (counted in `busy`).
+   * @default undefined: an open workload, every arrival issued at once however many calls are outstanding (an overload needs that), each by a process with none outstanding
+   */
+  clients?: number;
+  /** Hears of every call's start and end, with its client process (for operation histories). */
+  listener?: WorkloadListener;
 }
 
 /** Calls of one method and how they ended. */
@@ -103,6 +118,8 @@ export interface WorkloadRecord {
   shed: number;
   /** Arrivals while the client host was down (not issued). */
   skipped: number;
+  /** Arrivals of a closed workload's process while its previous call had not ended (not issued). */
+  busy: number;
   /** Longest time by which an ended call overran its deadline (ms). */
   deadlineOverrunMsMax: number;
   /** Successful calls per member, when responses name the member that served them (a `worker` field). */
@@ -111,7 +128,7 @@ export interface WorkloadRecord {
 
 export function emptyWorkloadRecord(): WorkloadRecord {
   return {
-    issued: 0, succeeded: 0, failed: {}, byMethod: {}, pendingAtEnd: 0, duplicated: 0, latenciesMs: [], shed: 0, skipped: 0, deadlineOverrunMsMax: 0, servedBy: {},
+    issued: 0, succeeded: 0, failed: {}, byMethod: {}, pendingAtEnd: 0, duplicated: 0, latenciesMs: [], shed: 0, skipped: 0, busy: 0, deadlineOverrunMsMax: 0, servedBy: {},
   };
 }
 
@@ -135,7 +152,7 @@ export function checkWorkloadMethods(methods: ReadonlyMap<string, WorkloadMethod
  * its method, and records every outcome. Arrivals are drawn from a generator seeded from
  * the simulation's seed, so the workload is part of the reproducible run. A restart of the
  * client host gets fresh clients; calls pending on the crashed host never end and stay in
- * `pendingAtEnd`.
+ * `pendingAtEnd` (the listener hears of them as lost when the workload notices).
  */
 export function startRpcWorkload(sim: Simulation, options: RpcWorkloadOptions): WorkloadRecord {
   checkWorkloadMethods(options.methods);
@@ -146,30 +163,52 @@ export function startRpcWorkload(sim: Simulation, options: RpcWorkloadOptions): 
     return isWorkloadHost(app) ? app : undefined;
   });
   const deadlineMs = options.deadlineMs ?? 1_000;
-  const clients = new ClientCache(options);
-  const issue = () => {
+  const attempts = new AttemptTracker();
+  const clients = new ClientCache(options, attempts);
+  const processes = new ClientProcesses(options.listener);
+  const issue = (process: ClientProcess | undefined) => {
     const host = sim.isUp(options.clientHost) ? resolve(options.clientHost) : undefined;
+    processes.hostIs(host);
     if (host === undefined) {
       record.skipped++;
       return;
     }
+    if (process?.outstanding !== undefined) {
+      record.busy++;
+      return;
+    }
     const { method: named, request } = options.request(random, record.issued);
-    const methodName = named ?? options.method;
-    const target = options.methods.get(methodName);
-    if (target === undefined) throw new InvalidArgumentError(`the workload's request names method "${methodName}", which no app of the scenario serves`);
-    const finish = track(sim, record, methodName, deadlineMs);
+    const method = named ?? options.method;
+    const target = options.methods.get(method);
+    if (target === undefined) throw new InvalidArgumentError(`the workload's request names method "${method}", which no app of the scenario serves`);
+    const finish = track(sim, record, method, deadlineMs);
     const cluster = clients.get(host, target);
     const callOptions: ClusterCallOptions = { deadlineMs, filter: options.filter, idempotent: options.idempotent ?? true };
-    call(cluster, target, request, callOptions).then((worker) => finish(worker, undefined), (error: unknown) => finish(undefined, error));
-  };
-  const schedule = (atMs: number) => {
-    if (atMs >= options.stopMs) return;
-    sim.at(atMs, () => {
-      issue();
-      schedule(sim.nowMs + exponential(random, 1_000 / options.rate));
+    const by = process ?? processes.idle();
+    const tracked = attempts.begin(request);
+    const made = processes.start(by, { method, request }, host, () => attempts.end(tracked, request));
+    call(cluster, target, request, callOptions).then(({ response, worker }) => {
+      finish(worker, undefined);
+      processes.end(by, made, { type: 'ok', response });
+    }, (error: unknown) => {
+      finish(undefined, error);
+      processes.end(by, made, { type: failureType(error, tracked.mayHaveRun), status: error instanceof RpcError ? error.code : 'UNKNOWN' });
     });
   };
-  schedule(Math.max(options.startMs, sim.nowMs));
+  const schedule = (atMs: number, meanGapMs: number, process: ClientProcess | undefined) => {
+    if (atMs >= options.stopMs) return;
+    sim.at(atMs, () => {
+      issue(process);
+      schedule(sim.nowMs + exponential(random, meanGapMs), meanGapMs, process);
+    });
+  };
+  const startMs = Math.max(options.startMs, sim.nowMs);
+  if (options.clients === undefined) {
+    schedule(startMs, 1_000 / options.rate, undefined);
+    return record;
+  }
+  const meanGapMs = (1_000 * options.clients) / options.rate;
+  for (const process of processes.fixed(options.clients)) schedule(startMs + exponential(random, meanGapMs), meanGapMs, process);
   return record;
 }
 
@@ -210,14 +249,21 @@ function methodRecord(record: WorkloadRecord, method: string): MethodRecord | un
   return (record.byMethod[method] = { issued: 0, succeeded: 0, failed: {} });
 }
 
-/** One call of `target`; resolves with the member that served it when the response names one. */
-async function call(cluster: ClusterClient<MethodTable>, target: WorkloadMethod, request: unknown, options: ClusterCallOptions): Promise<string | undefined> {
-  if (target.service.methods[target.method]!.kind === 'unary') return workerOf(await cluster.call(target.method as never, request as never, options));
+/** One call of `target`: its response (a stream's last message), and the member that served it when the response names one. */
+async function call(cluster: ClusterClient<MethodTable>, target: WorkloadMethod, request: unknown, options: ClusterCallOptions): Promise<{ response: unknown; worker: string | undefined }> {
+  if (target.service.methods[target.method]!.kind === 'unary') {
+    const response: unknown = await cluster.call(target.method as never, request as never, options);
+    return { response, worker: workerOf(response) };
+  }
   let worker: string | undefined;
+  let response: unknown;
   const resume = target.resume;
   const stream = cluster.stream(target.method as never, request as never, resume === undefined ? options : { ...options, resume: resume as never });
-  for await (const message of stream) worker = workerOf(message) ?? worker;
-  return worker;
+  for await (const message of stream) {
+    response = message;
+    worker = workerOf(message) ?? worker;
+  }
+  return { response, worker };
 }
 
 function workerOf(response: unknown): string | undefined {
@@ -230,7 +276,7 @@ class ClientCache {
   private host: WorkloadHost | undefined;
   private readonly clients = new Map<string, ClusterClient<MethodTable>>();
 
-  constructor(private readonly options: RpcWorkloadOptions) {}
+  constructor(private readonly options: RpcWorkloadOptions, private readonly attempts: AttemptTracker) {}
 
   get(host: WorkloadHost, target: WorkloadMethod): ClusterClient<MethodTable> {
     if (this.host !== host) {
@@ -243,7 +289,7 @@ class ClientCache {
       const { strategy, retries, hedgeAfterMs } = this.options;
       const shared = host.workers?.filter.expression === target.servers ? host.workers : undefined;
       const registry = shared ?? new WorkerRegistry(host.nodes, { filter: target.servers });
-      client = new ClusterClient(host.env, host.rpc, registry, target.service, { strategy, retriesMax: retries, hedgeAfterMs, ...this.options.client });
+      client = new ClusterClient(host.env, this.attempts.wrap(host.rpc), registry, target.service, { strategy, retriesMax: retries, hedgeAfterMs, ...this.options.client });
       this.clients.set(key, client);
     }
     return client;

@@ -20,11 +20,11 @@ describe('parseLimitFlags', () => {
   it('reads counts, durations and byte counts with binary units', () => {
     const limits = parseLimitFlags({
       'max-connections': '100', 'max-streams-per-connection': '2', 'max-buffered-bytes-per-connection': '3MiB',
-      'max-buffered-bytes': '4194304', 'stream-route-timeout-ms': '250', 'streamless-connection-timeout-ms': '750',
+      'max-buffered-bytes': '4194304', 'receive-window-bytes': '64KiB', 'stream-route-timeout-ms': '250', 'streamless-connection-timeout-ms': '750',
     });
     expect(limits).toEqual({
       maxConnections: 100, maxStreamsPerConnection: 2, maxBufferedBytesPerConnection: 3 * mebibyte, maxBufferedBytes: 4 * mebibyte,
-      streamRouteTimeoutMs: 250, streamlessConnectionTimeoutMs: 750,
+      receiveWindowBytes: 64 * 1024, streamRouteTimeoutMs: 250, streamlessConnectionTimeoutMs: 750,
     });
   });
 
@@ -36,6 +36,7 @@ describe('parseLimitFlags', () => {
     ['max-buffered-bytes', '12MB', /--max-buffered-bytes must be a byte count such as 16777216 or 16MiB/],
     ['max-buffered-bytes-per-connection', '1MiB', /must be at least 2097172 \(two RPC frames/],
     ['max-buffered-bytes', '8MiB', /--max-buffered-bytes \(8388608\) must be at least --max-buffered-bytes-per-connection \(16777216\)/],
+    ['receive-window-bytes', '1KiB', /--receive-window-bytes must be at least 16384/],
   ])('refuses --%s %s with a message naming it', (flag, value, message) => {
     expect(() => parseLimitFlags({ [flag]: value })).toThrow(NodeFlagError);
     expect(() => parseLimitFlags({ [flag]: value })).toThrow(message);

@@ -28,6 +28,12 @@ const limitFlags = [
 ];
 /** RPC frame header bytes: what a frame costs beyond its payload. */
 const frameHeaderBytes = 10;
+/**
+ * Growth of the target's RSS allowed under each load. At these scales it is a sanity bound
+ * (transfers alone grow V8's heap by tens of MiB); the bounds at the issue's scale are
+ * measured by scripts/measure-node-limits.ts and listed in docs/OPERATIONS.md.
+ */
+const rssGrowthBoundMiB = 80;
 
 /** The refusal counters of `/status` (`QuicTransport.refusals`). */
 interface Refused {
@@ -111,7 +117,7 @@ describe('node-wide limits of a real `shoal node`', () => {
     await waitFor(async () => (await refused()).route_timeout - before.route_timeout === connections, 5_000, async () => JSON.stringify(await refused()));
     const after = await refused();
     expect(after.streams - before.streams).toBe(opened - connections);
-    expect(peak.stop() - beforeMiB).toBeLessThan(40);
+    expect(peak.stop() - beforeMiB).toBeLessThan(rssGrowthBoundMiB);
     await loader.close();
     await expectHealthy();
   });
@@ -127,7 +133,7 @@ describe('node-wide limits of a real `shoal node`', () => {
     expect([...answers!.keys()]).toEqual(Array.from({ length: calls - held }, (_, i) => held + 1 + i));
     expect([...answers!.values()].every((code) => code === RpcStatus.RESOURCE_EXHAUSTED)).toBe(true);
     expect((await refused()).buffered_bytes - before.buffered_bytes).toBe(calls - held);
-    expect(peak.stop() - beforeMiB).toBeLessThan(60);
+    expect(peak.stop() - beforeMiB).toBeLessThan(rssGrowthBoundMiB);
     await loader.close();
     await expectHealthy();
   }, 30_000);
@@ -142,7 +148,7 @@ describe('node-wide limits of a real `shoal node`', () => {
     await waitFor(async () => opened.filter((c) => c.state === 'closed').length >= connections - fit, 20_000,
       async () => `${opened.filter((c) => c.state === 'closed').length} closed, ${JSON.stringify(await refused())}`);
     expect((await refused()).buffered_bytes - before.buffered_bytes).toBeGreaterThanOrEqual(connections - fit);
-    expect(peak.stop() - beforeMiB).toBeLessThan(60);
+    expect(peak.stop() - beforeMiB).toBeLessThan(rssGrowthBoundMiB);
     await loader.close();
     await expectHealthy();
   }, 30_000);
@@ -153,7 +159,7 @@ describe('node-wide limits of a real `shoal node`', () => {
     const { result: all, beforeMiB, peak, loader } = await underLoad((l) => connectMany(l, target.address, attempts, 300));
     await waitFor(async () => (await refused()).connections - before.connections >= attempts - limits.maxConnections, 5_000, async () => JSON.stringify(await refused()));
     expect(all.filter((c) => c.state === 'open').length).toBeLessThanOrEqual(limits.maxConnections);
-    expect(peak.stop() - beforeMiB).toBeLessThan(60);
+    expect(peak.stop() - beforeMiB).toBeLessThan(rssGrowthBoundMiB);
     await loader.close();
     await expectHealthy();
   });

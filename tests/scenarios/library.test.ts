@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../scenarios/load.ts';
+import { loadScenarioApps } from '../../scenarios/apps.ts';
 import { runScenario } from '../../scenarios/runner.ts';
 
 const dir = 'scenarios/library';
@@ -16,7 +17,8 @@ describe('scenario library', () => {
 
   it.each(files)('%s passes at its seed', async (file) => {
     const scenario = loadScenarioFile(`${dir}/${file}`);
-    const report = await runScenario(scenario, { reproduce: `npx shoal run ${dir}/${file} --seed ${scenario.seed}` });
+    const apps = await loadScenarioApps(scenario, `${dir}/${file}`);
+    const report = await runScenario(scenario, { apps, reproduce: `npx shoal run ${dir}/${file} --seed ${scenario.seed}` });
     const failed = report.expectations.filter((e) => !e.ok).map((e) => `${e.name}: ${e.detail}`);
     expect(failed, `${report.reproduce}`).toEqual([]);
     expect(report.expectations.length).toBeGreaterThan(0);
