@@ -25,6 +25,8 @@ export interface CheckBenchOptions {
   readonly runs?: number;
   /** @default 1 */
   readonly seed?: number;
+  /** The size of the history in which a violation is planted. @default 100_000 */
+  readonly violationOperations?: number;
 }
 
 export interface SizeFigures {
@@ -50,6 +52,8 @@ export interface CheckBenchResult {
   readonly target: { readonly operations: number; readonly timeMs: number; readonly met: boolean };
   /** Baseline measured in the same run: parsing and pairing the target history's JSON lines, which every check does first. */
   readonly baseline: { readonly parseOpsPerSec: number };
+  /** A violation to prove, not only a linearization to find: one read near the end of a history made stale, with the evidence reduced. */
+  readonly violation: { readonly operations: number; readonly timeMs: number; readonly verdict: LinearizabilityResult['verdict']; readonly evidenceOperations: number };
   readonly sizes: SizeFigures[];
   /** Why the growth stopped: a check took longer than the limit, or the cap was reached. */
   readonly stoppedBy: 'timeMsLimit' | 'operationsMax';
@@ -82,6 +86,7 @@ export function runCheckBench(options: CheckBenchOptions = {}): CheckBenchResult
     largest: { ...largest, clientsPerKey, keys },
     target: { operations: operationsMin, timeMs: sizes[0]!.timeMs, met: decided.length > 0 },
     baseline: { parseOpsPerSec: parseRate(generateKvHistory({ operations: operationsMin, keys, clientsPerKey, seed }), operationsMin, runs) },
+    violation: measureViolation(generateKvHistory({ operations: options.violationOperations ?? 100_000, keys, clientsPerKey, seed }), runs),
     sizes, stoppedBy,
   };
 }
@@ -96,6 +101,21 @@ function measure(history: readonly HistoryOp[], operations: number, runs: number
   }
   const timeMs = median(times);
   return { operations, timeMs, opsPerSec: Math.round(operations / (timeMs / 1000)), steps: result!.explored.steps, verdict: result!.verdict, runs: times };
+}
+
+/** The history with the value of an ok read in its last tenth replaced by the first value written: stale for certain. */
+function measureViolation(history: readonly HistoryOp[], runs: number): CheckBenchResult['violation'] {
+  const firstWritten = history.find((e) => e.type === 'invoke' && e.f === 'write')!.value;
+  const at = history.findIndex((e, i) => i > history.length * 0.9 && e.type === 'ok' && e.f === 'read' && e.value !== firstWritten);
+  const stale = history.map((e, i) => (i === at ? { ...e, value: firstWritten } : e));
+  const times: number[] = [];
+  let result: LinearizabilityResult | undefined;
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    result = checkLinearizable(stale, { model: 'kv', stepsMax: Infinity, timeMsMax: Infinity });
+    times.push(round(performance.now() - start));
+  }
+  return { operations: history.filter((e) => e.type === 'invoke').length, timeMs: median(times), verdict: result!.verdict, evidenceOperations: result!.evidence?.operations.length ?? 0 };
 }
 
 function parseRate(history: readonly HistoryOp[], operations: number, runs: number): number {

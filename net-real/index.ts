@@ -4,6 +4,8 @@ export * from './keyring.ts';
 export * from './tls.ts';
 export * from './quic-errors.ts';
 export * from './quic-transport.ts';
+export * from './inbound-guard.ts';
+export * from './limits.ts';
 export * from './env.ts';
 export * from './tls-verify.ts';
 export { QuicConnectionAdapter, closeFlushTimeoutMsDefault, type ConnectionLimits } from './quic-connection.ts';

@@ -35,10 +35,12 @@ export interface NodeLimits {
 const mebibyte = 1024 * 1024;
 
 /**
- * Defaults, measured in docs/OPERATIONS.md ("Tuning limits"). Streams: RPC and push-pull
- * need one per connection, 8 leaves room and keeps 40 hostile connections near 10 MiB.
- * Buffers: 16 MiB per connection holds 15 in-flight 1 MiB requests; 64 MiB in total keeps
- * a node within a few hundred MiB whatever its peers send.
+ * Defaults, measured in docs/OPERATIONS.md ("Tuning limits"): under each load of issue 11
+ * a node stays under 400 MiB. Streams: RPC and push-pull need one per connection; 8 leave
+ * room, at ~30 KiB a stream. Buffers: 16 MiB per connection holds 15 unfinished 1 MiB
+ * requests; 64 MiB in total, at two to four bytes of RSS per byte held, stays within that.
+ * Receive window: 256 KiB × 512 connections is 128 MiB at worst, and a window of 256 KiB
+ * still moves 5 MiB/s per connection at 50 ms, about what the QUIC library's CPU allows.
  */
 export const defaultNodeLimits: Readonly<NodeLimits> = Object.freeze({
   maxConnections: maxInboundConnectionsDefault,

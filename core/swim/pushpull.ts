@@ -169,7 +169,11 @@ export class PushPull {
     const exchange: Exchange = { connection, deadlineMs: nowMs + this.timeoutMs, done: false };
     this.exchanges.add(exchange);
     connection.onClose = () => this.finish(exchange);
+    let streamed = false;
     connection.onStream = (stream) => {
+      // An exchange is one stream: more would each buffer up to a whole state frame.
+      if (streamed) return stream.reset(pushPullResetCode);
+      streamed = true;
       const frames = new FrameReader(this.frameBytesMax);
       const peer = connection.remoteAddress;
       stream.onData = (data) => {

@@ -25,7 +25,10 @@ export interface Evidence {
   readonly key?: string;
   readonly operations: EvidenceOperation[];
   readonly message: string;
-  /** True when removing any one operation leaves operations that can be ordered; false when the budget ran out first. */
+  /**
+   * True when no one operation can be removed with the rest still impossible to order (and
+   * every value read still written within it); false when the budget ran out first.
+   */
   readonly minimal: boolean;
 }
 
@@ -64,7 +67,7 @@ export function findEvidence(ops: SearchOps, blocked: number, budget: Budget, ke
   return {
     ...(key === undefined ? {} : { key }),
     operations: shown.map((i) => evidenceOperation(ops.sources[i]!)),
-    message: explain(ops, reduction.failed, shown.length, producers, minimal),
+    message: explain(ops, reduction.failed, shown, producers, minimal),
     minimal,
   };
 }
@@ -173,19 +176,38 @@ function evidenceOperation(op: Operation): EvidenceOperation {
   };
 }
 
-function explain(ops: SearchOps, failed: number, count: number, producers: ReadonlyMap<number, readonly number[]>, minimal: boolean): string {
+function explain(ops: SearchOps, failed: number, witness: Subset, producers: ReadonlyMap<number, readonly number[]>, minimal: boolean): string {
   const source = ops.sources[failed]!;
   const subject = describeOperation(source);
+  const seen = ops.kind[failed] === readKind ? source.value : (source.value as unknown[])[0];
   if (ops.kind[failed] !== writeKind && ops.a[failed] !== nullValue && !producers.has(ops.a[failed]!)) {
-    return `${subject} saw ${JSON.stringify(ops.kind[failed] === readKind ? source.value : (source.value as unknown[])[0])}, a value no operation wrote`;
+    return `${subject} saw ${JSON.stringify(seen)}, a value no operation wrote`;
   }
-  const scope = minimal ? `these ${count} operations` : `the operations up to it (the budget ran out before the evidence could be reduced; the ${count} nearest are shown)`;
+  const overwrite = minimal ? overwrittenBefore(ops, failed, witness) : undefined;
+  if (overwrite !== undefined) {
+    return `${subject} saw ${JSON.stringify(seen)}, written by ${describeOperation(ops.sources[overwrite.writer]!)}, but ${describeOperation(ops.sources[overwrite.by]!)} overwrote it before the ${source.f} began`;
+  }
+  const scope = minimal ? `these ${witness.length} operations` : `the operations up to it (the budget ran out before the evidence could be reduced; the ${witness.length} nearest are shown)`;
   return `${subject} cannot be linearized: no order of ${scope} respects real time (an operation that completed before another was invoked comes first) and gives every operation the result it returned`;
 }
 
-/** `process 3's read → 1 [6, 7]`: who did what, and when (an unknown outcome completes at `?`). */
-export function describeOperation(op: Operation): string {
-  return `process ${JSON.stringify(op.process)}'s ${operationText(op)} [${op.invokeTime}, ${op.completeTime ?? '?'}]`;
+/**
+ * A stale read (or cas): within `witness`, the value `failed` saw was written only by
+ * operations that completed before another write began, which completed before `failed` began.
+ */
+function overwrittenBefore(ops: SearchOps, failed: number, witness: Subset): { writer: number; by: number } | undefined {
+  if (ops.kind[failed] === writeKind) return undefined;
+  const value = ops.a[failed]!;
+  const writers = witness.filter((i) => produced(ops, i) === value);
+  if (writers.length === 0 || writers.some((w) => ops.unknown[w] === 1)) return undefined;
+  const by = witness.find((i) => ops.unknown[i] === 0 && produced(ops, i) !== undefined && produced(ops, i) !== value &&
+    ops.completeTime[i]! < ops.invokeTime[failed]! && writers.every((w) => ops.completeTime[w]! < ops.invokeTime[i]!));
+  return by === undefined ? undefined : { writer: writers.at(-1)!, by };
+}
+
+/** `process 3's read → 1 [6, 7]`: who did what, and when (an unknown outcome may land any time after its invoke: `?`). */
+export function describeOperation(op: Pick<Operation, 'process' | 'f' | 'value' | 'type' | 'invokeTime' | 'completeTime'>): string {
+  return `process ${JSON.stringify(op.process)}'s ${operationText(op)} [${op.invokeTime}, ${op.type === 'info' ? '?' : op.completeTime}]`;
 }
 
 /** `read → 1`, `write 2`, `cas 1 → 2`; a read whose outcome is unknown is `read → ?`. */

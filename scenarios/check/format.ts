@@ -1,5 +1,5 @@
 import { count, formatMs } from '../duration.ts';
-import { operationText, type Evidence } from './evidence.ts';
+import { operationText, type Evidence, type EvidenceOperation } from './evidence.ts';
 import type { LinearizabilityResult, Verdict } from './linearizable.ts';
 
 const verdictWords: Record<Verdict, string> = { linearizable: 'linearizable', 'not-linearizable': 'NOT LINEARIZABLE', unknown: 'UNKNOWN' };
@@ -31,7 +31,7 @@ function keyCounts(keys: NonNullable<LinearizabilityResult['keys']>): string {
 }
 
 function formatEvidence(evidence: Evidence): string[] {
-  const rows = evidence.operations.map((op) => [String(op.process), operationText(op), String(op.invokeTime), op.completeTime === null ? `? (${op.type})` : String(op.completeTime)]);
+  const rows = evidence.operations.map((op) => [String(op.process), operationText(op), String(op.invokeTime), completion(op)]);
   const header = ['process', 'operation', 'invoked', 'completed'];
   const widths = header.map((h, column) => Math.max(h.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]) => `    ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd();
@@ -40,4 +40,10 @@ function formatEvidence(evidence: Evidence): string[] {
     line(header),
     ...rows.map(line),
   ];
+}
+
+/** An unknown outcome shows when the process gave up, if it did: the effect may still land later. */
+function completion(op: EvidenceOperation): string {
+  if (op.type === 'ok') return String(op.completeTime);
+  return op.completeTime === null ? 'never (info)' : `${op.completeTime} (info)`;
 }

@@ -35,6 +35,7 @@ export interface Operation {
   /** `info`: the outcome is unknown, the operation may take effect at any time after its invoke. */
   readonly type: 'ok' | 'info';
   readonly invokeTime: number;
+  /** When the process learnt the outcome (`ok`) or gave up (`info`); null when it never did. */
   readonly completeTime: number | null;
   /** Positions of the two events in the history: they order events with the same time. */
   readonly invokeIndex: number;
@@ -166,8 +167,8 @@ function operation(id: number, invoke: HistoryOp, invokeIndex: number, complete:
   const value = invoke.f === 'read' ? (known ? complete!.value ?? null : null) : invoke.value ?? null;
   return {
     id, process: invoke.process, f: invoke.f, key: invoke.key, value, type: known ? 'ok' : 'info',
-    invokeTime: invoke.time, completeTime: complete === undefined || !known ? null : complete.time,
-    invokeIndex, completeIndex: known ? completeIndex : null, invoke,
+    invokeTime: invoke.time, completeTime: complete === undefined ? null : complete.time,
+    invokeIndex, completeIndex: complete === undefined ? null : completeIndex, invoke,
   };
 }
 

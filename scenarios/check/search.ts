@@ -9,9 +9,10 @@ import { nullValue, readKind, step, type SearchOps } from './models.ts';
  * the register allows (lifting both its entries out of the list, and starting again from the
  * front), and backtracks when it reaches a completion: an operation that completed must have
  * been linearized already. A configuration (state, linearized set) seen before is not
- * explored again (memo.ts). An operation with an unknown outcome never completes: once
- * every completed operation is linearized, the history is linearizable whatever became of
- * the unknown ones.
+ * explored again (memo.ts). A read that fits the state is never postponed (see backtrack),
+ * which keeps a violation from costing every order of every concurrent read. An operation
+ * with an unknown outcome never completes: once every completed operation is linearized,
+ * the history is linearizable whatever became of the unknown ones.
  */
 
 /** Shared by the searches of one check: steps and wall time are bounded across all of them. */

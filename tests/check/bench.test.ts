@@ -17,8 +17,10 @@ describe('check bench', () => {
   });
 
   it('grows the history to the cap, every size judged linearizable with a few steps per operation, and reports stable fields', () => {
-    const result = runCheckBench({ operationsMin: 500, operationsMax: 2_000, runs: 1 });
-    expect(Object.keys(result).sort()).toEqual(['baseline', 'clientsPerKey', 'keys', 'largest', 'model', 'opsPerSec', 'sizes', 'statistic', 'stoppedBy', 'target', 'timeMsLimit'].sort());
+    const result = runCheckBench({ operationsMin: 500, operationsMax: 2_000, runs: 1, violationOperations: 2_000 });
+    expect(Object.keys(result).sort()).toEqual(['baseline', 'clientsPerKey', 'keys', 'largest', 'model', 'opsPerSec', 'sizes', 'statistic', 'stoppedBy', 'target', 'timeMsLimit', 'violation'].sort());
+    expect(result.violation).toMatchObject({ operations: 2_000, verdict: 'not-linearizable' });
+    expect(result.violation.evidenceOperations).toBeLessThanOrEqual(4);
     expect(result.sizes.map((s) => [s.operations, s.verdict])).toEqual([[500, 'linearizable'], [1_000, 'linearizable'], [2_000, 'linearizable']]);
     for (const size of result.sizes) expect(size.steps).toBeLessThan(20 * size.operations);
     expect(result).toMatchObject({ stoppedBy: 'operationsMax', largest: { operations: 2_000, clientsPerKey: 5, keys: 1 }, target: { operations: 500, met: true } });
