@@ -181,11 +181,11 @@ function explain(ops: SearchOps, failed: number, witness: Subset, producers: Rea
   const subject = describeOperation(source);
   const seen = ops.kind[failed] === readKind ? source.value : (source.value as unknown[])[0];
   if (ops.kind[failed] !== writeKind && ops.a[failed] !== nullValue && !producers.has(ops.a[failed]!)) {
-    return `${subject} saw ${JSON.stringify(seen)}, a value no operation wrote`;
+    return `${subject} cannot be linearized: it saw ${JSON.stringify(seen)}, a value no operation wrote`;
   }
   const overwrite = minimal ? overwrittenBefore(ops, failed, witness) : undefined;
   if (overwrite !== undefined) {
-    return `${subject} saw ${JSON.stringify(seen)}, written by ${describeOperation(ops.sources[overwrite.writer]!)}, but ${describeOperation(ops.sources[overwrite.by]!)} overwrote it before the ${source.f} began`;
+    return `${subject} cannot be linearized: it saw ${JSON.stringify(seen)}, written by ${describeOperation(ops.sources[overwrite.writer]!)}, but ${describeOperation(ops.sources[overwrite.by]!)} overwrote it before the ${source.f} began`;
   }
   const scope = minimal ? `these ${witness.length} operations` : `the operations up to it (the budget ran out before the evidence could be reduced; the ${witness.length} nearest are shown)`;
   return `${subject} cannot be linearized: no order of ${scope} respects real time (an operation that completed before another was invoked comes first) and gives every operation the result it returned`;

@@ -29,7 +29,7 @@ describe('shoal check linearizable', () => {
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toContain('NOT LINEARIZABLE (model kv, 4 operations over 2 keys;');
     expect(r.stdout).toContain('keys: 1 linearizable, 1 not linearizable ("x"), 0 unknown');
-    expect(r.stdout).toContain(`key "x": process 3's read → 1 [4, 5] saw 1, written by process 1's write 1 [0, 1], but process 2's write 2 [2, 3] overwrote it before the read began`);
+    expect(r.stdout).toContain(`key "x": process 3's read → 1 [4, 5] cannot be linearized: it saw 1, written by process 1's write 1 [0, 1], but process 2's write 2 [2, 3] overwrote it before the read began`);
     expect(r.stdout).toMatch(/process\s+operation\s+invoked\s+completed\n\s+1\s+write 1\s+0\s+1\n\s+2\s+write 2\s+2\s+3\n\s+3\s+read → 1\s+4\s+5/);
   });
 

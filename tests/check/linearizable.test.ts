@@ -15,7 +15,7 @@ describe('checkLinearizable: registers', () => {
       { process: 2, f: 'write', value: 2, invokeTime: 2, completeTime: 3, type: 'ok' },
       { process: 3, f: 'read', value: 1, invokeTime: 4, completeTime: 5, type: 'ok' },
     ]);
-    expect(result.evidence?.message).toBe("process 3's read → 1 [4, 5] saw 1, written by process 1's write 1 [0, 1], but process 2's write 2 [2, 3] overwrote it before the read began");
+    expect(result.evidence?.message).toBe("process 3's read → 1 [4, 5] cannot be linearized: it saw 1, written by process 1's write 1 [0, 1], but process 2's write 2 [2, 3] overwrote it before the read began");
   });
 
   it('the same read while the second write is in flight is linearizable (control)', () => {
@@ -38,7 +38,7 @@ describe('checkLinearizable: registers', () => {
     expect(result.verdict).toBe('not-linearizable');
     expect(result.operations).toBe(2);
     expect(result.evidence?.operations).toHaveLength(1);
-    expect(result.evidence?.message).toBe("process 3's read → 9 [4, 5] saw 9, a value no operation wrote");
+    expect(result.evidence?.message).toBe("process 3's read → 9 [4, 5] cannot be linearized: it saw 9, a value no operation wrote");
   });
 
   it('a read of the initial null after a completed write is stale; before any write it is not', () => {

@@ -21,7 +21,7 @@ function someOrder(left: readonly Operation[], state: unknown): boolean {
   if (left.length === 0) return true;
   return left.some((op) => {
     // Every operation still to place that completed before `op` was invoked must come first.
-    if (left.some((other) => other !== op && other.completeTime !== null && other.completeTime < op.invokeTime)) return false;
+    if (left.some((other) => other !== op && other.type === 'ok' && other.completeTime! < op.invokeTime)) return false;
     const next = apply(op, state);
     return next !== undefined && someOrder(left.filter((o) => o !== op), next.state);
   });
