@@ -6,9 +6,9 @@ import { KvReplica } from './service.ts';
 /**
  * Fetches, once from each other replica, the entries this replica shares with it (see
  * `Replica`: reads of a key wait for all of the key's other replicas). A peer that does not
- * answer within `replicaTimeoutMs` is asked again `catchUpRetryMs` later, for as long as the
- * member runs: at most one call per peer is in flight, and a peer that answered once is
- * never asked again.
+ * answer within `replicaTimeoutMs` (or whose entries did not all fit) is asked again
+ * `catchUpRetryMs` later, for as long as the member runs: at most one call per peer is in
+ * flight, and a peer merged once is never asked again.
  */
 export function startCatchUp(node: AppNode<KvConfig>, replica: Replica): void {
   const timers = new Map<string, TimerHandle>();
@@ -24,7 +24,7 @@ export function startCatchUp(node: AppNode<KvConfig>, replica: Replica): void {
     if (address === undefined) return retry(peer);
     node.client.service(KvReplica, address).catchUp({ replica: replica.name }, { timeoutMs: node.config.replicaTimeoutMs }).then(({ entries }) => {
       if (stopped) return;
-      replica.merge(peer, Array.isArray(entries) ? entries : []);
+      if (!replica.merge(peer, Array.isArray(entries) ? entries : [])) retry(peer);
     }, () => retry(peer));
   };
   const retry = (peer: string) => {

@@ -54,18 +54,25 @@ export class Replica {
     return this.replicasOf(key).every((r) => r === this.name || this.heard.has(r));
   }
 
-  /** Merges what `peer` sent in answer to `catchUp`; malformed entries and keys this replica does not hold are dropped. */
-  merge(peer: string, entries: readonly unknown[]): void {
+  /**
+   * Merges what `peer` sent in answer to `catchUp`; malformed entries and keys this replica
+   * does not hold are dropped. False when an entry did not fit (`keysMax`): the peer does not
+   * count as caught up from, since answering reads without that key could be wrong.
+   */
+  merge(peer: string, entries: readonly unknown[]): boolean {
+    let complete = true;
     for (const entry of entries) {
       try {
         checkEntry(entry);
         if (this.owns(entry.key)) this.store.write(entry);
-      } catch {
-        // An entry this replica would refuse from a coordinator is dropped here too.
+      } catch (error) {
+        // A malformed entry is dropped, as from a coordinator; a full store is not caught up.
+        if (error instanceof RpcError && error.code === 'RESOURCE_EXHAUSTED') complete = false;
       }
     }
-    this.heard.add(peer);
+    if (complete) this.heard.add(peer);
     this.onChange();
+    return complete;
   }
 
   /** This replica's copy of `key`; refused (UNAVAILABLE) until the replica has caught up on it. */

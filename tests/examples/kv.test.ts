@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, RpcError } from '../../core/public.ts';
-import { Simulation, buildAppCluster, type AppCluster } from '../../sim/public.ts';
-import { SeededRandom } from '../../sim/public.ts';
+import { SeededRandom, Simulation, buildAppCluster, type AppCluster } from '../../sim/public.ts';
 import kv, { operation, workload } from '../../examples/kv/app.ts';
 import { parseKvConfig, type KvMode } from '../../examples/kv/config.ts';
 import { majority, replicasOf } from '../../examples/kv/placement.ts';
+import { Replica } from '../../examples/kv/replica.ts';
+import { keysMax } from '../../examples/kv/store.ts';
 import { Kv, KvReplica } from '../../examples/kv/service.ts';
 import { compareVersions } from '../../examples/kv/version.ts';
 
@@ -105,6 +106,36 @@ describe('examples/kv: configuration', () => {
   });
 });
 
+describe('examples/kv: a replica refuses what it must not store', () => {
+  const config = parseKvConfig({ replicas });
+  const version = { counter: 1, writer: 'x/0' };
+
+  it.each([
+    ['a key it does not replicate', () => new Replica('n1', config).write({ key: 'k0', version, value: 'a' }), 'FAILED_PRECONDITION'],
+    ['a key of 65 characters', () => new Replica('n1', config).read('k'.repeat(65)), 'INVALID_ARGUMENT'],
+    ['a version without a writer', () => new Replica('n2', config).write({ key: 'k0', version: { counter: 1 } as never, value: 'a' }), 'INVALID_ARGUMENT'],
+    ['a value of 513 characters', () => new Replica('n2', config).write({ key: 'k0', version, value: 'a'.repeat(513) }), 'INVALID_ARGUMENT'],
+    ['a catch-up for a member not in the list', () => new Replica('n2', config).entriesFor('x'), 'INVALID_ARGUMENT'],
+    ['a read before its peers have answered', () => new Replica('n2', config).read('k0'), 'UNAVAILABLE'],
+  ])('refuses %s', (_name, act, code) => {
+    expect(act).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('keeps the newest version whatever order writes arrive in, and is not caught up from a peer whose entries did not fit', () => {
+    const replica = new Replica('n2', config);
+    replica.write({ key: 'k0', version: { counter: 2, writer: 'x/0' }, value: 'new' });
+    replica.write({ key: 'k0', version: { counter: 1, writer: 'y/0' }, value: 'old' });
+    replica.merge('n3', [{ key: 'k0', version: { counter: 1, writer: 'z/0' }, value: 'older' }, { bogus: true }]);
+    replica.merge('n5', []);
+    expect(replica.read('k0')).toEqual({ version: { counter: 2, writer: 'x/0' }, value: 'new' });
+
+    const full = new Replica('n2', { ...config, copies: 5 });
+    const entries = Array.from({ length: keysMax + 1 }, (_, i) => ({ key: `key${i}`, version, value: 'v' }));
+    expect(full.merge('n1', entries)).toBe(false);
+    expect(full.waitingFor).toContain('n1');
+  });
+});
+
 describe('examples/kv: history mapping', () => {
   it.each([
     [{ method: 'kv.v1/put', request: { key: 'k1', value: 'v3' } }, { f: 'write', key: 'k1', value: 'v3' }],
@@ -140,8 +171,8 @@ describe('examples/kv: quorums in the simulator', () => {
   });
 
   it('gives two puts that one coordinator runs at once different versions', async () => {
-    const { sim, get } = await rig(2);
-    const client = () => sim.app<{ client: import('../../core/public.ts').RpcClient }>('c')!.client.service(Kv, sim.address('x'));
+    const { sim, cluster, get } = await rig(2);
+    const client = () => cluster.member('c')!.client.service(Kv, sim.address('x'));
     const both = await settle(sim, Promise.all([client().put({ key: 'k1', value: 'p' }, { timeoutMs: 1_000 }), client().put({ key: 'k1', value: 'q' }, { timeoutMs: 1_000 })]));
     const [p, q] = value(both);
     expect(compareVersions(p.version, q.version)).not.toBe(0);

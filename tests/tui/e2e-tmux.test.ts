@@ -16,8 +16,15 @@ const hint = `seed ${seed}: reproduce by hand with \`node bin/shoal.js tui --see
 const scenarioFile = 'scenarios/library/local-crash.yaml';
 const scenarioHint = `seed 1: reproduce by hand with \`node bin/shoal.js tui --scenario ${scenarioFile}\``;
 
+/**
+ * A tmux server of this test's own (its own socket), started with this process's
+ * environment and cwd: a server another program started earlier would run the dashboard
+ * with that program's environment, and other sessions on it could interfere.
+ */
+const socket = ['-L', session, '-f', '/dev/null'];
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  return execFileSync('tmux', [...socket, ...args], { encoding: 'utf8', cwd: process.cwd() });
 }
 
 const screenOf = (name: string) => tmux('capture-pane', '-p', '-t', name);
@@ -40,8 +47,7 @@ function row(text: string, name: string): string {
 
 afterAll(() => {
   if (!hasTmux) return;
-  spawnSync('tmux', ['kill-session', '-t', session]);
-  spawnSync('tmux', ['kill-session', '-t', scenarioSession]);
+  spawnSync('tmux', [...socket, 'kill-server']);
 });
 
 describe('shoal tui in a terminal', () => {
