@@ -4,6 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
 import { appConfig, isApp, type App, type AppPlacement, type WorkloadItem } from '../core/app/index.ts';
+import { oneLine } from '../net-real/node/apps.ts';
+
+export { oneLine };
 import { parseTagFilter, type TagFilter } from '../core/balance/index.ts';
 import type { Tags } from '../core/swim/index.ts';
 import directorWorkerApp from '../examples/director-worker/app.ts';
@@ -157,15 +160,6 @@ function place(module: AppModule, on: string | undefined, config: unknown, name:
     throw new AppModuleError(name, oneLine(error), { cause: error });
   }
   return { module, on: on ?? '', filter, config };
-}
-
-/** Characters of a cause quoted in an error's one line. */
-const causeCharsMax = 400;
-
-/** An error's message on one line (a compiler's message spans several). */
-export function oneLine(error: unknown): string {
-  const text = ((error as Error)?.message ?? String(error)).split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
-  return text.length > causeCharsMax ? `${text.slice(0, causeCharsMax - 1)}…` : text;
 }
 
 function describe(value: unknown): string {

@@ -24,8 +24,8 @@ export const builtInAppSource = 'built-in';
 /** Characters of a cause kept in a one-line start-up error. */
 export const appErrorCharsMax = 400;
 
-/** The cause of an error on one line: first line of each part joined, bounded. */
-function oneLine(error: unknown): string {
+/** An error's message on one line (a compiler's spans several): its non-empty lines joined, bounded. */
+export function oneLine(error: unknown): string {
   const message = (error as Error)?.message ?? String(error);
   const line = message.split('\n').map((part) => part.trim()).filter((part) => part.length > 0).join(' ');
   return line.length > appErrorCharsMax ? `${line.slice(0, appErrorCharsMax)}…` : line;
