@@ -8,6 +8,7 @@ import { RpcClient, RpcServer, defineService, unary } from '../core/rpc/index.ts
 import { QuicTransport, createRealEnv, packetBytesMax, quicClientCrypto, quicLibraryLogger, quicServerCrypto, type TlsMaterial } from '../net-real/index.ts';
 import { packageFile } from '../net-real/package-files.ts';
 import { Coalescer, FrameParser, FramedCaller } from './quic-framing.ts';
+import { measureStream, streamBenchVariants, type StreamFigures } from './quic-stream.ts';
 
 /**
  * `shoal bench quic`: 64-byte request/reply on loopback at several in-flight levels, for
@@ -63,6 +64,24 @@ export interface QuicBenchOptions {
   runs?: number;
   /** Names of the variants to run. @default all */
   variants?: readonly string[];
+  /** Also measure one-way streaming (RPC server stream against the transport, `streaming` in the report). @default true */
+  streaming?: boolean;
+}
+
+/** `shoal bench quic` arguments: `--runs N`, `--in-flight 16,256`, `--duration MS`, `--warmup MS`, `--variants a,b`, `--streaming false`. */
+export function quicBenchOptionsFromArgs(args: Readonly<Record<string, string | boolean>>): QuicBenchOptions {
+  const list = (value: string | boolean | undefined) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter((v) => v !== '') : undefined);
+  const inFlight = list(args['in-flight'] ?? args.inFlight)?.map(Number);
+  const number = (value: string | boolean | undefined) => (typeof value === 'string' ? Number(value) : undefined);
+  const streaming = args.streaming ?? true;
+  return {
+    runs: number(args.runs) ?? 3,
+    ...(inFlight === undefined ? {} : { inFlight }),
+    ...(number(args.duration) === undefined ? {} : { durationMs: number(args.duration)! }),
+    ...(number(args.warmup) === undefined ? {} : { warmupMs: number(args.warmup)! }),
+    ...(list(args.variants) === undefined ? {} : { variants: list(args.variants)! }),
+    streaming: !(streaming === false || streaming === '0' || streaming === 'false'),
+  };
 }
 
 /** A call not answered within this counts as a timeout (a lost FIN can hang a raw stream call forever). */
@@ -228,9 +247,8 @@ const shoalRpc: BenchVariant = {
     // The first call waits for the handshake: it belongs to set-up, not to the measurement.
     await echo.echo(payload);
     return {
-      async call() {
-        await echo.echo(payload);
-      },
+      // The call's own promise, as the other variants return theirs (no extra async wrapper).
+      call: () => echo.echo(payload) as Promise<unknown> as Promise<void>,
       async close() {
         rpc.close();
         await client.close();
@@ -358,9 +376,14 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
     };
     const context: BenchContext = { tls, payload: new Uint8Array(payloadBytes).fill(0x2a) };
     const samples = new Map<string, LoadResult[]>();
+    const streamSamples = new Map<string, StreamFigures[]>();
     // Runs are interleaved (run 1 of every variant, then run 2...) so that load from other
     // processes on a shared machine falls on every variant alike and the ratios stay fair.
     for (let r = 0; r < runs; r++) {
+      for (const variant of options.streaming === false ? [] : streamBenchVariants) {
+        const figures = await measureStream(variant, tls, context.payload, warmupMs, durationMs);
+        streamSamples.set(variant.name, [...(streamSamples.get(variant.name) ?? []), figures]);
+      }
       for (const variant of variants) {
         for (const inFlight of inFlightLevels) {
           const client = await variant.start(context);
@@ -385,10 +408,28 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
       payloadBytes, durationMs, warmupMs, statistic: `median of ${runs} interleaved runs by calls/s`,
       packetBytesLimit: packetBytesMax, packetBytesMaxSeen: largestPacket(results),
       results, ratios: ratios(results, inFlightLevels),
+      ...(streamSamples.size === 0 ? {} : { streaming: streamingReport(streamSamples) }),
     };
   } finally {
     rmSync(certDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One-way messages per second over one stream (`payloadBytes` each), the median of the
+ * runs, and shoal-rpc over shoal-transport: RPC server streaming against the transport
+ * carrying the same messages as bare frames under the same credit scheme.
+ */
+function streamingReport(samples: Map<string, StreamFigures[]>): Record<string, unknown> {
+  const results: Record<string, StreamFigures & { runs: number[] }> = {};
+  for (const [name, runsOf] of samples) {
+    const sorted = [...runsOf].sort((a, b) => a.messagesPerSec - b.messagesPerSec);
+    results[name] = { ...sorted[Math.floor(sorted.length / 2)]!, runs: runsOf.map((s) => s.messagesPerSec) };
+  }
+  const rpc = results['shoal-rpc'];
+  const transport = results['shoal-transport'];
+  const ratio = rpc !== undefined && transport !== undefined && transport.messagesPerSec > 0 ? round(rpc.messagesPerSec / transport.messagesPerSec) : null;
+  return { payloadBytes, direction: 'server to client, one stream', results, ratios: { 'shoal-rpc/shoal-transport': ratio } };
 }
 
 /** The largest QUIC packet any counted variant sent, over all its runs' medians. */

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { packageFile } from '../net-real/package-files.ts';
 import { fileErrorReason, isFileError, unwritableReason } from '../scenarios/files.ts';
 
 /** Exit codes: 0 pass, 1 an expectation or check failed, 2 bad input (flags, files). */
@@ -21,27 +23,110 @@ export interface Command {
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<Command>> = {
-  start: async () => (await import('./commands/start.ts')).command,
-  run: async () => (await import('./commands/run.ts')).command,
-  tui: async () => (await import('./commands/tui.ts')).command,
-  replay: async () => (await import('./commands/replay.ts')).command,
-  sweep: async () => (await import('./commands/sweep.ts')).command,
-  shrink: async () => (await import('./commands/shrink.ts')).command,
-  bench: async () => (await import('./commands/bench.ts')).command,
-  node: async () => (await import('./commands/node.ts')).command,
-  call: async () => (await import('./commands/call.ts')).command,
-  check: async () => (await import('./commands/check.ts')).command,
+/**
+ * Every verb: its one-line summary for `shoal --help`, examples for its own `--help`, and
+ * its module, loaded only when the verb runs.
+ */
+interface Verb {
+  readonly line: string;
+  readonly examples: readonly string[];
+  load(): Promise<Command>;
+}
+
+const commands: Record<string, Verb> = {
+  start: {
+    line: 'run the default scenario: the dashboard on a terminal, the text report otherwise',
+    examples: ['shoal start --seed 7'],
+    load: async () => (await import('./commands/start.ts')).command,
+  },
+  run: {
+    line: 'run a scenario in the simulator (or --mode real) and check its expectations',
+    examples: ['shoal run scenarios/library/partition-heal.yaml --seed 3 --trace t.jsonl'],
+    load: async () => (await import('./commands/run.ts')).command,
+  },
+  tui: {
+    line: 'the live terminal dashboard of a simulated cluster, or of a real node (--attach)',
+    examples: ['shoal tui --scenario scenarios/library/partition-heal.yaml', 'shoal tui --attach 127.0.0.1:9946'],
+    load: async () => (await import('./commands/tui.ts')).command,
+  },
+  replay: {
+    line: 're-run a recorded trace and check it reproduces; names the first divergent event',
+    examples: ['shoal replay t.jsonl'],
+    load: async () => (await import('./commands/replay.ts')).command,
+  },
+  sweep: {
+    line: 'run a scenario over many seeds in parallel; lists failing seeds',
+    examples: ['shoal sweep scenarios/library/partition-heal.yaml --seeds 1..50 --jobs 2'],
+    load: async () => (await import('./commands/sweep.ts')).command,
+  },
+  shrink: {
+    line: 'reduce a failing run to a smaller scenario that still fails',
+    examples: ['shoal shrink failing.yaml --seed 17 --out small.yaml'],
+    load: async () => (await import('./commands/shrink.ts')).command,
+  },
+  check: {
+    line: 'check a saved operation history (linearizability)',
+    examples: ['shoal check linearizable --model kv h.jsonl'],
+    load: async () => (await import('./commands/check.ts')).command,
+  },
+  bench: {
+    line: 'benchmarks (sim, swim, phi, rpc, quic, balance, tui, check)',
+    examples: ['shoal bench phi --json'],
+    load: async () => (await import('./commands/bench.ts')).command,
+  },
+  node: {
+    line: 'run one cluster member on the real network (QUIC + encrypted gossip)',
+    examples: ['shoal node --name n1 --bind 127.0.0.1:7946 --admin 127.0.0.1:9946 --dev-certs dev-certs'],
+    load: async () => (await import('./commands/node.ts')).command,
+  },
+  members: {
+    line: 'list a real node\'s view of the cluster members (from its admin endpoint)',
+    examples: ['shoal members 127.0.0.1:9946', 'shoal members 127.0.0.1:9946 --status alive --tag role=worker --json'],
+    load: async () => (await import('./commands/members.ts')).command,
+  },
+  monitor: {
+    line: 'follow a real node\'s membership events, one line each (from its admin endpoint)',
+    examples: ['shoal monitor 127.0.0.1:9946', 'shoal monitor 127.0.0.1:9946 --kind failed,left --for 1m --json'],
+    load: async () => (await import('./commands/monitor.ts')).command,
+  },
+  call: {
+    line: 'call a real node\'s method over QUIC; list and describe its services',
+    examples: [
+      'shoal call 127.0.0.1:7946 list --dev-certs dev-certs',
+      'shoal call 127.0.0.1:7946 describe cluster.worker.v1 --dev-certs dev-certs',
+      'shoal call 127.0.0.1:7946 shoal.node.v1/status --dev-certs dev-certs',
+    ],
+    load: async () => (await import('./commands/call.ts')).command,
+  },
+  keygen: {
+    line: 'make a gossip key (base64, 32 bytes), as a node\'s key file holds it',
+    examples: ['shoal keygen', 'shoal keygen --out new.key'],
+    load: async () => (await import('./commands/keygen.ts')).command,
+  },
+  keys: {
+    line: 'list, install, use (make primary) and remove gossip keys of running nodes',
+    examples: ['shoal keys list 127.0.0.1:9946', 'shoal keys install 127.0.0.1:9946 127.0.0.1:9947 --key-file new.key'],
+    load: async () => (await import('./commands/keys.ts')).command,
+  },
 };
 
+/** The version of the package this command belongs to (`shoal --version`). */
+export function shoalVersion(): string {
+  return (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
+}
+
 function topUsage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return [
-    'shoal — a simulation-first lab for RPC + gossip-membership clusters',
+    `shoal ${shoalVersion()} — a simulation-first lab for RPC + gossip-membership clusters`,
     '',
-    'usage: shoal <command> [options]   (shoal <command> --help for details)',
+    'usage: shoal <command> [options]   (shoal <command> --help for its flags and examples)',
+    '       shoal --version',
     '',
     'commands:',
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...Object.entries(commands).map(([name, verb]) => `  ${name.padEnd(width)}  ${verb.line}`),
+    '',
+    'exit codes: 0 ok, 1 an expectation, check or call failed, 2 bad input (flags, files, an unreachable address)',
   ].join('\n');
 }
 
@@ -51,19 +136,23 @@ export async function main(argv: string[]): Promise<number> {
     console.log(topUsage());
     return name === undefined ? exitCode.usage : exitCode.ok;
   }
-  const load = commands[name];
-  if (load === undefined) {
-    console.error(`shoal: unknown command "${name}"\n\n${topUsage()}`);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(shoalVersion());
+    return exitCode.ok;
+  }
+  const verb = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (verb === undefined) {
+    console.error(`shoal: ${name.startsWith('-') ? `unknown flag ${name}` : `unknown command "${name}"`}; see shoal --help`);
     return exitCode.usage;
   }
   try {
-    return await runCommand(name, await load(), rest);
+    return await runCommand(name, verb, await verb.load(), rest);
   } catch (error) {
     return await reportError(name, error);
   }
 }
 
-async function runCommand(name: string, command: Command, args: string[]): Promise<number> {
+async function runCommand(name: string, verb: Verb, command: Command, args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
@@ -71,7 +160,7 @@ async function runCommand(name: string, command: Command, args: string[]): Promi
     throw new UsageError(flagProblem(name, error));
   }
   if (parsed.values.help) {
-    console.log(`${command.summary}\n\nusage: ${command.usage}`);
+    console.log(`${command.summary}\n\nusage: ${command.usage}\n\nexamples:\n${verb.examples.map((e) => `  ${e}`).join('\n')}`);
     return exitCode.ok;
   }
   return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);

@@ -2,6 +2,21 @@ import type { Address } from './address.ts';
 import type { TransportError } from './errors.ts';
 
 /**
+ * Sizes and timeouts both worlds use unless told otherwise, so a scenario tells the same
+ * story in the simulator and on real nodes. Where a value follows from a real limit, the
+ * simulator adopts the real one.
+ */
+/**
+ * Largest gossip datagram: the 1 350-byte QUIC packet limit off loopback less the 37 bytes
+ * keyring sealing adds (version, timestamp, nonce, tag: net-real/keyring.ts).
+ */
+export const datagramBytesMaxDefault = 1_313;
+/** A connection whose handshake has not finished in this long fails with `ConnectTimeoutError`. */
+export const connectTimeoutMsDefault = 5_000;
+/** Bytes written to a stream (real) or connection (simulator) and not yet delivered before `write` throws `LimitExceededError`. */
+export const streamBufferBytesMaxDefault = 4 * 1024 * 1024;
+
+/**
  * The network as the protocols see it: two services, because the protocols need both.
  *
  * Event handlers are plain assignable properties. A transport never invokes a handler

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { ConfigError, LimitExceededError } from '../core/index.ts';
 import type { StateSeal } from '../core/swim/index.ts';
 
@@ -138,6 +138,11 @@ export class Keyring {
     return this.keys.length;
   }
 
+  /** The fingerprints of the keys held (`keyFingerprint`), primary first: what may be shown of a ring. */
+  fingerprints(): string[] {
+    return this.keys.map(keyFingerprint);
+  }
+
   /** Adds a key that may decrypt (step 1 of a rotation). Installing a known key does nothing. */
   install(key: Uint8Array): void {
     if (key.length !== gossipKeyBytes) throw new ConfigError('gossipKeys', `a gossip key must be ${gossipKeyBytes} bytes, got ${key.length}`);
@@ -224,6 +229,22 @@ export class Keyring {
   private indexOf(key: Uint8Array): number {
     return this.keys.findIndex((k) => k.equals(key));
   }
+}
+
+/** A key written in base64 (a line of a key file), or undefined when it is not base64 of `gossipKeyBytes` bytes. */
+export function decodeGossipKey(text: string): Uint8Array | undefined {
+  const body = text.trim();
+  if (!/^[A-Za-z0-9+/]+=*$/.test(body)) return undefined;
+  const key = Buffer.from(body, 'base64');
+  return key.length === gossipKeyBytes ? new Uint8Array(key) : undefined;
+}
+
+/**
+ * A key's fingerprint: the first 16 hex digits of its SHA-256. It names a key in listings
+ * and logs without revealing it (`shoal keys list`, `shoal keygen --out`).
+ */
+export function keyFingerprint(key: Uint8Array): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 function aad(header: Buffer, purpose: SealPurpose): Buffer {

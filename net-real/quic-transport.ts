@@ -3,7 +3,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { QUICClient, QUICServer, events, type QUICConfig, type QUICConnection } from '@matrixai/quic';
 import type Logger from '@matrixai/logger';
 import {
-  ConfigError, DatagramTooLargeError, formatAddress, parseAddress,
+  ConfigError, DatagramTooLargeError, connectTimeoutMsDefault, formatAddress, parseAddress, streamBufferBytesMaxDefault,
   type Address, type Connection, type DatagramService, type StreamService, type Transport,
 } from '../core/index.ts';
 import {
@@ -48,7 +48,7 @@ export interface QuicTransportOptions {
   keepAliveIntervalMs?: number;
   /**
    * A handshake not finished within this fails with `ConnectTimeoutError`.
-   * @default idleTimeoutMs
+   * @default 5000 (`connectTimeoutMsDefault`, as in the simulator), or idleTimeoutMs if that is shorter
    */
   connectTimeoutMs?: number;
   /**
@@ -233,10 +233,10 @@ export class QuicTransport implements Transport {
       parseAddress(localAddress);
     }
     return new QuicTransport(localAddress, socket, server, clientConfig,
-      { connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? idleTimeoutMs), maxPacketBytes, keyring: options.keyring },
+      { connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? Math.min(connectTimeoutMsDefault, idleTimeoutMs)), maxPacketBytes, keyring: options.keyring },
       {
         maxStreams, onStreamRefused: () => guard.refuse('streams'),
-        streamBufferBytesMax: positive('streamBufferBytesMax', options.streamBufferBytesMax ?? 4 * 1024 * 1024),
+        streamBufferBytesMax: positive('streamBufferBytesMax', options.streamBufferBytesMax ?? streamBufferBytesMaxDefault),
         closeFlushTimeoutMs: positive('closeFlushTimeoutMs', options.closeFlushTimeoutMs ?? closeFlushTimeoutMsDefault),
       },
       logger, guard);

@@ -50,12 +50,12 @@ const evidenceLineCharsMax = 240;
 type CheckerExpectation = ExpectationOf<'linearizable'> | ExpectationOf<'check'>;
 
 export function isCheckerExpectation(e: Expectation): e is CheckerExpectation {
-  return 'linearizable' in e || 'check' in e;
+  return e.kind === 'linearizable' || e.kind === 'check';
 }
 
 /** The modules the scenario's `check` expectations name, as written. */
 export function checkerModules(scenario: Scenario): string[] {
-  return [...new Set(scenario.expect.flatMap((e) => ('check' in e ? [e.check] : [])))];
+  return [...new Set(scenario.expect.flatMap((e) => (e.kind === 'check' ? [e.check] : [])))];
 }
 
 /** The `check` modules of the scenario that `checkers` lacks. */
@@ -67,7 +67,7 @@ export function missingCheckers(scenario: Scenario, checkers: ReadonlyMap<string
 export async function loadCheckers(scenario: Scenario, file: string): Promise<Map<string, UserChecker>> {
   const checkers = new Map<string, UserChecker>();
   for (const [index, e] of scenario.expect.entries()) {
-    if (!('check' in e) || checkers.has(e.check)) continue;
+    if (e.kind !== 'check' || checkers.has(e.check)) continue;
     const path = isAbsolute(e.check) ? e.check : resolve(dirname(file), e.check);
     const name = `expect[${index}] check ${relative(process.cwd(), path) || path}`;
     if (!existsSync(path)) throw new CheckerModuleError(`${name}: cannot load the checker: no such file`);
@@ -96,7 +96,7 @@ export interface CheckedRun {
 }
 
 export function checkerName(e: CheckerExpectation): string {
-  return 'linearizable' in e ? `the history is linearizable (${e.linearizable.model})` : `checker ${e.check} passes`;
+  return e.kind === 'linearizable' ? `the history is linearizable (${e.linearizable.model})` : `checker ${e.check} passes`;
 }
 
 /** The result of a checker expectation, before the run's end: it is checked on the whole history only. */
@@ -114,7 +114,7 @@ export async function runChecker(e: CheckerExpectation, run: CheckedRun): Promis
   if (history !== undefined && history.dropped > 0) {
     return { name, ok: false, detail: `unknown: the history was truncated at ${HISTORY_OPERATIONS_MAX} events (${count(history.dropped, 'call')} not recorded), and a checker gives no verdict on part of a run` };
   }
-  if (!('linearizable' in e)) return userCheck(e.check, name, history ?? noHistory, run);
+  if (e.kind !== 'linearizable') return userCheck(e.check, name, history ?? noHistory, run);
   return history === undefined ? { name, ok: false, detail: 'the scenario has no workload, so no history' } : linearizable(e, name, history);
 }
 

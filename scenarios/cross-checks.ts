@@ -5,7 +5,7 @@ import { latencySampler } from '../sim/index.ts';
 import { formatDurationMs } from './duration.ts';
 import { scenarioSwimConfig } from './membership.ts';
 import {
-  clusterSchema, durationSchema, expectationSchema, expectationVariants, faultSchema, faultVariants, linkSchema, networkSchema, workloadSchema,
+  clusterSchema, durationSchema, expectationSchema, faultSchema, linkSchema, networkSchema, workloadSchema,
   type Expectation, type ExpectationKind, type ExpectationOf, type Fault, type FaultKind, type FaultOf, type LatencySpecInput, type Link, type Scenario,
 } from './schema.ts';
 
@@ -68,6 +68,7 @@ const faultShapes: { readonly [K in FaultKind]: (f: FaultOf<K>) => Shape } = {
   hold: (f) => ({ refs: fromTo('hold', f.hold) }),
   release: (f) => ({ refs: fromTo('release', f.release) }),
   pause: (f) => ({ refs: ref(['pause'], f.pause) }),
+  slow: (f) => ({ refs: ref(['slow', 'node'], f.slow.node) }),
   skew: (f) => ({ refs: ref(['skew', 'node'], f.skew.node) }),
   drift: (f) => ({ refs: ref(['drift', 'node'], f.drift.node) }),
   loss: (f) => ({ refs: [...ref(['from'], f.from), ...ref(['to'], f.to)] }),
@@ -94,10 +95,8 @@ const expectationShapes: { readonly [K in ExpectationKind]: (e: ExpectationOf<K>
   check: () => none,
 };
 
-const faultKind = (f: Fault): FaultKind => (Object.keys(faultVariants) as FaultKind[]).find((k) => k in f)!;
-const expectationKind = (e: Expectation): ExpectationKind => (Object.keys(expectationVariants) as ExpectationKind[]).find((k) => k in e)!;
-const faultShape = (f: Fault): Shape => (faultShapes[faultKind(f)] as (f: Fault) => Shape)(f);
-const expectationShape = (e: Expectation): Shape => (expectationShapes[expectationKind(e)] as (e: Expectation) => Shape)(e);
+const faultShape = (f: Fault): Shape => (faultShapes[f.kind] as (f: Fault) => Shape)(f);
+const expectationShape = (e: Expectation): Shape => (expectationShapes[e.kind] as (e: Expectation) => Shape)(e);
 
 /** Each part of a scenario parsed on its own (undefined where that part is invalid). */
 interface Parts {
@@ -232,7 +231,7 @@ function timeProblems(parts: Parts): FieldProblem[] {
 function needProblems(parts: Parts): FieldProblem[] {
   if (parts.faults.includes(undefined) || parts.duration === undefined) return [];
   const duration = parts.duration;
-  const happens = (kind: FaultKind, node: string) => parts.faults.some((f) => f !== undefined && f.at < duration && faultKind(f) === kind && asList((f as unknown as Record<string, Names>)[kind]!).includes(node));
+  const happens = (kind: FaultKind, node: string) => parts.faults.some((f) => f !== undefined && f.at < duration && f.kind === kind && asList((f as unknown as Record<string, Names>)[kind]!).includes(node));
   const problems: FieldProblem[] = [];
   parts.expect.forEach((e, i) => {
     if (e === undefined) return;
@@ -243,7 +242,7 @@ function needProblems(parts: Parts): FieldProblem[] {
       problems.push({ path: needs.path, message: `no fault ${verbs[needs.fault] ?? needs.fault} ${needs.node} before the end of the run: this expectation could only fail (add { at: …, ${needs.fault}: ${needs.node} } to faults)` });
     }
     if (shape.needsWorkload && parts.workload === undefined && !parts.workloadGiven) {
-      problems.push({ path: ['expect', i], message: `${expectationKind(e)} is about RPC calls, and the scenario has no workload: it could only fail (add a workload, see docs/SCENARIOS.md)` });
+      problems.push({ path: ['expect', i], message: `${e.kind} is about RPC calls, and the scenario has no workload: it could only fail (add a workload, see docs/SCENARIOS.md)` });
     }
   });
   return problems;
@@ -273,7 +272,7 @@ function latencyProblems(parts: Parts): FieldProblem[] {
     { path: ['network', 'latency'], spec: parts.network?.latency },
     { path: ['network', 'reorderDelay'], spec: parts.network?.reorderDelay },
     ...parts.links.flatMap((l, i) => [{ path: ['network', 'links', i, 'latency'], spec: l?.latency }, { path: ['network', 'links', i, 'reorderDelay'], spec: l?.reorderDelay }]),
-    ...parts.faults.map((f, i) => ({ path: ['faults', i, 'latency'], spec: f !== undefined && 'latency' in f ? f.latency : undefined })),
+    ...parts.faults.map((f, i) => ({ path: ['faults', i, 'latency'], spec: f?.kind === 'latency' ? f.latency : undefined })),
     { path: ['workload', 'serviceTime'], spec: parts.workload?.serviceTime },
   ];
   return specs.flatMap(({ path, spec }) => {

@@ -1,15 +1,17 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from '../core/index.ts';
 import { packageFile } from '../net-real/package-files.ts';
-import { checkExpectations, falseFailures, type RunRecord } from './expectations.ts';
+import { checkExpectations, type RunRecord } from './expectations.ts';
+import { applyFault, asList, refuseUnsupported, type FaultTarget } from './faults.ts';
 import { scenarioSwimConfig, scenarioTags } from './membership.ts';
 import { RunObserver } from './observe.ts';
-import { convergenceSampleMs, nodeNames, type RunReport } from './runner.ts';
+import { convergenceSampleMs, membershipMetrics, nodeNames, type RunReport } from './runner.ts';
 import { NetnsLab, netemDelay, netemSupport, netnsAdminPort, netnsGossipPort, netnsSupport } from './netns.ts';
-import type { Fault, Scenario } from './schema.ts';
+import type { FaultKind, Scenario } from './schema.ts';
 
 /**
  * `shoal run --mode real`: the same scenario with real `shoal node` processes (QUIC +
@@ -30,14 +32,14 @@ export class RealModeUnsupportedError extends ShoalError {
 }
 
 /** Faults a process can suffer: any real network supports them. */
-const processFaults: ReadonlySet<string> = new Set(['crash', 'restart', 'leave', 'pause']);
+const processFaults: ReadonlySet<FaultKind> = new Set(['crash', 'restart', 'leave', 'pause', 'slow']);
 /** Faults that need the namespace lab. */
-const networkFaults: ReadonlySet<string> = new Set(['partition', 'oneway', 'bridge', 'isolate', 'heal', 'repair', 'loss', 'latency']);
+const networkFaults: ReadonlySet<FaultKind> = new Set(['partition', 'oneway', 'bridge', 'isolate', 'heal', 'repair', 'loss', 'latency']);
 
 export type RealNetwork = 'loopback' | 'netns';
 export const realNetworks = ['auto', 'loopback', 'netns'] as const;
 
-/** Longest a node may take to start (tsx compiles on first load) and the cluster to form. */
+/** Longest a node may take to start (tsx compiles on first load). */
 export const realStartTimeoutMs = 60_000;
 
 interface NodeProcess {
@@ -48,17 +50,24 @@ interface NodeProcess {
   stopped: boolean;
   events: AbortController;
   exited: Promise<void>;
-}
-
-function faultKind(fault: Fault): string {
-  return Object.keys(fault).find((k) => k !== 'at' && k !== 'for' && k !== 'from' && k !== 'to')!;
+  /** Wall ms from the launch to the node's "node started" line. */
+  startupMs: number;
 }
 
 /** Whether the scenario shapes or cuts the network (so a real run needs the namespace lab). */
 export function needsNetns(scenario: Scenario): boolean {
   const n = scenario.network;
-  return scenario.faults.some((f) => networkFaults.has(faultKind(f))) ||
+  return scenario.faults.some((f) => networkFaults.has(f.kind)) ||
     n.links.length > 0 || (n.loss ?? 0) > 0 || n.latency !== undefined;
+}
+
+/** Why real mode on `network` cannot apply a fault kind (the `cannot` of its fault target). */
+export function realCannot(network: RealNetwork): (kind: FaultKind) => string | undefined {
+  return (kind) => {
+    if (processFaults.has(kind)) return undefined;
+    if (networkFaults.has(kind)) return network === 'netns' ? undefined : 'network faults need network namespaces (--network netns)';
+    return 'holding messages for inspection, clock skew and drift exist only in the simulator';
+  };
 }
 
 /**
@@ -66,12 +75,12 @@ export function needsNetns(scenario: Scenario): boolean {
  * RealModeUnsupportedError that says what cannot be done for real and why.
  */
 export function checkRealSupport(scenario: Scenario, network: (typeof realNetworks)[number] = 'auto'): RealNetwork {
-  const unsupported = [...new Set(scenario.faults.map(faultKind).filter((k) => !processFaults.has(k) && !networkFaults.has(k)))];
-  if (unsupported.length > 0) {
-    throw new RealModeUnsupportedError(`--mode real cannot apply ${unsupported.join(', ')} faults (holding messages for inspection, clock skew and drift exist only in the simulator)`);
+  const simOnly = [...new Set(scenario.faults.map((f) => f.kind).filter((k) => !processFaults.has(k) && !networkFaults.has(k)))];
+  if (simOnly.length > 0) {
+    throw new RealModeUnsupportedError(`--mode real cannot apply ${simOnly.join(', ')} faults (holding messages for inspection, clock skew and drift exist only in the simulator)`);
   }
   if (scenario.workload !== undefined) throw new RealModeUnsupportedError('--mode real does not run workloads yet');
-  if (scenario.expect.some((e) => 'check' in e || 'linearizable' in e)) {
+  if (scenario.expect.some((e) => e.kind === 'check' || e.kind === 'linearizable')) {
     throw new RealModeUnsupportedError('--mode real does not run the checkers of histories (check, linearizable) yet: it records no history');
   }
   const models = [scenario.network, ...scenario.network.links];
@@ -80,15 +89,21 @@ export function checkRealSupport(scenario: Scenario, network: (typeof realNetwor
   }
   const needs = needsNetns(scenario);
   if (network === 'loopback' && needs) {
-    const kinds = [...new Set(scenario.faults.map(faultKind).filter((k) => networkFaults.has(k)))];
+    const kinds = [...new Set(scenario.faults.map((f) => f.kind).filter((k) => networkFaults.has(k)))];
     throw new RealModeUnsupportedError(`--mode real on loopback supports ${[...processFaults].join(', ')} faults; this scenario also ${kinds.length ? `has ${kinds.join(', ')}` : 'shapes latency or loss'} (network faults need network namespaces: --network netns)`);
   }
   const chosen: RealNetwork = network === 'auto' ? (needs ? 'netns' : 'loopback') : network;
+  // The one dispatch's own check, so a kind added later is refused here until real mode learns it.
+  try {
+    refuseUnsupported({ cannot: realCannot(chosen) }, scenario.faults, '--mode real');
+  } catch (error) {
+    throw new RealModeUnsupportedError((error as Error).message);
+  }
   if (chosen === 'netns') {
     const support = netnsSupport();
     if (!support.ok) throw new RealModeUnsupportedError(`this scenario needs network namespaces for a real run, and they are unavailable: ${support.reason}`);
     const latencies = [
-      ...scenario.faults.flatMap((f) => ('latency' in f ? [{ latency: f.latency, to: f.to }] : [])),
+      ...scenario.faults.flatMap((f) => (f.kind === 'latency' ? [{ latency: f.latency, to: f.to }] : [])),
       ...(scenario.network.latency ? [{ latency: scenario.network.latency, to: undefined }] : []),
       ...scenario.network.links.flatMap((l) => (l.latency ? [{ latency: l.latency, to: l.to }] : [])),
     ];
@@ -118,6 +133,21 @@ export interface RealRunOptions {
   network?: (typeof realNetworks)[number];
 }
 
+/**
+ * Free UDP ports on 127.0.0.1, taken together and released at once, so every node's
+ * address (and so the seeds) is known before any node starts, as in the simulator.
+ */
+async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const sockets = await Promise.all(Array.from({ length: count }, () => new Promise<Socket>((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => resolve(socket));
+  })));
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
 export async function runScenarioReal(scenario: Scenario, options: RealRunOptions): Promise<RunReport> {
   const network = checkRealSupport(scenario, options.network);
   const wallStart = performance.now();
@@ -125,19 +155,32 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
   const certDir = mkdtempSync(join(tmpdir(), 'shoal-real-'));
   const observer = new RunObserver(names);
   const nodes = new Map<string, NodeProcess>();
+  // Time zero is the first launch: the join is part of the run, as in the simulator.
   let t0 = Infinity;
   const now = () => performance.now() - t0;
   const shoalBin = packageFile('bin', 'shoal.js');
+  const faultControl = scenario.faults.some((f) => f.kind === 'slow');
   let lab: NetnsLab | undefined;
+  let ended = false;
 
-  const launch = async (name: string, bind: string, admin: string, seeds: string[]): Promise<NodeProcess> => {
+  /** Processes loaded and waiting for their start line (`--start-on-stdin`), by node, in the order they will start. */
+  const standbys = new Map<string, Standby[]>();
+  const waiting = new Set<ChildProcess>();
+
+  /**
+   * Spawns a node process that loads everything (the slow part: seconds under tsx on a
+   * loaded machine) and waits; `start` then starts it at the instant the scenario says.
+   */
+  const spawnStandby = async (name: string, bind: string, admin: string, seeds: readonly string[]): Promise<Standby> => {
     const tags = Object.entries(scenarioTags(scenario, name)).map(([k, v]) => `${k}=${v}`).join(',');
     const swim = swimFlag(scenario);
     const args = [shoalBin, 'node', '--name', name, '--bind', bind, '--admin', admin, '--dev-certs', certDir,
-      '--preset', scenario.cluster.preset, '--log-level', 'info', '--rpc-probe-ms', '60000',
+      '--preset', scenario.cluster.preset, '--log-level', 'info', '--rpc-probe-ms', '60000', '--start-on-stdin',
+      ...(faultControl ? ['--fault-control'] : []),
       ...(swim ? ['--swim', swim] : []), ...(tags ? ['--tags', tags] : []), ...(seeds.length ? ['--seeds', seeds.join(',')] : [])];
     const [command, argv] = lab === undefined ? [process.execPath, args] : lab.command(name, [process.execPath, ...args]);
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    waiting.add(child);
     const lines: string[] = [];
     const collect = (chunk: Buffer) => {
       lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
@@ -145,46 +188,76 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
+    child.stdin!.on('error', () => undefined);
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    const started = performance.now();
-    for (;;) {
-      const line = lines.find((l) => l.includes('"node started"'));
-      if (line !== undefined) {
-        const entry = JSON.parse(line) as { address: string; admin: string };
-        const node: NodeProcess = { name, child, address: entry.address, admin: entry.admin, stopped: false, events: new AbortController(), exited };
-        void follow(node);
+    const waitFor = async (text: string, since: number) => {
+      for (;;) {
+        const line = lines.find((l) => l.includes(text));
+        if (line !== undefined) return line;
+        if (child.exitCode !== null || performance.now() - since > realStartTimeoutMs) {
+          child.kill('SIGKILL');
+          throw new ShoalError(`node ${name} did not start:\n${lines.slice(-10).join('\n')}`);
+        }
+        await sleep(10);
+      }
+    };
+    await waitFor('"node loaded"', performance.now());
+    return {
+      start: async () => {
+        const startedAt = performance.now();
+        child.stdin!.end('start\n');
+        waiting.delete(child);
+        const entry = JSON.parse(await waitFor('"node started"', startedAt)) as { address: string; admin: string };
+        const node: NodeProcess = {
+          name, child, address: entry.address, admin: entry.admin, stopped: false, events: new AbortController(), exited,
+          startupMs: performance.now() - startedAt,
+        };
+        await follow(node);
         return node;
-      }
-      if (child.exitCode !== null || performance.now() - started > realStartTimeoutMs) {
-        child.kill('SIGKILL');
-        throw new ShoalError(`node ${name} did not start:\n${lines.slice(-10).join('\n')}`);
-      }
-      await sleep(50);
-    }
+      },
+    };
   };
 
-  /** Streams a node's membership events (server-sent events) into the observer. */
-  const follow = async (node: NodeProcess) => {
+  /** Starts the next standby process of `name` (or spawns one, if none is waiting). */
+  const launch = async (name: string, bind: string, admin: string, seeds: readonly string[]): Promise<NodeProcess> => {
+    const standby = standbys.get(name)?.shift() ?? await spawnStandby(name, bind, admin, seeds);
+    return standby.start();
+  };
+
+  /**
+   * Streams a node's membership events (server-sent events) into the observer; resolves once
+   * the stream is open and the node's current view (from `/status`) is taken in, so joins
+   * made before the stream connected are observed too.
+   */
+  const follow = async (node: NodeProcess): Promise<void> => {
+    let response: Response;
     try {
-      const response = await fetch(`http://${node.admin}/events`, { signal: node.events.signal });
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-          const message = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          if (!/^event: member$/m.test(message)) continue;
-          const data = /^data: (.*)$/m.exec(message)?.[1];
-          if (data === undefined) continue;
-          const event = JSON.parse(data) as { type: string; name: string; incarnation: number };
-          const member = event.type === 'refuted' || event.type.startsWith('partition') ? node.name : event.name;
-          observer.observe({ observer: node.name, timeMs: Math.max(0, now()), type: event.type, member, incarnation: event.incarnation });
-        }
-      }
+      response = await fetch(`http://${node.admin}/events`, { signal: node.events.signal });
     } catch {
-      // The node died or the run ended: its stream ends here.
+      return;
     }
+    await refreshViews(observer, [node], (member) => observer.observe({ observer: node.name, timeMs: Math.max(0, now()), type: 'joined', member }));
+    void (async () => {
+      try {
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+            const message = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            if (!/^event: member$/m.test(message)) continue;
+            const data = /^data: (.*)$/m.exec(message)?.[1];
+            if (data === undefined) continue;
+            const event = JSON.parse(data) as { type: string; name: string; incarnation: number };
+            const member = event.type === 'refuted' || event.type.startsWith('partition') ? node.name : event.name;
+            observer.observe({ observer: node.name, timeMs: Math.max(0, now()), type: event.type, member, incarnation: event.incarnation });
+          }
+        }
+      } catch {
+        // The node died or the run ended: its stream ends here.
+      }
+    })();
   };
 
   const isUp = (name: string) => {
@@ -206,64 +279,39 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
       lab = await NetnsLab.create(names);
       await shapeNetwork(lab, scenario);
     }
-    const bindOf = (n: string) => (lab === undefined ? '127.0.0.1:0' : `${lab.addressOf(n)}:${netnsGossipPort}`);
+    const ports = lab === undefined ? await freeLoopbackPorts(names.length) : [];
+    const bindOf = new Map(names.map((n, i) => [n, lab === undefined ? `127.0.0.1:${ports[i]}` : `${lab.addressOf(n)}:${netnsGossipPort}`]));
     const adminOf = (n: string) => (lab === undefined ? '127.0.0.1:0' : `${lab.addressOf(n)}:${netnsAdminPort}`);
-    const first = await launch(names[0]!, bindOf(names[0]!), adminOf(names[0]!), []);
-    nodes.set(first.name, first);
-    const seeds = (scenario.cluster.seeds ?? [names[0]!]).map((n) => nodes.get(n)?.address).filter((a): a is string => a !== undefined);
-    const rest = await Promise.all(names.slice(1).map((n) => launch(n, bindOf(n), adminOf(n), seeds.length ? seeds : [first.address])));
-    for (const node of rest) nodes.set(node.name, node);
-    const formed = await waitFormed(nodes, names.length);
-    t0 = performance.now();
-    // Joins that happened before a node's event stream connected are taken from its /status.
-    for (const [name, alive] of formed) {
-      const view = observer.views.get(name)!;
-      for (const member of alive) if (member !== name && view.get(member) !== 'alive') observer.observe({ observer: name, timeMs: 0, type: 'joined', member });
-    }
+    // Every node joins through the scenario's seeds (default the first node), and so does a restarted one.
+    const seedNames = scenario.cluster.seeds ?? [names[0]!];
+    const seedsOf = (n: string) => seedNames.filter((s) => s !== n).map((s) => bindOf.get(s)!);
+    const target = realFaultTarget({ network, lab, names, nodes, observer, now, isUp, stop, launch, bindOf, seedsOf });
+    refuseUnsupported(target, scenario.faults, '--mode real');
 
-    const apply = async (fault: Fault) => {
-      const networkFault = lab === undefined ? undefined : applyNetworkFault(lab, fault, names, observer, now);
-      if (networkFault !== undefined) return networkFault;
-      if ('crash' in fault) {
-        for (const n of list(fault.crash)) if (nodes.get(n) && isUp(n)) await stop(nodes.get(n)!, 'SIGKILL');
-        observer.fault({ timeMs: now(), kind: 'crash', nodes: list(fault.crash) });
-      } else if ('leave' in fault) {
-        observer.fault({ timeMs: now(), kind: 'leave', nodes: list(fault.leave) });
-        for (const n of list(fault.leave)) {
-          observer.leftAt.set(n, now());
-          if (isUp(n)) void stop(nodes.get(n)!, 'SIGTERM');
-        }
-      } else if ('restart' in fault) {
-        observer.fault({ timeMs: now(), kind: 'restart', nodes: list(fault.restart) });
-        await Promise.all(list(fault.restart).map(async (n) => {
-          const old = nodes.get(n)!;
-          if (isUp(n)) await stop(old, 'SIGKILL');
-          observer.leftAt.delete(n);
-          observer.resetView(n);
-          const seedsNow = [...nodes.values()].filter((p) => p.name !== n && isUp(p.name)).slice(0, 3).map((p) => p.address);
-          nodes.set(n, await launch(n, old.address, old.admin, seedsNow));
-        }));
-      } else if ('pause' in fault) {
-        observer.fault({ timeMs: now(), kind: 'pause', nodes: list(fault.pause), detail: { forMs: fault.for } });
-        for (const n of list(fault.pause)) {
-          const node = nodes.get(n);
-          if (node === undefined || !isUp(n)) continue;
-          node.child.kill('SIGSTOP');
-          setTimeout(() => node.child.kill('SIGCONT'), fault.for);
-        }
-      }
-    };
-
-    const convergedAt = new Map<number, { atMs: number | undefined; lastDisagreements: string[] }>();
+    // Every process the run will start (one per node, and one per restart) is loaded before time zero.
+    const restarts = scenario.faults.flatMap((f) => (f.kind === 'restart' ? asList(f.restart) : []));
+    await Promise.all([...names, ...restarts].map(async (n) => {
+      const standby = await spawnStandby(n, bindOf.get(n)!, adminOf(n), seedsOf(n));
+      standbys.set(n, [...standbys.get(n) ?? [], standby]);
+    }));
+    const spread = scenario.cluster.startSpread;
     const timers: Promise<void>[] = [];
-    for (const fault of scenario.faults) timers.push(sleep(fault.at).then(() => apply(fault)));
+    t0 = performance.now();
+    names.forEach((name, i) => {
+      const at = spread === 0 ? 0 : (spread * i) / Math.max(1, names.length - 1);
+      timers.push(sleep(at).then(async () => {
+        nodes.set(name, await launch(name, bindOf.get(name)!, adminOf(name), seedsOf(name)));
+      }));
+    });
+    for (const fault of scenario.faults) timers.push(sleep(fault.at).then(() => applyFault(target, fault)));
+    const convergedAt = new Map<number, { atMs: number | undefined; lastDisagreements: string[] }>();
     for (const e of scenario.expect) {
-      if (!('converge-within' in e)) continue;
+      if (e.kind !== 'converge-within') continue;
       const { after, within } = e['converge-within'];
       const entry = { atMs: undefined as number | undefined, lastDisagreements: [] as string[] };
       convergedAt.set(after, entry);
       timers.push(sleep(after).then(async () => {
-        while (entry.atMs === undefined && now() <= Math.min(after + within, scenario.duration)) {
+        while (!ended && entry.atMs === undefined && now() <= Math.min(after + within, scenario.duration)) {
           // Each node's current view, read from its /status: an event stream that connected
           // after a join would otherwise leave a hole in the view built from events.
           await refreshViews(observer, [...nodes.values()].filter((n) => isUp(n.name)));
@@ -277,19 +325,28 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
       }));
     }
     await sleep(scenario.duration);
+    ended = true;
     await Promise.all(timers);
     const record: RunRecord = { nodes: names, endMs: scenario.duration, observer, convergedAt, rpc: undefined };
     const expectations = checkExpectations(scenario.expect, record);
-    const events: Record<string, number> = {};
-    for (const o of observer.observations) events[o.type] = (events[o.type] ?? 0) + 1;
+    const startups = [...nodes.values()].map((n) => n.startupMs).sort((a, b) => a - b);
     return {
       scenario: scenario.name, seed: options.seed, mode: 'real', ok: expectations.every((e) => e.ok),
       traceHash: '', simulatedMs: scenario.duration, wallMs: Math.round(performance.now() - wallStart),
       events: observer.observations.length, expectations,
-      membership: { events, falseFailures: falseFailures(record).length, detection: [] },
+      membership: membershipMetrics(record),
       rpc: undefined, reproduce: `${options.reproduce} --mode real`,
+      notes: [
+        `time zero is the first node's start, as in the simulator; every process was loaded before it, and took ${Math.round(startups[0] ?? 0)}–${Math.round(startups.at(-1) ?? 0)} ms from its start to listening (a simulated host starts at once)`,
+        network === 'loopback'
+          ? 'loopback: packets arrive within microseconds and none is lost (the simulator samples the scenario\'s latency model)'
+          : 'network namespaces: cuts and loss are iptables rules, in place a few milliseconds after the fault time',
+        ...(faultControl ? ['slow on a real node delays its inbound gossip datagrams; the simulator delays stream segments too'] : []),
+      ],
     };
   } finally {
+    ended = true;
+    for (const child of waiting) child.kill('SIGKILL');
     await Promise.all([...nodes.values()].map(async (node) => {
       if (node.child.exitCode === null && node.child.signalCode === null) {
         node.child.kill('SIGCONT');
@@ -303,67 +360,122 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
   }
 }
 
+interface Standby {
+  /** Sends the start line; resolves once the node listens and its events are followed. */
+  start(): Promise<NodeProcess>;
+}
+
+interface RealTargetParts {
+  network: RealNetwork;
+  lab: NetnsLab | undefined;
+  names: readonly string[];
+  nodes: Map<string, NodeProcess>;
+  observer: RunObserver;
+  now: () => number;
+  isUp: (name: string) => boolean;
+  stop: (node: NodeProcess, signal: NodeJS.Signals) => Promise<void>;
+  launch: (name: string, bind: string, admin: string, seeds: readonly string[]) => Promise<NodeProcess>;
+  bindOf: ReadonlyMap<string, string>;
+  seedsOf: (name: string) => string[];
+}
+
+/**
+ * Real processes as a fault target: crash = SIGKILL, leave = SIGTERM (a graceful leave),
+ * restart = a new process on the same address through the scenario's seeds, pause =
+ * SIGSTOP / SIGCONT, slow = the node's `/fault` control; network faults as cuts and
+ * iptables rules in the namespace lab (the same meaning as the simulator's: a partition
+ * cuts both directions between every pair of groups, a one-way partition only from → to,
+ * a bridge cuts a from b but not from the bridge node, heal removes every cut).
+ */
+function realFaultTarget(p: RealTargetParts): FaultTarget {
+  const { lab, names, nodes, observer, isUp } = p;
+  const inLab = (what: string, step: (lab: NetnsLab) => Promise<unknown>): Promise<void> => {
+    if (lab === undefined) throw new RealModeUnsupportedError(`${what} needs the namespace lab`);
+    return step(lab).then(() => undefined, (error: unknown) => {
+      throw new ShoalError(`the namespace lab could not apply ${what}: ${(error as Error).message}`);
+    });
+  };
+  const others = (group: readonly string[]) => names.filter((n) => !group.includes(n));
+  const simulatorOnly = (kind: FaultKind) => {
+    throw new RealModeUnsupportedError(`--mode real cannot apply ${kind} faults: ${realCannot(p.network)(kind)}`);
+  };
+  return {
+    cannot: realCannot(p.network),
+    nowMs: p.now,
+    record: (fault) => observer.fault(fault),
+    crash: async (ns) => {
+      await Promise.all(ns.filter(isUp).map((n) => p.stop(nodes.get(n)!, 'SIGKILL')));
+    },
+    leave: (ns) => {
+      for (const n of ns) {
+        observer.leftAt.set(n, p.now());
+        if (isUp(n)) void p.stop(nodes.get(n)!, 'SIGTERM');
+      }
+    },
+    restart: async (ns) => {
+      await Promise.all(ns.map(async (n) => {
+        const old = nodes.get(n);
+        if (old !== undefined && isUp(n)) await p.stop(old, 'SIGKILL');
+        observer.leftAt.delete(n);
+        observer.resetView(n);
+        nodes.set(n, await p.launch(n, p.bindOf.get(n)!, old?.admin ?? '127.0.0.1:0', p.seedsOf(n)));
+      }));
+    },
+    pause: (ns, forMs) => {
+      for (const n of ns) {
+        const node = nodes.get(n);
+        if (node === undefined || !isUp(n)) continue;
+        node.child.kill('SIGSTOP');
+        setTimeout(() => node.child.kill('SIGCONT'), forMs);
+      }
+    },
+    slow: async (ns, delayMs, forMs) => {
+      await Promise.all(ns.filter(isUp).map(async (n) => {
+        const response = await fetch(`http://${nodes.get(n)!.admin}/fault`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ slow: { delayMs: Math.round(delayMs), forMs: Math.round(forMs) } }),
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (!response.ok) throw new ShoalError(`node ${n} refused the slow fault: ${(await response.text()).trim()}`);
+      }));
+    },
+    partition: (groups) => inLab('a partition', (l) => Promise.all(groups.map((g) => l.cut(g, groups.flat().filter((n) => !g.includes(n)))))),
+    oneway: (from, to) => inLab('a one-way partition', (l) => l.cut(from, to)),
+    bridge: (a, _via, b) => inLab('a bridge', (l) => Promise.all([l.cut(a, b), l.cut(b, a)])),
+    isolate: (node) => inLab('isolate', (l) => Promise.all([l.cut([node], others([node])), l.cut(others([node]), [node])])),
+    heal: () => inLab('heal', (l) => l.repair()),
+    repair: (a, b) => inLab('repair', (l) => l.repair(a, b)),
+    loss: (loss, from, to) => inLab('loss', (l) => l.setLoss(from ?? names, to ?? names, loss)),
+    latency: (latency, from) => inLab('latency', (l) => l.setLatency(from ?? names, latency)),
+    hold: () => simulatorOnly('hold'),
+    release: () => simulatorOnly('release'),
+    skew: () => simulatorOnly('skew'),
+    drift: () => simulatorOnly('drift'),
+  };
+}
+
 /** The scenario's standing network model (loss, per-link loss, sender latency), applied in the lab before the nodes start. */
 async function shapeNetwork(lab: NetnsLab, scenario: Scenario): Promise<void> {
   const all = lab.nodes;
   if ((scenario.network.loss ?? 0) > 0) await lab.setLoss(all, all, scenario.network.loss!);
   if (scenario.network.latency !== undefined) await lab.setLatency(all, scenario.network.latency);
   for (const link of scenario.network.links) {
-    if (link.loss !== undefined) await lab.setLoss(list(link.from), list(link.to), link.loss);
-    if (link.latency !== undefined) await lab.setLatency(list(link.from), link.latency);
+    if (link.loss !== undefined) await lab.setLoss(asList(link.from), asList(link.to), link.loss);
+    if (link.latency !== undefined) await lab.setLatency(asList(link.from), link.latency);
   }
-}
-
-/**
- * Applies a network fault in the lab (the same meaning as the simulator's: a partition
- * cuts both directions between every pair of groups, a one-way partition only from → to,
- * a bridge cuts a from b but not from the bridge node, heal removes every cut). Records
- * it at the time it was asked for. Returns undefined for faults that are not network faults.
- */
-function applyNetworkFault(lab: NetnsLab, fault: Fault, names: readonly string[], observer: RunObserver, now: () => number): Promise<void> | undefined {
-  const record = (kind: string, nodes: readonly string[], detail?: unknown) => observer.fault({ timeMs: now(), kind, nodes, detail });
-  const others = (group: readonly string[]) => names.filter((n) => !group.includes(n));
-  let done: Promise<void>;
-  if ('partition' in fault) {
-    record('partition', fault.partition.flat(), fault.partition);
-    done = Promise.all(fault.partition.map((group) => lab.cut(group, fault.partition.flat().filter((n) => !group.includes(n))))).then(() => undefined);
-  } else if ('oneway' in fault) {
-    record('oneway', [...list(fault.oneway.from), ...list(fault.oneway.to)]);
-    done = lab.cut(list(fault.oneway.from), list(fault.oneway.to));
-  } else if ('bridge' in fault) {
-    record('partition', [...list(fault.bridge.a), fault.bridge.via, ...list(fault.bridge.b)], fault.bridge);
-    done = Promise.all([lab.cut(list(fault.bridge.a), list(fault.bridge.b)), lab.cut(list(fault.bridge.b), list(fault.bridge.a))]).then(() => undefined);
-  } else if ('isolate' in fault) {
-    record('isolate', [fault.isolate]);
-    done = Promise.all([lab.cut([fault.isolate], others([fault.isolate])), lab.cut(others([fault.isolate]), [fault.isolate])]).then(() => undefined);
-  } else if ('heal' in fault) {
-    record('heal', []);
-    done = lab.repair();
-  } else if ('repair' in fault) {
-    record('repair', [...list(fault.repair.a), ...list(fault.repair.b)]);
-    done = lab.repair(list(fault.repair.a), list(fault.repair.b));
-  } else if ('loss' in fault) {
-    record('loss', [], { loss: fault.loss });
-    done = lab.setLoss(fault.from === undefined ? names : list(fault.from), fault.to === undefined ? names : list(fault.to), fault.loss);
-  } else if ('latency' in fault) {
-    record('latency', [], fault.latency);
-    done = lab.setLatency(fault.from === undefined ? names : list(fault.from), fault.latency);
-  } else {
-    return undefined;
-  }
-  return done.catch((error: unknown) => {
-    throw new ShoalError(`the namespace lab could not apply ${JSON.stringify(fault)}: ${(error as Error).message}`);
-  });
 }
 
 /** Replaces the observer's views of `nodes` with what their `/status` says now. */
-async function refreshViews(observer: RunObserver, nodes: readonly NodeProcess[]): Promise<void> {
+async function refreshViews(observer: RunObserver, nodes: readonly NodeProcess[], joinedUnseen?: (member: string) => void): Promise<void> {
   await Promise.all(nodes.map(async (node) => {
     try {
       const response = await fetch(`http://${node.admin}/status`, { signal: AbortSignal.timeout(1_000) });
       const status = await response.json() as { members: { name: string; state: 'alive' | 'suspect' | 'dead' | 'left' }[] };
       const view = observer.views.get(node.name);
       if (view === undefined) return;
+      // A member alive in the node's view that its events never reported joined before the stream connected.
+      if (joinedUnseen !== undefined) for (const m of status.members) if (m.name !== node.name && m.state === 'alive' && view.get(m.name) !== 'alive') joinedUnseen(m.name);
       view.clear();
       for (const m of status.members) if (m.name !== node.name) view.set(m.name, m.state);
     } catch {
@@ -372,25 +484,3 @@ async function refreshViews(observer: RunObserver, nodes: readonly NodeProcess[]
   }));
 }
 
-function list(x: string | readonly string[]): string[] {
-  return typeof x === 'string' ? [x] : [...x];
-}
-
-/** Waits until every node's `/status` shows every node alive; returns who each sees alive. */
-async function waitFormed(nodes: Map<string, NodeProcess>, size: number): Promise<Map<string, string[]>> {
-  const started = performance.now();
-  for (;;) {
-    const views = await Promise.all([...nodes.values()].map(async (node) => {
-      try {
-        const response = await fetch(`http://${node.admin}/status`, { signal: AbortSignal.timeout(1_000) });
-        const status = await response.json() as { members: { name: string; state: string }[] };
-        return [node.name, status.members.filter((m) => m.state === 'alive').map((m) => m.name)] as const;
-      } catch {
-        return [node.name, [] as string[]] as const;
-      }
-    }));
-    if (views.every(([self, alive]) => alive.filter((m) => m !== self).length >= size - 1)) return new Map(views.map(([n, a]) => [n, [...a]]));
-    if (performance.now() - started > realStartTimeoutMs) throw new ShoalError(`the real cluster did not form within ${realStartTimeoutMs} ms (alive counts: ${views.map(([, a]) => a.length).join(', ')})`);
-    await sleep(200);
-  }
-}

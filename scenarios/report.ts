@@ -62,6 +62,7 @@ export function formatReport(report: RunReport): string {
   }
   if (report.history !== undefined && (report.history.invoke > 0 || report.history.dropped > 0)) lines.push(formatHistory(report.history));
   lines.push(...formatAppValues(report.apps ?? {}));
+  for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
   if (!report.ok) lines.push(`  reproduce: ${report.reproduce}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import type { WorkloadRecord } from '../sim/hosts/workload.ts';
 import { EventLimitError, Simulation, WallTimeoutError, type TraceEntry } from '../sim/index.ts';
 import { scenarioApps, type ScenarioApps } from './apps.ts';
 import { isCheckerExpectation, runChecker } from './checkers.ts';
+import { applyFault, asList, refuseUnsupported, type FaultTarget } from './faults.ts';
 import { checkExpectations, falseFailures, type ExpectationResult, type RpcRecord, type RunRecord } from './expectations.ts';
 import { HistoryRecorder, type HistoryCounts, type RunHistory } from './history.ts';
 import { appValuesObject, startMemberApps, type AppValues, type ScenarioMember } from './member.ts';
@@ -21,6 +22,8 @@ export interface RunScenarioOptions {
   traceSink?: (entry: TraceEntry) => void;
   /** Trace entries kept in memory (for `--diagram`). @default 0 */
   traceCapacity?: number;
+  /** Receives each message's bytes as it is sent (to label messages in `--report` and `--diagram`); see `TraceOptions.payloads`. */
+  tracePayloads?: (msg: number, bytes: Uint8Array) => void;
   /** The command line that reproduces this run, printed with failures. */
   reproduce?: string;
   /** Called with the finished simulation (to write diagrams from its trace). */
@@ -73,6 +76,8 @@ export interface RunReport {
   /** What the apps reported (`node.report`), per member and app: the latest value of each key. */
   apps?: ReportedValues;
   reproduce: string;
+  /** What the run's world could not make the same as the other's (real mode: process start-up, loopback timing). */
+  notes?: string[];
 }
 
 /** The names of a scenario's nodes: `cluster.nodes`, or n1..nN (a new array: callers may extend it). */
@@ -118,7 +123,7 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
   const sim = new Simulation({
     seed,
     network: defaults,
-    trace: { capacity: options.traceCapacity ?? 0, ...(options.traceSink ? { sink: options.traceSink } : {}) },
+    trace: { capacity: options.traceCapacity ?? 0, ...(options.traceSink ? { sink: options.traceSink } : {}), ...(options.tracePayloads ? { payloads: options.tracePayloads } : {}) },
     reproduce: options.reproduce ?? defaultReproduce(seed),
   });
   // A link applies from the moment both of its ends exist (hosts are created as they start).
@@ -152,7 +157,9 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
     if (at === 0) start(name);
     else sim.at(at, () => start(name));
   });
-  const apply = (fault: Fault) => applyFault(sim, observer, members, fault);
+  const target = simFaultTarget(sim, observer, members);
+  refuseUnsupported(target, scenario.faults, 'the simulator');
+  const apply = (fault: Fault) => void applyFault(target, fault);
   for (const fault of scenario.faults) sim.at(fault.at, () => apply(fault));
   const mappings = workload === undefined ? undefined : operationMappings(apps, workload);
   const history = mappings === undefined ? undefined : new HistoryRecorder(() => sim.nowMs, (method) => mappings.get(method));
@@ -165,69 +172,51 @@ export function buildScenarioSim(scenario: Scenario, options: RunScenarioOptions
   };
 }
 
-const asList = (x: string | readonly string[]) => (typeof x === 'string' ? [x] : [...x]);
-
-function applyFault(sim: Simulation, observer: RunObserver, members: Map<string, ScenarioMember>, fault: Fault): void {
-  const t = sim.nowMs;
-  const record = (kind: string, nodes: string[], detail?: unknown) => observer.fault({ timeMs: t, kind, nodes, detail });
-  if ('crash' in fault) {
-    for (const n of asList(fault.crash)) sim.crash(n);
-    record('crash', asList(fault.crash));
-  } else if ('restart' in fault) {
-    for (const n of asList(fault.restart)) {
-      observer.leftAt.delete(n);
-      sim.restart(n);
-    }
-    record('restart', asList(fault.restart));
-  } else if ('partition' in fault) {
-    sim.partition(...fault.partition);
-    record('partition', fault.partition.flat(), fault.partition);
-  } else if ('oneway' in fault) {
-    sim.partitionOneway(fault.oneway.from, fault.oneway.to);
-    record('oneway', [...asList(fault.oneway.from), ...asList(fault.oneway.to)]);
-  } else if ('bridge' in fault) {
-    sim.bridge(fault.bridge.a, fault.bridge.via, fault.bridge.b);
-    record('partition', [...asList(fault.bridge.a), fault.bridge.via, ...asList(fault.bridge.b)], fault.bridge);
-  } else if ('isolate' in fault) {
-    sim.isolate(fault.isolate);
-    record('isolate', [fault.isolate]);
-  } else if ('heal' in fault) {
-    sim.repair();
-    record('heal', []);
-  } else if ('repair' in fault) {
-    sim.repair(fault.repair.a, fault.repair.b);
-    record('repair', [...asList(fault.repair.a), ...asList(fault.repair.b)]);
-  } else if ('hold' in fault) {
-    sim.hold(fault.hold.from, fault.hold.to);
-    record('hold', [...asList(fault.hold.from), ...asList(fault.hold.to)]);
-  } else if ('release' in fault) {
-    sim.release(fault.release.from, fault.release.to);
-    record('release', [...asList(fault.release.from), ...asList(fault.release.to)]);
-  } else if ('pause' in fault) {
-    for (const n of asList(fault.pause)) sim.pauseFor(n, fault.for);
-    record('pause', asList(fault.pause), { forMs: fault.for });
-  } else if ('skew' in fault) {
-    sim.skewClock(fault.skew.node, fault.skew.ms);
-    record('skew', [fault.skew.node], fault.skew);
-  } else if ('drift' in fault) {
-    sim.driftClock(fault.drift.node, fault.drift.ppm);
-    record('drift', [fault.drift.node], fault.drift);
-  } else if ('loss' in fault) {
-    if (fault.from !== undefined || fault.to !== undefined) sim.setLink(fault.from ?? sim.hostNames(), fault.to ?? sim.hostNames(), { loss: fault.loss });
-    else sim.setDefaultLink({ loss: fault.loss });
-    record('loss', [], { loss: fault.loss });
-  } else if ('latency' in fault) {
-    if (fault.from !== undefined || fault.to !== undefined) sim.setLink(fault.from ?? sim.hostNames(), fault.to ?? sim.hostNames(), { latency: fault.latency });
-    else sim.setDefaultLink({ latency: fault.latency });
-    record('latency', [], fault.latency);
-  } else if ('leave' in fault) {
-    for (const n of asList(fault.leave)) {
-      members.get(n)?.swim.leave();
-      members.get(n)?.apps?.stop();
-      observer.leftAt.set(n, t);
-    }
-    record('leave', asList(fault.leave));
-  }
+/**
+ * The simulator as a fault target: every fault kind, applied at the simulation's now. The
+ * dashboard's keyboard faults go through it too (`ScenarioSim.apply`).
+ */
+export function simFaultTarget(sim: Simulation, observer: RunObserver, members: ReadonlyMap<string, ScenarioMember>): FaultTarget {
+  const all = () => sim.hostNames();
+  return {
+    cannot: () => undefined,
+    nowMs: () => sim.nowMs,
+    record: (fault) => observer.fault(fault),
+    crash: (nodes) => nodes.forEach((n) => sim.crash(n)),
+    restart: (nodes) => {
+      for (const n of nodes) {
+        observer.leftAt.delete(n);
+        sim.restart(n);
+      }
+    },
+    leave: (nodes) => {
+      for (const n of nodes) {
+        members.get(n)?.swim.leave();
+        members.get(n)?.apps?.stop();
+        observer.leftAt.set(n, sim.nowMs);
+      }
+    },
+    pause: (nodes, forMs) => nodes.forEach((n) => sim.pauseFor(n, forMs)),
+    slow: (nodes, delayMs, forMs) => nodes.forEach((n) => sim.slowFor(n, delayMs, forMs)),
+    partition: (groups) => sim.partition(...groups),
+    oneway: (from, to) => sim.partitionOneway(from, to),
+    bridge: (a, via, b) => sim.bridge(a, via, b),
+    isolate: (node) => sim.isolate(node),
+    heal: () => sim.repair(),
+    repair: (a, b) => sim.repair(a, b),
+    hold: (from, to) => sim.hold(from, to),
+    release: (from, to) => sim.release(from, to),
+    skew: (node, ms) => sim.skewClock(node, ms),
+    drift: (node, ppm) => sim.driftClock(node, ppm),
+    loss: (loss, from, to) => {
+      if (from !== undefined || to !== undefined) sim.setLink(from ?? all(), to ?? all(), { loss });
+      else sim.setDefaultLink({ loss });
+    },
+    latency: (latency, from, to) => {
+      if (from !== undefined || to !== undefined) sim.setLink(from ?? all(), to ?? all(), { latency });
+      else sim.setDefaultLink({ latency });
+    },
+  };
 }
 
 /** How often convergence is sampled while a `converge-within` window is open. */
@@ -327,7 +316,7 @@ type ConvergenceSamples = RunRecord['convergedAt'];
 function sampleConvergence({ sim, scenario, observer }: ScenarioSim): ConvergenceSamples {
   const convergedAt = new Map<number, { atMs: number | undefined; lastDisagreements: string[] }>();
   for (const e of scenario.expect) {
-    if (!('converge-within' in e)) continue;
+    if (e.kind !== 'converge-within') continue;
     const { after, within } = e['converge-within'];
     const entry = { atMs: undefined as number | undefined, lastDisagreements: [] as string[] };
     convergedAt.set(after, entry);
@@ -373,7 +362,7 @@ function historySummary(history: RunHistory): HistorySummary {
   return { ...history.counts, processes: processes.size, dropped: history.dropped };
 }
 
-function membershipMetrics(record: RunRecord): MembershipMetrics {
+export function membershipMetrics(record: RunRecord): MembershipMetrics {
   const events: Record<string, number> = {};
   for (const o of record.observer.observations) events[o.type] = (events[o.type] ?? 0) + 1;
   const detection = record.observer.faults.filter((f) => f.kind === 'crash').flatMap((f) => f.nodes.map((node) => {

@@ -153,14 +153,20 @@ export interface VariantIssueParams {
  * error names the field that is wrong instead of "no variant matched", and an unknown
  * action lists every action with its fields.
  */
-function keyedUnion<T extends z.ZodObject>(what: string, example: string, variants: Record<string, T>) {
+function keyedUnion<V extends Record<string, z.ZodObject>>(what: string, example: string, variants: V) {
   const kinds = Object.keys(variants);
   const shared = new Set(Object.values(variants).flatMap((v) => Object.keys(v.shape)).filter((k) => !kinds.includes(k)));
   const catalogue = Object.entries(variants).map(([kind, v]) => `${kind} (${fieldList(v)})`).join(', ');
-  return z.record(z.string(), z.unknown(), { error: `a ${what}: a mapping such as ${example}` }).transform((value, ctx): z.output<T> => {
-    const present = Object.keys(value).filter((k) => kinds.includes(k));
+  return z.record(z.string(), z.unknown(), { error: `a ${what}: a mapping such as ${example}` }).transform((value, ctx): Keyed<V> => {
+    // A parsed entry parses again to itself: its `kind` names the action key it carries.
+    const { kind: givenKind, ...fields } = value;
+    const present = Object.keys(fields).filter((k) => kinds.includes(k));
+    if (givenKind !== undefined && (present.length !== 1 || givenKind !== present[0])) {
+      ctx.addIssue({ code: 'custom', input: value, message: `kind ${describeValue(givenKind)} does not name the ${what} this entry gives (${present.join(', ') || 'none'}); leave kind out` });
+      return z.NEVER;
+    }
     if (present.length !== 1) {
-      const unknown = Object.keys(value).filter((k) => !kinds.includes(k) && !shared.has(k));
+      const unknown = Object.keys(fields).filter((k) => !kinds.includes(k) && !shared.has(k));
       ctx.addIssue({
         code: 'custom',
         input: value,
@@ -170,9 +176,9 @@ function keyedUnion<T extends z.ZodObject>(what: string, example: string, varian
       });
       return z.NEVER;
     }
-    const kind = present[0]!;
+    const kind = present[0]! as keyof V & string;
     const variant = variants[kind]!;
-    const result = variant.safeParse(value, { reportInput: true });
+    const result = variant.safeParse(fields, { reportInput: true });
     if (!result.success) {
       // A missing field of the variant itself is told with the variant's field list.
       const context = `a ${kind} ${what} has: ${fieldList(variant)}`;
@@ -182,9 +188,16 @@ function keyedUnion<T extends z.ZodObject>(what: string, example: string, varian
       }
       return z.NEVER;
     }
-    return result.data as z.output<T>;
+    // The discriminant comes first, so a fault reads `{ kind: 'crash', at: 5000, crash: 'n3' }`.
+    return { kind, ...result.data } as Keyed<V>;
   });
 }
+
+/**
+ * The parsed form of a keyed union: each variant's fields as written, plus `kind`, the
+ * action key that told it apart, so code switches on `kind` instead of probing keys.
+ */
+export type Keyed<V extends Record<string, z.ZodObject>> = { [K in keyof V & string]: { kind: K } & z.output<V[K]> }[keyof V & string];
 
 const at = { at: duration };
 export const faultVariants = {
@@ -199,6 +212,8 @@ export const faultVariants = {
   hold: z.object({ ...at, hold: z.object({ from: nodeOrGroup, to: nodeOrGroup }).strict() }).strict(),
   release: z.object({ ...at, release: z.object({ from: nodeOrGroup, to: nodeOrGroup }).strict() }).strict(),
   pause: z.object({ ...at, pause: nodeOrGroup, for: duration }).strict(),
+  /** The node keeps running and its timers fire on time, but it handles every inbound message `delay` late, in order, for `for`. */
+  slow: z.object({ ...at, slow: z.object({ node: nodeOrGroup, delay: duration, for: duration }).strict() }).strict(),
   skew: z.object({ ...at, skew: z.object({ node: nodeName, ms: z.number().min(0) }).strict() }).strict(),
   drift: z.object({ ...at, drift: z.object({ node: nodeName, ppm: z.number().gt(-1e6).max(1e6) }).strict() }).strict(),
   loss: z.object({ ...at, loss: probability, from: nodeOrGroup.optional(), to: nodeOrGroup.optional() }).strict(),
@@ -283,13 +298,15 @@ export const scenarioSchema = z.object({
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
-export type Fault = z.output<typeof faultSchema>;
+/** A fault as parsed: a discriminated union on `kind` (`{ kind: 'crash', at, crash }` …). */
+export type Fault = Keyed<typeof faultVariants>;
 export type FaultKind = keyof typeof faultVariants;
-/** The fault of one kind: `FaultOf<'crash'>` is `{ at: number; crash: string | string[] }`. */
-export type FaultOf<K extends FaultKind> = z.output<(typeof faultVariants)[K]>;
-export type Expectation = z.output<typeof expectationSchema>;
+/** The fault of one kind: `FaultOf<'crash'>` is `{ kind: 'crash'; at: number; crash: string | string[] }`. */
+export type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
+/** An expectation as parsed: a discriminated union on `kind`. */
+export type Expectation = Keyed<typeof expectationVariants>;
 export type ExpectationKind = keyof typeof expectationVariants;
-export type ExpectationOf<K extends ExpectationKind> = z.output<(typeof expectationVariants)[K]>;
+export type ExpectationOf<K extends ExpectationKind> = Extract<Expectation, { kind: K }>;
 export type Link = z.output<typeof linkSchema>;
 export type Workload = z.output<typeof workloadSchema>;
 export type LatencySpecInput = z.output<typeof latency>;

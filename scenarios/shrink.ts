@@ -1,9 +1,10 @@
 import { stringify } from 'yaml';
+import { describeFault, writtenForm, writtenScenario } from './faults.ts';
 import { ShoalError } from '../core/index.ts';
 import { appsForChangedScenario, type ScenarioApps } from './apps.ts';
 import { formatDurationMs } from './duration.ts';
 import { nodeNames, runScenario } from './runner.ts';
-import type { Expectation, Fault, Scenario } from './schema.ts';
+import type { Expectation, Scenario } from './schema.ts';
 import { validateScenario } from './validate.ts';
 
 /**
@@ -98,11 +99,11 @@ export async function shrink(original: Scenario, seed: number, options: ShrinkOp
 }
 
 function isRpcExpectation(e: Expectation): boolean {
-  return 'no-rpc-outcome-lost' in e || 'success-ratio-at-least' in e || 'p99-latency-at-most' in e || 'shed-at-least' in e;
+  return e.kind === 'no-rpc-outcome-lost' || e.kind === 'success-ratio-at-least' || e.kind === 'p99-latency-at-most' || e.kind === 'shed-at-least';
 }
 
 function expectationEndMs(e: Expectation): number {
-  if ('converge-within' in e) return e['converge-within'].after + e['converge-within'].within;
+  if (e.kind === 'converge-within') return e['converge-within'].after + e['converge-within'].within;
   return 0;
 }
 
@@ -113,20 +114,15 @@ function referencedNodes(s: Scenario): Set<string> {
     else if (Array.isArray(x)) x.forEach(walk);
     else if (x && typeof x === 'object') Object.values(x).forEach(walk);
   };
-  walk(s.faults);
-  walk(s.expect);
+  walk(s.faults.map(writtenForm));
+  walk(s.expect.map(writtenForm));
   walk(s.cluster.seeds ?? []);
   walk(Object.keys(s.cluster.tags));
   if (s.workload) names.add(s.workload.client);
   return names;
 }
 
-function describeFault(f: Fault): string {
-  const { at, ...rest } = f;
-  return `${JSON.stringify(rest)} at ${formatDurationMs(at)}`;
-}
-
 /** Writes a scenario back as YAML (durations in milliseconds). */
 export function scenarioToYaml(s: Scenario, note?: string): string {
-  return (note ? `# ${note}\n` : '') + stringify(s);
+  return (note ? `# ${note}\n` : '') + stringify(writtenScenario(s));
 }

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { packageFile } from '../net-real/package-files.ts';
+import { runFigures, type RunFigures } from './report/figures.ts';
 import type { AbortKind } from './report.ts';
 import type { RunReport } from './runner.ts';
 
@@ -18,9 +19,17 @@ export interface SweepAbort {
 export interface SweepResult {
   seed: number;
   ok: boolean;
+  /** The names of the expectations that failed. */
   failed: string[];
+  /** Identifies the run: the same seed gives the same hash on any machine (empty when the run was aborted). */
   traceHash: string;
   aborted?: SweepAbort;
+  /** Simulated events of the run (absent when it was aborted). */
+  events?: number;
+  /** Wall-clock time the run took in its worker. */
+  wallMs?: number;
+  /** What the run measured (absent when it was aborted). */
+  figures?: RunFigures;
 }
 
 /** Wall-clock time a seed may take before its worker is stopped and the seed reported as a runaway. */
@@ -44,6 +53,19 @@ export interface SweepOptions {
 
 /** What a worker sends back: its readiness, then one message per seed. */
 type WorkerMessage = { ready: true } | { seed: number; report: RunReport } | { seed: number; aborted: SweepAbort };
+
+/**
+ * The `shard`-th (1-based) of `shards` disjoint contiguous slices of `seeds`, sizes differing
+ * by at most one, so N machines each running one shard run every seed exactly once.
+ */
+export function shardSeeds(seeds: readonly number[], shard: number, shards: number): number[] {
+  if (!(Number.isSafeInteger(shards) && shards >= 1 && Number.isSafeInteger(shard) && shard >= 1 && shard <= shards)) {
+    throw new RangeError(`shard ${shard}/${shards}: K must be from 1 to N`);
+  }
+  const start = Math.floor(((shard - 1) * seeds.length) / shards);
+  const end = Math.floor((shard * seeds.length) / shards);
+  return seeds.slice(start, end);
+}
 
 /** Parses `A..B` (inclusive) or a single seed. */
 export function parseSeedRange(text: string): number[] | undefined {
@@ -102,7 +124,7 @@ function runSeed(worker: Worker, seed: number, options: SweepOptions): Promise<{
       resolve({ result, alive });
     };
     const onMessage = (msg: WorkerMessage) => {
-      if ('report' in msg) settle({ seed, ok: msg.report.ok, failed: msg.report.expectations.filter((e) => !e.ok).map((e) => e.name), traceHash: msg.report.traceHash }, true);
+      if ('report' in msg) settle(seedResult(seed, msg.report), true);
       else if ('aborted' in msg) settle(aborted(msg.aborted), true);
     };
     const onError = (error: Error) => settle(aborted({ kind: 'error', detail: `the worker failed: ${error.message}`, ...(error.stack ? { stack: error.stack } : {}) }), false);
@@ -114,4 +136,12 @@ function runSeed(worker: Worker, seed: number, options: SweepOptions): Promise<{
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     worker.postMessage({ file: options.file, seed, maxEvents: options.maxEvents });
   });
+}
+
+/** What a sweep keeps of one seed's report. */
+function seedResult(seed: number, report: RunReport): SweepResult {
+  return {
+    seed, ok: report.ok, failed: report.expectations.filter((e) => !e.ok).map((e) => e.name), traceHash: report.traceHash,
+    events: report.events, wallMs: report.wallMs, figures: runFigures(report),
+  };
 }

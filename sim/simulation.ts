@@ -1,6 +1,6 @@
 import {
   ConfigError, ConnectTimeoutError, ConnectionLostError, ConnectionRefusedError, ConnectionResetError,
-  DatagramTooLargeError, InvalidArgumentError, ShoalError, chance, formatAddress, parseAddress,
+  DatagramTooLargeError, InvalidArgumentError, ShoalError, chance, connectTimeoutMsDefault, datagramBytesMaxDefault, formatAddress, parseAddress, streamBufferBytesMaxDefault,
   type Address, type Clock, type Connection, type DatagramService, type Env, type LogLevel, type Logger,
   type StreamService, type TimerHandle, type Transport, type TransportError,
 } from '../core/index.ts';
@@ -19,14 +19,14 @@ export interface SimulationOptions {
   network?: Partial<LinkModel>;
   /** The port of every host's address (`name:port`). @default 7946 */
   port?: number;
-  /** Largest datagram payload. @default 1400 (fits a 1500-byte Ethernet MTU with headers) */
+  /** Largest datagram payload. @default 1313 (`datagramBytesMaxDefault`: a real node's sealed gossip datagram) */
   maxDatagramBytes?: number;
   /**
    * A connection fails with `ConnectionLostError` once nothing could cross its path for this
    * long (a dead peer, a cut path, a peer paused this long). @default 10_000
    */
   idleTimeoutMs?: number;
-  /** A connection that is not accepted within this long fails with `ConnectTimeoutError`. @default 5_000 */
+  /** A connection that is not accepted within this long fails with `ConnectTimeoutError`. @default 5_000 (`connectTimeoutMsDefault`, as a real node's) */
   connectTimeoutMs?: number;
   /** Streams open at once per connection (QUIC's stream credit). @default 1024 */
   maxStreamsPerConnection?: number;
@@ -34,7 +34,7 @@ export interface SimulationOptions {
   socketBufferBytes?: number;
   /** Messages a held link direction keeps before it drops new ones. @default 10_000 */
   heldMessagesMax?: number;
-  /** Bytes a connection may queue behind a cut path before writes throw. @default 64 MiB */
+  /** Bytes a connection may queue behind a cut path before writes throw. @default 4 MiB (`streamBufferBytesMaxDefault`, a real stream's bound) */
   connectionBufferBytesMax?: number;
   /** Split stream writes into random pieces on delivery, to exercise decoders. @default false */
   streamChunking?: boolean;
@@ -90,6 +90,8 @@ class SimEvent {
   timeMs = 0;
   seq = 0;
   cancelled = false;
+  /** An inbound message already put back by its slow receiver (see `slow`). */
+  slowed = false;
   constructor(
     readonly kind: number,
     readonly host: SimHost | null,
@@ -108,6 +110,10 @@ class SimHost {
   up = false;
   paused = false;
   pausedSinceMs = 0;
+  /** Inbound messages are handled this much later than they arrive (`slow`); 0 when the host is not slow. */
+  slowDelayMs = 0;
+  /** When the latest message put back by slowness is handled: later arrivals wait for it, so order is kept. */
+  slowLastMs = 0;
   /** Changes on every start and every crash; events and handles of an older epoch are void. */
   epoch = 0;
   boot = 0;
@@ -190,13 +196,13 @@ export class Simulation {
     this.reproduce = options.reproduce ?? `npx shoal run --seed ${this.seed}`;
     this.options = {
       port: options.port ?? 7946,
-      maxDatagramBytes: positiveInt('maxDatagramBytes', options.maxDatagramBytes ?? 1400),
+      maxDatagramBytes: positiveInt('maxDatagramBytes', options.maxDatagramBytes ?? datagramBytesMaxDefault),
       idleTimeoutMs: positiveNumber('idleTimeoutMs', options.idleTimeoutMs ?? 10_000),
-      connectTimeoutMs: positiveNumber('connectTimeoutMs', options.connectTimeoutMs ?? 5_000),
+      connectTimeoutMs: positiveNumber('connectTimeoutMs', options.connectTimeoutMs ?? connectTimeoutMsDefault),
       maxStreamsPerConnection: positiveInt('maxStreamsPerConnection', options.maxStreamsPerConnection ?? 1024),
       socketBufferBytes: positiveInt('socketBufferBytes', options.socketBufferBytes ?? 212_992),
       heldMessagesMax: positiveInt('heldMessagesMax', options.heldMessagesMax ?? 10_000),
-      connectionBufferBytesMax: positiveInt('connectionBufferBytesMax', options.connectionBufferBytesMax ?? 64 * 1024 * 1024),
+      connectionBufferBytesMax: positiveInt('connectionBufferBytesMax', options.connectionBufferBytesMax ?? streamBufferBytesMaxDefault),
       streamChunking: options.streamChunking ?? false,
       captureLogs: options.captureLogs ?? false,
     };
@@ -326,6 +332,32 @@ export class Simulation {
     nonNegative('durationMs', durationMs);
     this.pause(name);
     this.after(durationMs, () => this.resume(name));
+  }
+
+  /**
+   * Makes a host slow to process what arrives: it keeps running and its timers fire on
+   * time, but every inbound datagram and stream segment is handled `delayMs` after it
+   * arrives, in arrival order (an overloaded member, the anomaly Lifeguard was built for).
+   * `delayMs` 0 ends it; messages already waiting are still handled in order.
+   */
+  slow(name: string, delayMs: number): void {
+    nonNegative('delayMs', delayMs);
+    const host = this.get(name);
+    if (!host.up || host.slowDelayMs === delayMs) return;
+    host.slowDelayMs = delayMs;
+    this.fault(host, delayMs > 0 ? 'slow' : 'slow-end', { delayMs });
+  }
+
+  /** Makes a host slow (`slow`) for `durationMs`. */
+  slowFor(name: string, delayMs: number, durationMs: number): void {
+    nonNegative('durationMs', durationMs);
+    const host = this.get(name);
+    const epoch = host.epoch;
+    this.slow(name, delayMs);
+    // A restart ends the slowness with the process; a later slow of the new one is its own.
+    this.after(durationMs, () => {
+      if (host.epoch === epoch) this.slow(name, 0);
+    });
   }
 
   /** Jumps a host's clock forward by `deltaMs`. */
@@ -598,6 +630,8 @@ export class Simulation {
   private stop(host: SimHost): void {
     host.up = false;
     host.paused = false;
+    host.slowDelayMs = 0;
+    host.slowLastMs = 0;
     host.epoch++;
     host.app = undefined;
     host.transport = undefined;
@@ -761,6 +795,7 @@ export class Simulation {
     const dstIndex = dst === undefined ? -1 : dst.index;
     const bytes = payload.length;
     this.trace.record('send', this.nowMsValue, host.index, dstIndex, bytes, 'dgram', msg);
+    this.trace.payloads?.(msg, payload);
     if (host.epoch !== epoch || !host.up) return this.drop(host.index, dstIndex, bytes, 'crashed-sender', msg);
     if (dst === undefined) {
       parseAddress(to);
@@ -787,6 +822,7 @@ export class Simulation {
   private deliverDatagram(event: SimEvent, host: SimHost): void {
     const bytes = event.data!.length;
     if (!host.up) return this.drop(event.a, host.index, bytes, 'host-down', event.msg, host.index);
+    if (this.putBackIfSlow(event, host)) return;
     if (host.paused) {
       if (host.deferredDatagramBytes + bytes > this.options.socketBufferBytes) {
         return this.drop(event.a, host.index, bytes, 'buffer-full', event.msg, host.index);
@@ -797,6 +833,20 @@ export class Simulation {
     }
     this.trace.record('deliver', this.nowMsValue, host.index, event.a, bytes, 'dgram', event.msg);
     host.transport!.datagrams.onDatagram?.(this.hostList[event.a]!.address, event.data!);
+  }
+
+  /**
+   * Puts an arriving message back until its slow host handles it: `slowDelayMs` after it
+   * arrived, and never before a message that arrived earlier (so the host sees them in
+   * order, also just after the slowness ended). Returns whether it did.
+   */
+  private putBackIfSlow(event: SimEvent, host: SimHost): boolean {
+    if (event.slowed || (host.slowDelayMs === 0 && host.slowLastMs <= this.nowMsValue)) return false;
+    event.slowed = true;
+    const atMs = Math.max(this.nowMsValue + host.slowDelayMs, host.slowLastMs);
+    host.slowLastMs = atMs;
+    this.schedule(event, atMs);
+    return true;
   }
 
   private drop(from: number, to: number, bytes: number, reason: DropReason, msg: number, at = from): void {
@@ -882,6 +932,7 @@ export class Simulation {
     const bytes = seg.data?.length ?? 0;
     const msg = this.nextMsg++;
     this.trace.record('send', this.nowMsValue, from.index, to.index, bytes, segLabels[seg.type], msg);
+    if (seg.data !== null) this.trace.payloads?.(msg, seg.data);
     const model = this.network.model(from.index, to.index);
     let delay = this.egress(from, bytes) - this.nowMsValue + model.sampleLatency(this.netRandom);
     // A lost packet on a reliable stream costs a retransmission, not the bytes.
@@ -902,6 +953,7 @@ export class Simulation {
     const label = segLabels[seg.type];
     if (seg.type === Seg.Connect) {
       if (!host.up) return this.drop(peer.index, host.index, bytes, 'host-down', event.msg, host.index);
+      if (this.putBackIfSlow(event, host)) return;
       if (host.paused) return void host.deferred.push(event);
       this.trace.record('deliver', this.nowMsValue, host.index, peer.index, bytes, label, event.msg);
       this.accept(conn, host);
@@ -912,6 +964,7 @@ export class Simulation {
       if (host.up) this.resetFrom(conn, side);
       return;
     }
+    if (this.putBackIfSlow(event, host)) return;
     if (host.paused) return void host.deferred.push(event);
     if (event.msg >= 0) this.trace.record('deliver', this.nowMsValue, host.index, peer.index, bytes, label, event.msg);
     const end = conn.ends[side];

@@ -41,6 +41,12 @@ export interface TraceOptions {
   capacity?: number;
   /** Receives every entry as it is recorded (for writing trace files). */
   sink?: (entry: TraceEntry) => void;
+  /**
+   * Receives the bytes of each message as it is sent (a datagram, a stream segment's data),
+   * with the `msg` of its send entry, so a report can tell what each message was. Not part
+   * of the hash: a run is the same run whether or not someone looks at its bytes.
+   */
+  payloads?: (msg: number, bytes: Uint8Array) => void;
 }
 
 const kindCode: Record<TraceKind, number> = Object.fromEntries(traceKinds.map((k, i) => [k, i + 1])) as Record<TraceKind, number>;
@@ -53,6 +59,8 @@ export class Trace {
   private readonly ring: (TraceEntry | undefined)[];
   private readonly capacity: number;
   private readonly sink: ((entry: TraceEntry) => void) | undefined;
+  /** See `TraceOptions.payloads`. */
+  readonly payloads: ((msg: number, bytes: Uint8Array) => void) | undefined;
   private readonly floatView = new Float64Array(1);
   private readonly labelCodes = new Map<string, number>();
   private readonly wordView = new Uint32Array(this.floatView.buffer);
@@ -63,6 +71,7 @@ export class Trace {
     this.capacity = Math.max(0, Math.floor(options.capacity ?? 100_000));
     this.ring = new Array(this.capacity);
     this.sink = options.sink;
+    this.payloads = options.payloads;
     this.keepsEntries = this.capacity > 0 || this.sink !== undefined;
   }
 

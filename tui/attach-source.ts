@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serverSentEventBatches, type ServerSentEvent } from '../net-real/node/admin-client.ts';
 import { memberEventToLog } from './events.ts';
 import type { ClusterModel } from './model.ts';
 import { unavailable, type DashboardSource } from './source.ts';
@@ -67,9 +68,6 @@ export interface AttachSourceOptions {
   /** For tests. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
-
-/** Bytes an unterminated event-stream message may buffer before the stream is dropped as broken. */
-export const sseBufferBytesMax = 1 << 20;
 
 const noActionsOnARealNode = 'a real node cannot be driven from here';
 
@@ -164,32 +162,18 @@ export class AttachSource implements DashboardSource {
   }
 
   private async readStream(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of body) {
-      buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        this.handleMessage(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-      }
-      if (buffer.length > sseBufferBytesMax) throw new Error(`an event exceeds ${sseBufferBytesMax} bytes`);
+    for await (const batch of serverSentEventBatches(body)) {
+      for (const message of batch) this.handleEvent(message);
       this.model.commit();
     }
   }
 
   /** Handles one server-sent event: `member` events go to the log, `rpc` events to the RPC panel. */
-  handleMessage(block: string): void {
-    let event = 'message';
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length === 0) return;
+  handleEvent(message: ServerSentEvent): void {
+    const { event } = message;
     let detail: unknown;
     try {
-      detail = JSON.parse(data.join('\n'));
+      detail = JSON.parse(message.data);
     } catch {
       return;
     }

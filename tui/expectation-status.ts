@@ -52,16 +52,9 @@ const settlingOf: SettlingOf = {
   check: () => atEnd,
 };
 
-/** The kind of an expectation: its one key (the schema admits exactly one). */
-export function expectationKind(e: Expectation): ExpectationKind {
-  const kind = Object.keys(e).find((key): key is ExpectationKind => key in settlingOf);
-  if (kind === undefined) throw new TypeError(`not an expectation: ${JSON.stringify(e)}`);
-  return kind;
-}
-
+/** How an expectation settles: at the end, on its first failure, or when its window closes. */
 export function settling(e: Expectation, faults: readonly AppliedFault[]): Settling {
-  const kind = expectationKind(e);
-  return (settlingOf[kind] as (e: Expectation, faults: readonly AppliedFault[]) => Settling)(e, faults);
+  return (settlingOf[e.kind] as (e: Expectation, faults: readonly AppliedFault[]) => Settling)(e, faults);
 }
 
 /** The status of one check made at `nowMs` (before the end: `ended` false). */

@@ -41,12 +41,12 @@ export function formatDuration(ms: number): string {
 /** One recorded action as the scenario runner applies it (scenarios/runner.ts `ScenarioSim.apply`). */
 export function faultOf(action: RecordedAction): Fault {
   const at = action.atMs;
-  if ('crash' in action) return { at, crash: action.crash };
-  if ('restart' in action) return { at, restart: action.restart };
-  if ('partition' in action) return { at, partition: action.partition };
-  if ('heal' in action) return { at, heal: true };
-  if ('pause' in action) return { at, pause: action.pause, for: action.forMs };
-  return { at, loss: action.loss };
+  if ('crash' in action) return { kind: 'crash', at, crash: action.crash };
+  if ('restart' in action) return { kind: 'restart', at, restart: action.restart };
+  if ('partition' in action) return { kind: 'partition', at, partition: action.partition };
+  if ('heal' in action) return { kind: 'heal', at, heal: true };
+  if ('pause' in action) return { kind: 'pause', at, pause: action.pause, for: action.forMs };
+  return { kind: 'loss', at, loss: action.loss };
 }
 
 /** One recorded action as a scenario `faults` entry. */

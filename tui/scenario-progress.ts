@@ -68,7 +68,7 @@ export class ScenarioProgress {
     this.announceVerdict(nowMs);
     // Checkers of histories (linearizable, check) run on the whole history once the run ended.
     const { scenario, observer } = this.run.built;
-    if (!scenario.expect.some((e) => 'linearizable' in e || 'check' in e)) return;
+    if (!scenario.expect.some((e) => e.kind === 'linearizable' || e.kind === 'check')) return;
     void this.run.finish().then((report) => {
       const results = liveExpectations(scenario.expect, report.expectations, observer.faults, nowMs, true);
       this.model.setExpectations({ results, final: true, checkedAtMs: nowMs });

@@ -1,5 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { spaceTimeSvg } from '../../scenarios/diagram.ts';
+import { faultBands } from '../../scenarios/report/faults.ts';
+import { MessageLabels } from '../../scenarios/report/message-kind.ts';
+import { reportWindow, runReportHtml, type RunReportInput } from '../../scenarios/report/run-report.ts';
+import { chosenWindow } from '../../scenarios/report/window.ts';
 import { parseDurationMs } from '../../scenarios/duration.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { AppModuleError, loadScenarioApps, type ScenarioApps } from '../../scenarios/apps.ts';
@@ -12,7 +16,7 @@ import { timelineHtml } from '../../scenarios/timeline.ts';
 import { openTraceWriter } from '../../scenarios/trace-file.ts';
 import { packageFile } from '../../net-real/package-files.ts';
 import type { Scenario } from '../../scenarios/schema.ts';
-import { HostPanicError } from '../../sim/index.ts';
+import { HostPanicError, type TraceEntry } from '../../sim/index.ts';
 import { UsageError, checkOutputPath, exitCode, printStackIfDebug, type Command } from '../cli.ts';
 
 /** The scenario `shoal run` (and `npm start`) runs when no file is given. */
@@ -69,10 +73,12 @@ export async function loadAppsOrUsage(scenario: Scenario, file: string): Promise
 
 export const command: Command = {
   summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails or the run is a runaway (--max-events, --timeout) or panics, 2 on bad input.',
-  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--history OUT.jsonl] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]',
+  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--history OUT.jsonl] [--report OUT.html] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]\n' +
+    '  --report writes one self-contained HTML page: summary, expectations with evidence, membership timeline, space-time diagram.\n' +
+    '  The diagram (--report, --diagram) shows 5 s around the first failed expectation\'s fault, else the first fault, else the start; --from/--to (ms) choose the window.',
   options: {
     seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' }, history: { type: 'string' },
-    diagram: { type: 'string' }, timeline: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+    diagram: { type: 'string' }, timeline: { type: 'string' }, report: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
     'max-events': { type: 'string' }, timeout: { type: 'string' }, 'check-determinism': { type: 'boolean' },
   },
   async run(values, positionals) {
@@ -80,7 +86,7 @@ export const command: Command = {
     const file = positionals[0] ?? defaultScenarioFile;
     const mode = (values.mode as string | undefined) ?? 'sim';
     if (mode !== 'sim' && mode !== 'real') throw new UsageError(`--mode must be sim or real, got "${mode}"`);
-    for (const flag of ['trace', 'history', 'diagram', 'timeline'] as const) checkOutputPath(`--${flag}`, values[flag]);
+    for (const flag of ['trace', 'history', 'diagram', 'timeline', 'report'] as const) checkOutputPath(`--${flag}`, values[flag]);
     const scenario = loadOrUsage(file);
     const seed = parseSeed(values.seed) ?? scenario.seed;
     const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}${limitFlags(values)}`.replace(/\s+/g, ' ');
@@ -96,6 +102,8 @@ export const command: Command = {
 async function runReal(values: Values, scenario: Scenario, seed: number, reproduce: string): Promise<number> {
   if (values['max-events'] !== undefined || values.timeout !== undefined) throw new UsageError('--max-events and --timeout bound the simulator: not with --mode real');
   if (values['check-determinism']) throw new UsageError('--check-determinism checks a simulated run: not with --mode real');
+  const drawings = pictureFlags.filter((name) => values[name] !== undefined);
+  if (drawings.length > 0) throw new UsageError(`--${drawings.join(', --')} draw${drawings.length === 1 ? 's' : ''} the simulator's trace: not with --mode real`);
   if (values.history !== undefined) throw new UsageError('--history records the workload\'s calls, and --mode real does not run workloads yet: record the history in the simulator (without --mode real)');
   if (scenario.cluster.apps.length > 0) throw new UsageError('--mode real does not run cluster.apps yet: run the scenario in the simulator, or the apps on nodes with `shoal node --app`');
   const network = (values.network as string | undefined) ?? 'auto';
@@ -115,7 +123,7 @@ async function runReal(values: Values, scenario: Scenario, seed: number, reprodu
 
 /** `--check-determinism`: the seed twice, in lockstep; exit 0 when the traces match, 1 with the first difference when not. */
 async function checkDeterminism(values: Values, scenario: Scenario, apps: ScenarioApps, seed: number, reproduce: string): Promise<number> {
-  const outputs = ['trace', 'history', 'diagram', 'timeline'].filter((name) => values[name] !== undefined);
+  const outputs = ['trace', 'history', 'diagram', 'timeline', 'report'].filter((name) => values[name] !== undefined);
   if (outputs.length > 0) throw new UsageError(`--check-determinism writes no files: drop --${outputs.join(', --')}`);
   const maxEvents = parseMaxEvents(values['max-events']);
   const wallTimeoutMs = parseTimeout(values.timeout);
@@ -129,43 +137,68 @@ async function checkDeterminism(values: Values, scenario: Scenario, apps: Scenar
   return report.deterministic ? exitCode.ok : exitCode.failed;
 }
 
+/** The flags that draw a run from its trace. */
+const pictureFlags = ['report', 'diagram', 'timeline'] as const;
+
 async function runSim(values: Values, file: string, scenario: Scenario, apps: ScenarioApps, seed: number, reproduce: string): Promise<number> {
   const maxEvents = parseMaxEvents(values['max-events']);
   const wallTimeoutMs = parseTimeout(values.timeout);
-  const fromMs = parseWindow(values, 'from');
-  const toMs = parseWindow(values, 'to');
+  const window = parseWindow(values, scenario.duration);
   const writer = typeof values.trace === 'string' ? openTraceWriter(values.trace, { scenario, seed, source: file }) : undefined;
-  const wantsEntries = values.diagram !== undefined || values.timeline !== undefined;
+  const wantsEntries = pictureFlags.some((name) => values[name] !== undefined);
+  const labels = wantsEntries ? new MessageLabels(pictureEntriesMax) : undefined;
+  let kept: { entries: TraceEntry[]; truncated: boolean } = { entries: [], truncated: false };
   let report;
   try {
     report = await runScenario(scenario, {
       seed, apps, reproduce, maxEvents, wallTimeoutMs,
       ...(writer ? { traceSink: writer.sink } : {}),
-      traceCapacity: wantsEntries ? 2_000_000 : 0,
+      traceCapacity: wantsEntries ? pictureEntriesMax : 0,
+      ...(labels ? { tracePayloads: labels.record } : {}),
       ...(typeof values.history === 'string' ? { onHistory: (history) => writeHistoryFile(values.history as string, history.events) } : {}),
       onFinished: (sim) => {
-        const entries = wantsEntries ? sim.trace.entries() : [];
-        if (typeof values.diagram === 'string') {
-          const defaultTo = (fromMs ?? 0) + 5_000;
-          writeFileSync(values.diagram, spaceTimeSvg(entries, { fromMs: fromMs ?? 0, toMs: toMs ?? defaultTo, title: `${scenario.name} seed ${seed}` }));
-        }
-        if (typeof values.timeline === 'string') writeFileSync(values.timeline, timelineHtml(entries, { title: `${scenario.name} seed ${seed}` }));
+        if (wantsEntries) kept = { entries: sim.trace.entries(), truncated: sim.trace.count > pictureEntriesMax };
       },
     });
   } catch (error) {
     return reportAborted(error, { scenario: scenario.name, seed, reproduce }, values.json === true);
   }
   if (writer) await writer.finish(report.traceHash, report.events);
+  if (labels) writePictures(values, { report, scenario, labels, ...kept, ...(window ? { window } : {}) });
   console.log(values.json ? JSON.stringify(report) : formatReport(report));
   return report.ok ? exitCode.ok : exitCode.failed;
 }
 
-function parseWindow(values: Values, name: 'from' | 'to'): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a time in milliseconds`);
-  return n;
+/** Trace entries kept in memory for `--report`, `--diagram` and `--timeline` (the most recent). */
+const pictureEntriesMax = 2_000_000;
+
+function writePictures(values: Values, input: RunReportInput): void {
+  const title = `${input.scenario.name} seed ${input.report.seed}`;
+  const faults = faultBands(input.scenario);
+  if (typeof values.report === 'string') writeFileSync(values.report, runReportHtml(input));
+  if (typeof values.diagram === 'string') {
+    const { fromMs, toMs } = reportWindow(input);
+    writeFileSync(values.diagram, spaceTimeSvg(input.entries, { fromMs, toMs, title, faults, labels: (msg) => input.labels.get(msg) }));
+  }
+  if (typeof values.timeline === 'string') writeFileSync(values.timeline, timelineHtml(input.entries, { title, faults, endMs: input.scenario.duration }));
+}
+
+/** `--from`/`--to`: milliseconds within the run, from before to (one alone takes the default length); undefined for the default window. */
+function parseWindow(values: Values, durationMs: number): { fromMs: number; toMs: number } | undefined {
+  const ms = (name: 'from' | 'to') => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a time in milliseconds, got "${String(v)}"`);
+    return n;
+  };
+  const fromMs = ms('from');
+  const toMs = ms('to');
+  if (fromMs === undefined && toMs === undefined) return undefined;
+  if (values.report === undefined && values.diagram === undefined) throw new UsageError('--from and --to choose the window of --report or --diagram: give one of them');
+  const window = chosenWindow(fromMs, toMs, durationMs);
+  if (typeof window === 'string') throw new UsageError(window);
+  return window;
 }
 
 /** A run that threw: one or two lines (the stack only with SHOAL_DEBUG=1), exit 1, or 2 for bad input. */

@@ -1,5 +1,8 @@
 import { DecodeError } from '../errors.ts';
 
+/** The largest value a u32 field (and a varint) carries. */
+const u32Max = 0xffff_ffff;
+
 /** Big-endian readers and writers over plain byte arrays; readers check bounds and throw DecodeError. */
 
 const utf8Encoder = new TextEncoder();
@@ -53,6 +56,51 @@ export function readU32(buf: Uint8Array, offset: number): number {
   return ((buf[offset]! << 24) >>> 0) + ((buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!);
 }
 
+/** Bytes of `value` (a u32) as an unsigned LEB128 varint: 7 bits a byte, low bits first. */
+export function varintBytes(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
+/** Writes `value` (a u32) at `offset`; returns the offset after it. */
+export function writeVarint(buf: Uint8Array, offset: number, value: number): number {
+  let rest = value >>> 0;
+  while (rest >= 0x80) {
+    buf[offset++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  buf[offset++] = rest;
+  return offset;
+}
+
+/** Where `readVarint` stopped: the offset after the varint, or -1 when the bytes ran out first. */
+export const varintCursor = { end: 0 };
+
+/**
+ * Reads a varint at `offset` (bytes up to `limit`): its value, with `varintCursor.end` set
+ * after it, or -1 with `end` -1 when the input stops inside it. A varint longer than its
+ * value needs (a zero last byte) or above 2³² − 1 is a DecodeError.
+ */
+export function readVarint(buf: Uint8Array, offset: number, limit: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 5; i++) {
+    if (offset + i >= limit) {
+      varintCursor.end = -1;
+      return -1;
+    }
+    const byte = buf[offset + i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      if (byte === 0 && i > 0) throw new DecodeError('varint: longer than its value needs');
+      if (value > u32Max) throw new DecodeError('varint: above 2^32 - 1');
+      varintCursor.end = offset + i + 1;
+      return value;
+    }
+    scale *= 128;
+  }
+  throw new DecodeError('varint: longer than 5 bytes');
+}
+
 /** A bounds-checked cursor over an untrusted payload. */
 export class Reader {
   offset = 0;
@@ -82,6 +130,13 @@ export class Reader {
     this.need(4);
     const value = readU32(this.buf, this.offset);
     this.offset += 4;
+    return value;
+  }
+
+  varint(): number {
+    const value = readVarint(this.buf, this.offset, this.buf.length);
+    if (value < 0) throw new DecodeError(`${this.what}: truncated varint`);
+    this.offset = varintCursor.end;
     return value;
   }
 

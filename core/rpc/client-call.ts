@@ -1,12 +1,14 @@
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { DecodeError, InvalidArgumentError, ShoalError } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
+import { compactVersion, encodeCompactHeaders } from './compact.ts';
+import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import {
-  FrameFlag, FrameType, decodeTrailer, decodeWindowUpdate, encodeCancel, encodeHeaders, encodeWindowUpdate,
+  FrameFlag, FrameType, decodeTrailer, decodeWindowUpdate, encodeCancel, encodeHeaders, encodeWindowUpdate, methodBytes,
 } from './frame.ts';
 import { frameHeaderBytes, u32Max, type RpcLimits } from './limits.ts';
-import { encodeMetadata, type Metadata } from './metadata.ts';
+import { emptyMetadataBlockBytes, encodeMetadata, type Metadata } from './metadata.ts';
 import { MessageQueue } from './queue.ts';
 import type { AnyMethod, ServiceDefinition } from './service.ts';
 import type { RpcSession } from './session.ts';
@@ -41,30 +43,39 @@ export interface CallHost {
  * cancellation. Single-response kinds settle a promise; streaming kinds feed a
  * MessageQueue that the caller iterates.
  */
-export class ClientCall {
+export class ClientCall implements DeadlineEntry {
   id = 0;
   /** Absolute deadline on the Env clock; Infinity for none. */
-  deadlineAtMs = Infinity;
+  deadlineMs = Infinity;
+  deadlineSlot = -1;
+  deadlineOrder = 0;
   state: 'pending' | 'open' | 'done' = 'pending';
   /** True once HEADERS were written: from then on the server may have run the handler. */
   headersSent = false;
   readonly startedAtMs: number;
   readonly responses: MessageQueue<unknown> | undefined;
-  private readonly sendWindow = new SendWindow(0);
+  /** Credit for requests: streaming-request kinds only (a single request needs none). */
+  private sendWindow: SendWindow | undefined;
+  /** Credit given for responses: streaming-response kinds only (a second single response is an error anyway). */
   private receiveWindow: ReceiveWindow | undefined;
   private host: CallHost | undefined;
   private single: { value: unknown } | undefined;
   private halfClosed = false;
-  private deadlineTimer: TimerHandle | undefined;
-  private readonly finishListeners: ((error: RpcError | undefined) => void)[] = [];
-  private settle: { resolve: (value: unknown) => void; reject: (error: RpcError) => void } | undefined;
+  /** Listens to the caller's signal, when there is one. */
+  private onAbort: (() => void) | undefined;
+  private finishListeners: ((error: RpcError | undefined) => void)[] | undefined;
+  private resolveResult: ((value: unknown) => void) | undefined;
+  private rejectResult: ((error: RpcError) => void) | undefined;
   readonly result: Promise<unknown> | undefined;
-  readonly metadata: Record<string, string>;
+  /** The metadata to send: a copy of the caller's, which interceptors may change; undefined for none. */
+  metadata: Record<string, string> | undefined;
 
   constructor(
     private readonly clock: Clock,
+    private readonly deadlines: DeadlineQueue,
     readonly service: ServiceDefinition,
-    readonly methodName: string,
+    /** `service/method` */
+    readonly fullMethod: string,
     readonly method: AnyMethod,
     /** The request (single-request kinds) or the request iterable (streaming kinds). */
     private readonly input: unknown,
@@ -73,31 +84,28 @@ export class ClientCall {
     private readonly localLimits: RpcLimits,
   ) {
     this.startedAtMs = clock.now();
-    this.metadata = { ...options.metadata };
+    if (options.metadata !== undefined) this.metadata = { ...options.metadata };
     if (method.kind === 'serverStream' || method.kind === 'bidi') {
       this.responses = new MessageQueue((cost) => this.consumed(cost), () => this.cancel('CANCELLED', 'the caller stopped reading'));
     } else {
       this.result = new Promise((resolve, reject) => {
-        this.settle = { resolve, reject };
+        this.resolveResult = resolve;
+        this.rejectResult = reject;
       });
     }
     this.arm(defaultTimeoutMs);
-  }
-
-  get fullMethod(): string {
-    return `${this.service.name}/${this.methodName}`;
   }
 
   /** Resolves on success, rejects with the call's RpcError; for interceptors. */
   completion(): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.state === 'done') throw new InvalidArgumentError('completion() after the call ended');
-      this.finishListeners.push((error) => (error === undefined ? resolve() : reject(error)));
+      this.onFinish((error) => (error === undefined ? resolve() : reject(error)));
     });
   }
 
   onFinish(listener: (error: RpcError | undefined) => void): void {
-    this.finishListeners.push(listener);
+    (this.finishListeners ??= []).push(listener);
   }
 
   /** Fails at once if the caller's signal is already aborted; true if it was. */
@@ -120,8 +128,8 @@ export class ClientCall {
     this.state = 'open';
     const session = host.session;
     const peer = session.peerLimits!;
-    this.sendWindow.grant(peer.initialCallWindowBytes);
-    this.receiveWindow = new ReceiveWindow(this.localLimits.initialCallWindowBytes);
+    if (this.method.kind === 'clientStream' || this.method.kind === 'bidi') this.sendWindow = new SendWindow(peer.initialCallWindowBytes);
+    if (this.responses !== undefined) this.receiveWindow = new ReceiveWindow(this.localLimits.initialCallWindowBytes);
     let metadataBlock: Uint8Array;
     let request: Uint8Array | undefined;
     try {
@@ -133,14 +141,19 @@ export class ClientCall {
     } catch (error) {
       return this.fail(asLocalError(error), false);
     }
-    session.send(FrameType.HEADERS, 0, id, encodeHeaders(this.fullMethod, this.timeoutField(), metadataBlock));
-    this.headersSent = true;
-    if (this.state !== 'open') return;
+    if (session.version === compactVersion) {
+      this.sendCompactHeaders(session, metadataBlock, request);
+    } else {
+      session.send(FrameType.HEADERS, 0, id, encodeHeaders(this.fullMethod, this.timeoutField(), metadataBlock));
+      this.headersSent = true;
+      if (this.state !== 'open') return;
+      if (request !== undefined) session.send(FrameType.MESSAGE, FrameFlag.END, id, request);
+    }
     if (request !== undefined) {
       this.halfClosed = true;
-      session.send(FrameType.MESSAGE, FrameFlag.END, id, request);
       return;
     }
+    if (this.state !== 'open') return;
     const pump = async () => pumpMessages(toAsyncIterable(this.input, new RpcError('INVALID_ARGUMENT', 'a streaming call needs an (async) iterable of requests')), this.requestSink(peer));
     pump().catch((error: unknown) => {
       const rpcError = error instanceof RpcError ? error : new RpcError('CANCELLED', `the request stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
@@ -148,15 +161,32 @@ export class ClientCall {
     });
   }
 
+  /** Version 2: one HEADERS frame carries the method (by index after its first call), the deadline, metadata if any, and the request if single. */
+  private sendCompactHeaders(session: RpcSession, metadataBlock: Uint8Array, request: Uint8Array | undefined): void {
+    const method = this.fullMethod;
+    const reference = session.methods.reference(method);
+    const metadata = metadataBlock.length > emptyMetadataBlockBytes ? metadataBlock : undefined;
+    const fields = encodeCompactHeaders(reference, methodBytes(method), this.timeoutField(), metadata);
+    // The request rides along unless the two together would pass the server's frame limit.
+    const inline = request !== undefined && fields.length + request.length <= session.peerLimits!.maxFrameBytes;
+    const flags = (inline ? FrameFlag.END : 0) | (metadata === undefined ? 0 : FrameFlag.METADATA);
+    session.send(FrameType.HEADERS, flags, this.id, fields, inline ? request : undefined);
+    this.headersSent = true;
+    if (request !== undefined && !inline && this.state === 'open') session.send(FrameType.MESSAGE, FrameFlag.END, this.id, request);
+  }
+
   /** A frame for this call arrived. Throws DecodeError for a protocol violation. */
   onFrame(type: number, flags: number, payload: Uint8Array): void {
     switch (type) {
       case FrameType.MESSAGE:
-        return this.onMessage(payload);
+        this.onMessage(payload);
+        // Version 2: a server's MESSAGE|END is the last one and ends the call OK.
+        if ((flags & FrameFlag.END) !== 0 && this.state === 'open' && this.host!.session.version === compactVersion) this.succeed();
+        return;
       case FrameType.TRAILER:
         return this.onTrailer(flags, payload);
       case FrameType.WINDOW_UPDATE:
-        this.sendWindow.grant(decodeWindowUpdate(payload));
+        this.sendWindow?.grant(decodeWindowUpdate(payload));
         return;
       case FrameType.HEADERS:
       case FrameType.HALF_CLOSE:
@@ -178,12 +208,12 @@ export class ClientCall {
       this.host!.session.send(FrameType.CANCEL, 0, this.id, encodeCancel(code));
     }
     if (this.responses !== undefined) this.responses.fail(final);
-    else this.settle!.reject(final);
+    else this.rejectResult!(final);
   }
 
   private onMessage(payload: Uint8Array): void {
     const cost = payload.length + frameHeaderBytes;
-    if (!this.receiveWindow!.accept(cost)) throw new DecodeError(`call ${this.id}: MESSAGE without flow-control credit`);
+    if (this.receiveWindow !== undefined && !this.receiveWindow.accept(cost)) throw new DecodeError(`call ${this.id}: MESSAGE without flow-control credit`);
     let value: unknown;
     try {
       value = this.service.codec.decode(payload);
@@ -203,6 +233,11 @@ export class ClientCall {
       const unprocessed = (flags & FrameFlag.UNPROCESSED) !== 0;
       return this.fail(new RpcError(statusName(trailer.status), trailer.message, { details, unprocessed }), false);
     }
+    this.succeed();
+  }
+
+  /** The call ended OK: hand over the one response, or end the response stream. */
+  private succeed(): void {
     if (this.responses !== undefined) {
       this.finish(undefined);
       this.responses.end();
@@ -210,7 +245,7 @@ export class ClientCall {
     }
     if (this.single === undefined) return this.fail(new RpcError('INTERNAL', `${this.fullMethod}: the server ended the call without a response`), false);
     this.finish(undefined);
-    this.settle!.resolve(this.single.value);
+    this.resolveResult!(this.single.value);
   }
 
   private consumed(cost: number): void {
@@ -221,14 +256,15 @@ export class ClientCall {
 
   private requestSink(peer: RpcLimits): MessageSink<unknown> {
     const isActive = () => this.state === 'open' && !this.halfClosed;
+    const window = this.sendWindow!;
     return {
       get active() {
         return isActive();
       },
-      window: this.sendWindow,
+      window,
       send: (value) => {
         const payload = this.encode(value, peer);
-        this.sendWindow.consume(payload.length + frameHeaderBytes);
+        window.consume(payload.length + frameHeaderBytes);
         this.host!.session.send(FrameType.MESSAGE, 0, this.id, payload);
       },
       end: () => {
@@ -252,31 +288,39 @@ export class ClientCall {
   }
 
   private arm(defaultTimeoutMs: number): void {
-    const now = this.clock.now();
-    const byTimeout = now + (this.options.timeoutMs ?? defaultTimeoutMs);
+    const byTimeout = this.startedAtMs + (this.options.timeoutMs ?? defaultTimeoutMs);
     const deadline = Math.min(byTimeout, this.options.deadlineMs ?? Infinity);
-    this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const signal = this.options.signal;
+    if (signal !== undefined) {
+      this.onAbort = () => this.cancel('CANCELLED', `${this.fullMethod}: cancelled by the caller's signal`);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
     if (deadline !== Infinity) {
-      this.deadlineAtMs = deadline;
-      this.deadlineTimer = this.clock.setTimer(Math.max(0, deadline - now), () => this.cancel('DEADLINE_EXCEEDED', `${this.fullMethod}: deadline of ${deadline - this.startedAtMs} ms exceeded`));
+      this.deadlineMs = deadline;
+      this.deadlines.add(this);
     }
   }
 
-  private readonly onAbort = (): void => this.cancel('CANCELLED', `${this.fullMethod}: cancelled by the caller's signal`);
+  /** The deadline passed (the queue calls this). */
+  expire(): void {
+    this.cancel('DEADLINE_EXCEEDED', `${this.fullMethod}: deadline of ${this.deadlineMs - this.startedAtMs} ms exceeded`);
+  }
 
   /** The HEADERS timeout field: ms left, at least 1, 0 for no deadline. */
   private timeoutField(): number {
-    if (this.deadlineAtMs === Infinity) return 0;
-    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineAtMs - this.clock.now())));
+    if (this.deadlineMs === Infinity) return 0;
+    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineMs - this.clock.now())));
   }
 
   private finish(error: RpcError | undefined): void {
     this.state = 'done';
-    if (this.deadlineTimer !== undefined) this.clock.cancelTimer(this.deadlineTimer);
-    this.options.signal?.removeEventListener('abort', this.onAbort);
-    this.sendWindow.release();
+    this.deadlines.remove(this);
+    if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.sendWindow?.release();
     this.host?.forget(this);
-    for (const listener of this.finishListeners.splice(0)) listener(error);
+    const listeners = this.finishListeners;
+    this.finishListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener(error);
   }
 }
 

@@ -11,6 +11,8 @@ export interface ClientConnectionOptions {
   pingIntervalMs: number;
   /** Calls that may wait for the handshake before new ones fail with RESOURCE_EXHAUSTED. */
   pendingCallsMax: number;
+  /** The highest protocol version offered to the server. */
+  protocolVersionMax: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export class ClientConnection implements SessionHandler, CallHost {
     private readonly onGone: (connection: ClientConnection) => void,
   ) {
     const connection = env.transport.streams.connect(address);
-    this.session = new RpcSession(env, connection, { limits: options.limits, pingIntervalMs: options.pingIntervalMs }, this);
+    this.session = new RpcSession(env, connection, { limits: options.limits, pingIntervalMs: options.pingIntervalMs, versionMax: options.protocolVersionMax }, this);
     try {
       this.session.attach(connection.openStream());
     } catch (error) {

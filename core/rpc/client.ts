@@ -2,7 +2,8 @@ import type { Address } from '../address.ts';
 import type { Env } from '../env.ts';
 import { ClientCall, type CallOptions, type ResponseStream } from './client-call.ts';
 import { ClientConnection } from './client-connection.ts';
-import { resolveLimits, type RpcLimits } from './limits.ts';
+import { DeadlineQueue } from './deadlines.ts';
+import { protocolVersionMax, resolveLimits, type RpcLimits } from './limits.ts';
 import type { AnyMethod, CallKind, MethodTable, RequestOf, ResponseOf, ServiceDefinition } from './service.ts';
 import { RpcError, type StatusName } from './status.ts';
 
@@ -30,6 +31,9 @@ export interface ClientCallInfo {
  */
 export type ClientInterceptor = (call: ClientCallInfo, next: () => Promise<void>) => Promise<void>;
 
+/** The options of a call made without any: shared, never written. */
+const noOptions: CallOptions = Object.freeze({});
+
 /** Reported once per call when it ends: what a cluster client needs for latency and retries. */
 export interface CallEndInfo {
   readonly address: Address;
@@ -47,6 +51,8 @@ export interface ConnectionInfo {
   readonly inFlight: number;
   readonly rttMs: number | undefined;
   readonly lateFrames: number;
+  /** The protocol version the connection speaks (1 until the server's preamble says otherwise). */
+  readonly protocolVersion: number;
 }
 
 export interface RpcClientOptions {
@@ -60,6 +66,8 @@ export interface RpcClientOptions {
   pendingCallsMax?: number;
   interceptors?: readonly ClientInterceptor[];
   onCallEnd?: (info: CallEndInfo) => void;
+  /** The highest protocol version offered to servers; a server that speaks only an earlier one gets that. @default 2 */
+  protocolVersionMax?: number;
 }
 
 /**
@@ -71,10 +79,13 @@ export class RpcClient {
   private readonly connections = new Map<Address, ClientConnection>();
   private readonly limits: RpcLimits;
   private readonly interceptors: readonly ClientInterceptor[];
+  /** Every call's deadline, behind one timer. */
+  private readonly deadlines: DeadlineQueue;
   private closed = false;
 
   constructor(private readonly env: Env, private readonly options: RpcClientOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    this.deadlines = new DeadlineQueue(env.clock);
     this.interceptors = options.interceptors ?? [];
   }
 
@@ -82,7 +93,8 @@ export class RpcClient {
   service<M extends MethodTable>(definition: ServiceDefinition<M>, address: Address): ServiceClient<M> {
     const stub: Record<string, unknown> = {};
     for (const [name, method] of Object.entries(definition.methods)) {
-      stub[name] = (input: unknown, options?: CallOptions) => this.invoke(definition, name, method, address, input, options ?? {});
+      const fullMethod = `${definition.name}/${name}`;
+      stub[name] = (input: unknown, options?: CallOptions) => this.invoke(definition, fullMethod, method, address, input, options ?? noOptions);
     }
     return stub as ServiceClient<M>;
   }
@@ -97,7 +109,7 @@ export class RpcClient {
     if (connection === undefined) return undefined;
     return {
       address, state: connection.session.state, draining: connection.draining, inFlight: connection.inFlight,
-      rttMs: connection.session.rttMs, lateFrames: connection.lateFrames,
+      rttMs: connection.session.rttMs, lateFrames: connection.lateFrames, protocolVersion: connection.session.version,
     };
   }
 
@@ -113,8 +125,8 @@ export class RpcClient {
     this.connections.clear();
   }
 
-  private invoke(definition: ServiceDefinition, name: string, method: AnyMethod, address: Address, input: unknown, options: CallOptions): unknown {
-    const call = new ClientCall(this.env.clock, definition, name, method, input, options, this.options.defaultTimeoutMs ?? 30_000, this.limits);
+  private invoke(definition: ServiceDefinition, fullMethod: string, method: AnyMethod, address: Address, input: unknown, options: CallOptions): unknown {
+    const call = new ClientCall(this.env.clock, this.deadlines, definition, fullMethod, method, input, options, this.options.defaultTimeoutMs ?? 30_000, this.limits);
     const onCallEnd = this.options.onCallEnd;
     if (onCallEnd !== undefined) {
       call.onFinish((error) => onCallEnd({
@@ -130,7 +142,7 @@ export class RpcClient {
   }
 
   private intercept(call: ClientCall, address: Address): void {
-    const info: ClientCallInfo = { address, method: call.fullMethod, kind: call.method.kind, metadata: call.metadata };
+    const info: ClientCallInfo = { address, method: call.fullMethod, kind: call.method.kind, metadata: call.metadata ??= {} };
     const run = (index: number): Promise<void> => {
       if (index === this.interceptors.length) {
         this.start(call, address);
@@ -162,6 +174,7 @@ export class RpcClient {
       limits: this.limits,
       pingIntervalMs: this.options.pingIntervalMs ?? 2_000,
       pendingCallsMax: this.options.pendingCallsMax ?? 10_000,
+      protocolVersionMax: this.options.protocolVersionMax ?? protocolVersionMax,
     }, (gone) => {
       if (this.connections.get(gone.address) === gone) this.connections.delete(gone.address);
     });

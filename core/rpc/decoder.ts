@@ -1,10 +1,12 @@
 import { DecodeError } from '../errors.ts';
 import { readU32 } from './bytes.ts';
+import { compactVersion, readCompactHeader, type CompactHeader } from './compact.ts';
 import { checkFrameHeader, decodePreamble, type Preamble } from './frame.ts';
 import { frameHeaderBytes, preambleBytes } from './limits.ts';
 
 export interface DecodedFrameSink {
-  onPreamble(preamble: Preamble): void;
+  /** The peer's preamble; returns the protocol version of the frames that follow (nothing: 1). */
+  onPreamble(preamble: Preamble): number | void;
   /** `payload` is a view that stays valid (nothing reuses its bytes). */
   onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void;
 }
@@ -24,6 +26,9 @@ export class FrameDecoder {
   private neededBytes = preambleBytes;
   private preambleSeen = false;
   private halted = false;
+  /** Version 2 (compact headers) once the preamble said so. */
+  private compact = false;
+  private readonly header: CompactHeader = { length: 0, type: 0, flags: 0, callId: 0, bytes: 0 };
 
   constructor(private readonly maxFrameBytes: number, private readonly sink: DecodedFrameSink) {}
 
@@ -61,31 +66,63 @@ export class FrameDecoder {
     let offset = 0;
     if (!this.preambleSeen) {
       this.preambleSeen = true;
-      this.sink.onPreamble(decodePreamble(buf.subarray(0, preambleBytes)));
+      this.compact = this.sink.onPreamble(decodePreamble(buf.subarray(0, preambleBytes))) === compactVersion;
       offset = preambleBytes;
     }
-    this.neededBytes = frameHeaderBytes;
+    // A compact frame can be as short as 3 bytes.
+    this.neededBytes = this.compact ? 1 : frameHeaderBytes;
     while (!this.halted) {
-      const available = buf.length - offset;
-      if (available < frameHeaderBytes) break;
-      const length = readU32(buf, offset);
-      if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      if (available < frameHeaderBytes + length) {
-        this.neededBytes = frameHeaderBytes + length;
-        break;
-      }
-      const type = buf[offset + 4]!;
-      const flags = buf[offset + 5]!;
-      const callId = readU32(buf, offset + 6);
-      checkFrameHeader(type, callId, length);
-      const start = offset + frameHeaderBytes;
-      offset = start + length;
-      this.sink.onFrame(type, flags, callId, buf.subarray(start, offset));
+      const frameBytes = this.compact ? this.compactFrameAt(buf, offset) : this.frameAt(buf, offset);
+      if (frameBytes === 0) break;
+      const header = this.header;
+      checkFrameHeader(header.type, header.callId, header.length);
+      const start = offset + header.bytes;
+      offset = start + header.length;
+      this.sink.onFrame(header.type, header.flags, header.callId, buf.subarray(start, offset));
     }
     if (!this.halted && offset < buf.length) {
       this.chunks.push(owned(buf.subarray(offset)));
       this.bufferedBytes = buf.length - offset;
     }
+  }
+
+  /** Reads a version 1 header at `offset` into `header`: the whole frame's bytes, or 0 (and `neededBytes`) when it is not all there. */
+  private frameAt(buf: Uint8Array, offset: number): number {
+    const available = buf.length - offset;
+    if (available < frameHeaderBytes) return 0;
+    const length = this.checkedLength(readU32(buf, offset));
+    if (available < frameHeaderBytes + length) {
+      this.neededBytes = frameHeaderBytes + length;
+      return 0;
+    }
+    const header = this.header;
+    header.length = length;
+    header.type = buf[offset + 4]!;
+    header.flags = buf[offset + 5]!;
+    header.callId = readU32(buf, offset + 6);
+    header.bytes = frameHeaderBytes;
+    return frameHeaderBytes + length;
+  }
+
+  /** The same for a version 2 (compact) header. */
+  private compactFrameAt(buf: Uint8Array, offset: number): number {
+    const available = buf.length - offset;
+    const header = this.header;
+    if (!readCompactHeader(buf, offset, header)) {
+      this.neededBytes = available + 1;
+      return 0;
+    }
+    const frameBytes = header.bytes + this.checkedLength(header.length);
+    if (available < frameBytes) {
+      this.neededBytes = frameBytes;
+      return 0;
+    }
+    return frameBytes;
+  }
+
+  private checkedLength(length: number): number {
+    if (length > this.maxFrameBytes) throw new DecodeError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    return length;
   }
 }
 

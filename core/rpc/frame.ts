@@ -1,6 +1,6 @@
 import { DecodeError } from '../errors.ts';
 import { Reader, Writer, decodeUtf8, encodeUtf8, readU32, writeU16, writeU32 } from './bytes.ts';
-import { frameHeaderBytes, preambleBytes, protocolMagic, protocolVersion, type RpcLimits } from './limits.ts';
+import { frameHeaderBytes, preambleBytes, protocolMagic, protocolVersion, protocolVersionMax, type RpcLimits } from './limits.ts';
 import { decodeMetadata, type Metadata } from './metadata.ts';
 
 /** Frame types. Append-only: a number is never reused; receivers ignore types they do not know. */
@@ -18,12 +18,18 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 /** Flag bits; each is meaningful only on the frame types named. Unknown bits are ignored. */
 export const FrameFlag = {
-  /** MESSAGE: the sender half-closes after this message (saves a HALF_CLOSE frame). */
+  /**
+   * MESSAGE: the sender half-closes after this message (saves a HALF_CLOSE frame). Version
+   * 2 also: HEADERS carries the request and half-closes; a server's MESSAGE is the call's
+   * last and ends it OK (saves the TRAILER).
+   */
   END: 0x01,
   /** PING: this is the answer to a ping, echoing its payload. */
   ACK: 0x01,
   /** TRAILER: the handler never ran; the call may be retried safely. */
   UNPROCESSED: 0x02,
+  /** HEADERS, version 2: a metadata block follows the timeout. */
+  METADATA: 0x04,
 } as const;
 
 /** Longest method name ("service/method"), in bytes. */
@@ -33,14 +39,23 @@ export const statusMessageBytesMax = 4_096;
 export const pingPayloadBytes = 8;
 
 export interface Preamble {
+  /** The version field: what a client's frames start in (1), what a server's answer says the connection uses. */
   readonly version: number;
+  /** The highest version the sender speaks (byte 5; a version 1 peer sends 0 there): a client offers it, a server chooses up to it. */
+  readonly versionMax: number;
   readonly limits: RpcLimits;
 }
 
-export function encodePreamble(limits: RpcLimits): Uint8Array {
+/**
+ * This side's preamble. A client writes `version` 1 (so a version 1 server accepts it) and
+ * offers `versionMax` in byte 5, which version 1 peers ignore; a server answers with the
+ * version the connection uses.
+ */
+export function encodePreamble(limits: RpcLimits, version = protocolVersion, versionMax = 0): Uint8Array {
   const buf = new Uint8Array(preambleBytes);
   buf.set(protocolMagic, 0);
-  buf[4] = protocolVersion;
+  buf[4] = version;
+  buf[5] = versionMax;
   writeU32(buf, 8, limits.maxFrameBytes);
   writeU32(buf, 12, limits.maxConcurrentCalls);
   writeU32(buf, 16, limits.maxMetadataBytes);
@@ -55,7 +70,9 @@ export function decodePreamble(buf: Uint8Array): Preamble {
     if (buf[i] !== protocolMagic[i]) throw new DecodeError('preamble: bad magic (not a shoal RPC peer)');
   }
   const version = buf[4]!;
-  if (version !== protocolVersion) throw new DecodeError(`preamble: unsupported protocol version ${version} (this side speaks ${protocolVersion})`);
+  if (version < protocolVersion || version > protocolVersionMax) {
+    throw new DecodeError(`preamble: unsupported protocol version ${version} (this side speaks ${protocolVersion} to ${protocolVersionMax})`);
+  }
   const limits: RpcLimits = {
     maxFrameBytes: readU32(buf, 8),
     maxConcurrentCalls: readU32(buf, 12),
@@ -66,7 +83,7 @@ export function decodePreamble(buf: Uint8Array): Preamble {
   if (limits.maxFrameBytes < 1_024 || limits.maxConcurrentCalls < 1 || limits.initialCallWindowBytes < 1_024 || limits.idleTimeoutMs < 100) {
     throw new DecodeError('preamble: advertised limits below the protocol minimums');
   }
-  return { version, limits };
+  return { version, versionMax: Math.max(version, buf[5]!), limits };
 }
 
 /** One whole frame, header and payload, ready to write. */
@@ -108,7 +125,7 @@ const methodBytesCache = new Map<string, Uint8Array>();
 /** Entries of that cache; past it the cache starts over, so it stays small whatever callers do. */
 export const methodBytesCacheMax = 1_024;
 
-function methodBytes(method: string): Uint8Array {
+export function methodBytes(method: string): Uint8Array {
   let bytes = methodBytesCache.get(method);
   if (bytes === undefined) {
     if (methodBytesCache.size >= methodBytesCacheMax) methodBytesCache.clear();
@@ -172,10 +189,14 @@ export function encodeCancel(status: number): Uint8Array {
   return Uint8Array.of(status);
 }
 
+/** The statuses a CANCEL may carry: the caller gave up, or its deadline passed. */
+const cancelStatuses: readonly number[] = [1, 4];
+
 export function decodeCancel(payload: Uint8Array): number {
   const reader = new Reader(payload, 'CANCEL');
   const status = reader.u8();
   reader.end();
+  if (!cancelStatuses.includes(status)) throw new DecodeError(`CANCEL: status ${status} is neither 1 (CANCELLED) nor 4 (DEADLINE_EXCEEDED)`);
   return status;
 }
 

@@ -2,6 +2,7 @@ export * from './status.ts';
 export * from './limits.ts';
 export * from './metadata.ts';
 export * from './frame.ts';
+export * from './compact.ts';
 export * from './decoder.ts';
 export * from './codec.ts';
 export * from './service.ts';
@@ -13,3 +14,4 @@ export { ClientCall, type CallOptions, type ResponseStream } from './client-call
 export * from './client.ts';
 export type { ServerCallContext, ServerInterceptor } from './server-call.ts';
 export * from './server.ts';
+export * from './reflection.ts';

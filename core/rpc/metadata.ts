@@ -17,6 +17,8 @@ export const metadataValueBytesMax = 0xffff;
  */
 /** The encoding of no metadata at all, the common case. */
 const emptyMetadataBlock = Uint8Array.of(0, 0);
+/** Its length: a longer block has entries. */
+export const emptyMetadataBlockBytes = emptyMetadataBlock.length;
 
 export function encodeMetadata(metadata: Metadata | undefined): Uint8Array {
   const entries = metadata === undefined ? [] : Object.entries(metadata);
@@ -35,7 +37,7 @@ export function encodeMetadata(metadata: Metadata | undefined): Uint8Array {
 }
 
 /** What every call without metadata decodes to: shared, so it must never be written to. */
-const noMetadata: Metadata = Object.freeze(Object.create(null) as Record<string, string>);
+export const noMetadata: Metadata = Object.freeze(Object.create(null) as Record<string, string>);
 
 export function decodeMetadata(block: Uint8Array): Metadata {
   if (block.length === 2 && block[0] === 0 && block[1] === 0) return noMetadata;

@@ -1,11 +1,13 @@
 import type { Address } from '../address.ts';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { DecodeError, assert } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
 import {
   FrameFlag, FrameType, decodeCancel, decodeWindowUpdate, encodeTrailer, encodeWindowUpdate,
 } from './frame.ts';
+import { compactVersion } from './compact.ts';
+import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import { frameHeaderBytes, type RpcLimits } from './limits.ts';
 import type { Metadata } from './metadata.ts';
 import { MessageQueue } from './queue.ts';
@@ -35,6 +37,15 @@ export interface ServerCallContext {
  */
 export type ServerInterceptor = (call: ServerCallContext, next: () => Promise<void>) => Promise<void>;
 
+interface Settle {
+  resolve(): void;
+  reject(error: RpcError): void;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
 /** A handler with its types erased; `RpcServer.register` checks them at compile time. */
 export type ErasedHandler = (input: unknown, context: ServerCallContext) => unknown;
 
@@ -43,6 +54,8 @@ export interface ServerCallHost {
   readonly peerLimits: RpcLimits;
   readonly localLimits: RpcLimits;
   readonly interceptors: readonly ServerInterceptor[];
+  /** The deadlines of the server's calls, behind one timer. */
+  readonly deadlines: DeadlineQueue;
   /** The call ended; `error` is why (undefined: OK). */
   finished(call: ServerCall, error: RpcError | undefined): void;
   /** Takes `bytes` of request not yet handed to a handler; false when the connection or the server holds too much. */
@@ -56,19 +69,28 @@ export interface ServerCallHost {
  * through the interceptors, sends responses while the client grants credit, and ends with
  * exactly one TRAILER, unless the client cancelled (then nothing more is sent).
  */
-export class ServerCall implements ServerCallContext {
+export class ServerCall implements ServerCallContext, DeadlineEntry {
   state: 'receiving' | 'running' | 'done' = 'receiving';
   readonly deadlineMs: number;
   readonly kind: CallKind;
+  private readonly startedAtMs: number;
   private readonly requests: MessageQueue<unknown> | undefined;
   private single: { value: unknown } | undefined;
   private halfClosed = false;
-  private readonly receiveWindow: ReceiveWindow;
-  private readonly sendWindow: SendWindow;
+  /**
+   * Credit for requests: streaming-request kinds only. A single request needs none: the
+   * first message always has credit, and a second one ends the call.
+   */
+  private readonly receiveWindow: ReceiveWindow | undefined;
+  /** Credit for responses: streaming-response kinds only (a single response is sent once, by `end`). */
+  private readonly sendWindow: SendWindow | undefined;
   private controller: AbortController | undefined;
-  private deadlineTimer: TimerHandle | undefined;
+  deadlineSlot = -1;
+  deadlineOrder = 0;
   /** Request bytes this call holds that its handler has not taken yet (counted by the host's `hold`). */
   private heldBytes = 0;
+  /** The encoded response of a single-response call, sent by `end` with the call's outcome (version 2: as one MESSAGE|END). */
+  private response: Uint8Array | undefined;
   /** Rejects the interceptors' innermost `next()` when the call ends before its handler does. */
   private endedEarly: ((reason: RpcError) => void) | undefined;
   /** The interceptors and handler were started (the request arrived in full, or it is a client stream). */
@@ -86,12 +108,11 @@ export class ServerCall implements ServerCallContext {
     timeoutMs: number,
   ) {
     this.kind = descriptor.kind;
-    this.receiveWindow = new ReceiveWindow(host.localLimits.initialCallWindowBytes);
-    this.sendWindow = new SendWindow(host.peerLimits.initialCallWindowBytes);
-    this.deadlineMs = timeoutMs === 0 ? Infinity : clock.now() + timeoutMs;
-    if (timeoutMs > 0) {
-      this.deadlineTimer = clock.setTimer(timeoutMs, () => this.end(new RpcError('DEADLINE_EXCEEDED', `${method}: deadline of ${timeoutMs} ms exceeded on the server`)));
-    }
+    if (this.kind === 'clientStream' || this.kind === 'bidi') this.receiveWindow = new ReceiveWindow(host.localLimits.initialCallWindowBytes);
+    if (this.kind === 'serverStream' || this.kind === 'bidi') this.sendWindow = new SendWindow(host.peerLimits.initialCallWindowBytes);
+    this.startedAtMs = clock.now();
+    this.deadlineMs = timeoutMs === 0 ? Infinity : this.startedAtMs + timeoutMs;
+    if (timeoutMs > 0) host.deadlines.add(this);
     if (this.kind === 'clientStream' || this.kind === 'bidi') {
       this.requests = new MessageQueue((cost) => this.consumed(cost), () => undefined);
       this.run(this.requests);
@@ -105,6 +126,11 @@ export class ServerCall implements ServerCallContext {
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
     return this.controller.signal;
+  }
+
+  /** The deadline passed (the queue calls this). */
+  expire(): void {
+    this.end(new RpcError('DEADLINE_EXCEEDED', `${this.method}: deadline of ${this.deadlineMs - this.startedAtMs} ms exceeded on the server`));
   }
 
   /** A frame for this call arrived. Throws DecodeError for a protocol violation. */
@@ -121,7 +147,7 @@ export class ServerCall implements ServerCallContext {
         return this.abort(new RpcError(status, `${this.method}: cancelled by the client`));
       }
       case FrameType.WINDOW_UPDATE:
-        this.sendWindow.grant(decodeWindowUpdate(payload));
+        this.sendWindow?.grant(decodeWindowUpdate(payload));
         return;
       case FrameType.HEADERS:
       case FrameType.TRAILER:
@@ -143,15 +169,23 @@ export class ServerCall implements ServerCallContext {
     const status = error === undefined ? Status.OK : error.status;
     const details = error?.details === undefined ? undefined : msgpackCodec.encode(error.details);
     const flags = error?.unprocessed === true ? FrameFlag.UNPROCESSED : 0;
-    // The trailer goes out before `finish`, which may close a draining connection.
-    this.host.session.send(FrameType.TRAILER, flags, this.callId, encodeTrailer(status, error?.message ?? '', details));
+    const session = this.host.session;
+    // The response and the trailer go out before `finish`, which may close a draining connection.
+    if (this.response !== undefined && error === undefined) {
+      if (session.version === compactVersion) {
+        session.send(FrameType.MESSAGE, FrameFlag.END, this.callId, this.response);
+        return this.finish(undefined);
+      }
+      session.send(FrameType.MESSAGE, 0, this.callId, this.response);
+    }
+    session.send(FrameType.TRAILER, flags, this.callId, encodeTrailer(status, error?.message ?? '', details));
     this.finish(error);
   }
 
   private onMessage(payload: Uint8Array): void {
     if (this.halfClosed) throw new DecodeError(`call ${this.callId}: MESSAGE after half-close`);
     const cost = payload.length + frameHeaderBytes;
-    if (!this.receiveWindow.accept(cost)) throw new DecodeError(`call ${this.callId}: MESSAGE without flow-control credit`);
+    if (this.receiveWindow !== undefined && !this.receiveWindow.accept(cost)) throw new DecodeError(`call ${this.callId}: MESSAGE without flow-control credit`);
     if (this.state === 'done') return;
     if (!this.host.hold(cost)) {
       return this.end(new RpcError('RESOURCE_EXHAUSTED', `${this.method}: the server holds too many request bytes not yet taken by a handler`));
@@ -184,6 +218,8 @@ export class ServerCall implements ServerCallContext {
     this.state = 'running';
     this.handlerStarted = true;
     const interceptors = this.host.interceptors;
+    // Without interceptors nobody waits on the handler's outcome but `end`: no promise chain.
+    if (interceptors.length === 0) return this.invoke(input, undefined);
     const chain = (index: number): Promise<void> =>
       index === interceptors.length ? this.invokeUntilEnded(input) : interceptors[index]!(this, () => chain(index + 1));
     // An interceptor may throw synchronously; that must fail this call, never the connection.
@@ -196,20 +232,47 @@ export class ServerCall implements ServerCallContext {
     outcome.then(() => this.end(undefined), (error: unknown) => this.end(toRpcError(error)));
   }
 
-  /** The handler's outcome, or the reason the call ended first (see `ServerInterceptor`). */
+  /** The handler's outcome, or the reason the call ended first, whichever comes first (see `ServerInterceptor`). */
   private invokeUntilEnded(input: unknown): Promise<void> {
-    const ended = new Promise<never>((_, reject) => (this.endedEarly = reject));
-    return Promise.race([this.invoke(input), ended]);
+    return new Promise<void>((resolve, reject) => {
+      this.endedEarly = reject;
+      this.invoke(input, { resolve, reject });
+    });
   }
 
-  private async invoke(input: unknown): Promise<void> {
-    const output = this.handler(input, this);
-    if (this.kind === 'unary' || this.kind === 'clientStream') {
-      const response = await output;
-      if (this.state === 'running') this.sendMessage(response);
-      return;
+  /** Runs the handler; its outcome goes to `settle` (the interceptors' innermost `next()`), or straight to `end`. */
+  private invoke(input: unknown, settle: Settle | undefined): void {
+    try {
+      const output = this.handler(input, this);
+      if (this.kind === 'serverStream' || this.kind === 'bidi') {
+        const responses = toAsyncIterable(output, new RpcError('INTERNAL', `${this.method}: a streaming handler must return an (async) iterable`));
+        pumpMessages(responses, this.responseSink()).then(() => this.done(undefined, settle), (error: unknown) => this.done(toRpcError(error), settle));
+      } else if (isThenable(output)) {
+        output.then((response) => this.respond(response, settle), (error: unknown) => this.done(toRpcError(error), settle));
+      } else {
+        this.respond(output, settle);
+      }
+    } catch (error) {
+      this.done(toRpcError(error), settle);
     }
-    await pumpMessages(toAsyncIterable(output, new RpcError('INTERNAL', `${this.method}: a streaming handler must return an (async) iterable`)), this.responseSink());
+  }
+
+  /** A single-response handler answered: the response waits for `end`, which sends it with the outcome. */
+  private respond(response: unknown, settle: Settle | undefined): void {
+    if (this.state === 'running') {
+      try {
+        this.response = this.encodeResponse(response);
+      } catch (error) {
+        return this.done(toRpcError(error), settle);
+      }
+    }
+    this.done(undefined, settle);
+  }
+
+  private done(error: RpcError | undefined, settle: Settle | undefined): void {
+    if (settle === undefined) this.end(error);
+    else if (error === undefined) settle.resolve();
+    else settle.reject(error);
   }
 
   private responseSink(): MessageSink<unknown> {
@@ -218,13 +281,19 @@ export class ServerCall implements ServerCallContext {
       get active() {
         return isActive();
       },
-      window: this.sendWindow,
+      window: this.sendWindow!,
       send: (value) => this.sendMessage(value),
       end: () => undefined,
     };
   }
 
   private sendMessage(value: unknown): void {
+    const payload = this.encodeResponse(value);
+    this.sendWindow!.consume(payload.length + frameHeaderBytes);
+    this.host.session.send(FrameType.MESSAGE, 0, this.callId, payload);
+  }
+
+  private encodeResponse(value: unknown): Uint8Array {
     let payload: Uint8Array;
     try {
       payload = this.service.codec.encode(value);
@@ -234,14 +303,13 @@ export class ServerCall implements ServerCallContext {
     if (payload.length > this.host.peerLimits.maxFrameBytes) {
       throw new RpcError('RESOURCE_EXHAUSTED', `response of ${payload.length} bytes exceeds the client's limit of ${this.host.peerLimits.maxFrameBytes}`);
     }
-    this.sendWindow.consume(payload.length + frameHeaderBytes);
-    this.host.session.send(FrameType.MESSAGE, 0, this.callId, payload);
+    return payload;
   }
 
   private consumed(cost: number): void {
     if (this.state === 'done') return;
     this.releaseHeld(cost);
-    const increment = this.receiveWindow.consume(cost);
+    const increment = this.receiveWindow!.consume(cost);
     if (increment > 0) this.host.session.send(FrameType.WINDOW_UPDATE, 0, this.callId, encodeWindowUpdate(increment));
   }
 
@@ -255,8 +323,8 @@ export class ServerCall implements ServerCallContext {
   private finish(error: RpcError | undefined): void {
     this.releaseHeld(this.heldBytes);
     this.state = 'done';
-    if (this.deadlineTimer !== undefined) this.clock.cancelTimer(this.deadlineTimer);
-    this.sendWindow.release();
+    this.host.deadlines.remove(this);
+    this.sendWindow?.release();
     if (error !== undefined) {
       this.requests?.fail(error);
       this.controller?.abort(error);

@@ -2,10 +2,12 @@ import type { Address } from '../address.ts';
 import type { Env } from '../env.ts';
 import { DecodeError, InvalidArgumentError } from '../errors.ts';
 import type { Connection } from '../transport.ts';
-import { FrameFlag, FrameType, decodeHeaders, encodeTrailer } from './frame.ts';
+import { compactVersion, decodeCompactHeaders } from './compact.ts';
+import { DeadlineQueue } from './deadlines.ts';
+import { FrameFlag, FrameType, decodeHeaders, encodeTrailer, type HeadersPayload } from './frame.ts';
 import { BufferBudget, ConnectionBuffer, type BufferLimits } from './buffer-budget.ts';
-import { resolveLimits, type RpcLimits } from './limits.ts';
-import type { AnyMethod, MethodTable, RequestOf, ResponseOf, ServiceDefinition } from './service.ts';
+import { protocolVersionMax, resolveLimits, type RpcLimits } from './limits.ts';
+import type { AnyMethod, CallKind, MethodTable, RequestOf, ResponseOf, ServiceDefinition } from './service.ts';
 import { ServerCall, type ErasedHandler, type ServerCallContext, type ServerCallHost, type ServerInterceptor } from './server-call.ts';
 import { RpcSession, extraStreamResetCode, type SessionHandler } from './session.ts';
 import { RpcError, type StatusName } from './status.ts';
@@ -47,6 +49,8 @@ export interface RpcServerOptions {
   buffers?: Partial<BufferLimits>;
   /** Told of each refusal for holding too many request bytes (a refusal counter). Must be quick and must not throw. */
   onBufferRefused?: () => void;
+  /** The highest protocol version served; clients that speak only an earlier one get that. @default 2 */
+  protocolVersionMax?: number;
 }
 
 export interface ShutdownOptions {
@@ -70,16 +74,22 @@ export class RpcServer {
   private readonly connections = new Set<ServerConnection>();
   readonly limits: RpcLimits;
   readonly interceptors: readonly ServerInterceptor[];
+  /** @internal */
+  readonly protocolVersionMax: number;
   private draining = false;
   private drained: (() => void) | undefined;
   private readonly onUnserved: ((call: UnservedCall) => void) | undefined;
   /** @internal */
   readonly buffers: BufferBudget;
+  /** @internal The deadlines of every call on every connection, behind one timer. */
+  readonly deadlines: DeadlineQueue;
 
   constructor(private readonly env: Env, options: RpcServerOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.interceptors = options.interceptors ?? [];
+    this.protocolVersionMax = options.protocolVersionMax ?? protocolVersionMax;
     this.onUnserved = options.onUnserved;
+    this.deadlines = new DeadlineQueue(env.clock);
     this.buffers = new BufferBudget({ maxBufferedBytesPerConnection: Infinity, maxBufferedBytes: Infinity, ...options.buffers }, this.limits.maxFrameBytes, options.onBufferRefused);
   }
 
@@ -97,6 +107,11 @@ export class RpcServer {
       this.routes.set(key, { service: definition, method, handler: handler.bind(implementation) as ErasedHandler });
     }
     return this;
+  }
+
+  /** Every registered method as `service/method` with its call kind, in registration order (what reflection answers). */
+  registeredMethods(): { service: string; method: string; kind: CallKind }[] {
+    return [...this.routes].map(([key, route]) => ({ service: route.service.name, method: key.slice(route.service.name.length + 1), kind: route.method.kind }));
   }
 
   /** Accepts every incoming connection of the environment's transport. */
@@ -177,7 +192,7 @@ class ServerConnection implements SessionHandler, ServerCallHost {
 
   constructor(private readonly env: Env, connection: Connection, private readonly server: RpcServer) {
     this.buffer = new ConnectionBuffer(server.buffers);
-    this.session = new RpcSession(env, connection, { limits: server.limits }, this);
+    this.session = new RpcSession(env, connection, { limits: server.limits, role: 'server', versionMax: server.protocolVersionMax }, this);
     connection.onStream = (stream) => {
       if (this.session.attached) stream.reset(extraStreamResetCode);
       else this.session.attach(stream);
@@ -196,6 +211,10 @@ class ServerConnection implements SessionHandler, ServerCallHost {
     return this.server.interceptors;
   }
 
+  get deadlines(): DeadlineQueue {
+    return this.server.deadlines;
+  }
+
   highestCallId(): number {
     return this.highestSeen;
   }
@@ -205,7 +224,7 @@ class ServerConnection implements SessionHandler, ServerCallHost {
   }
 
   onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void {
-    if (type === FrameType.HEADERS) return this.onHeaders(callId, payload);
+    if (type === FrameType.HEADERS) return this.onHeaders(callId, flags, payload);
     const call = this.calls.get(callId);
     if (call !== undefined) return call.onFrame(type, flags, payload);
     if (callId > this.highestSeen) throw new DecodeError(`frame type ${type} for call ${callId}, which was never started`);
@@ -256,10 +275,12 @@ class ServerConnection implements SessionHandler, ServerCallHost {
     this.session.close('UNAVAILABLE', 'server shut down');
   }
 
-  private onHeaders(callId: number, payload: Uint8Array): void {
+  private onHeaders(callId: number, flags: number, payload: Uint8Array): void {
     if (callId <= this.highestSeen) throw new DecodeError(`HEADERS for call ${callId}: call ids must increase (last was ${this.highestSeen})`);
     this.highestSeen = callId;
-    const headers = decodeHeaders(payload, this.server.limits.maxMetadataBytes);
+    const headers: HeadersPayload & { readonly message?: Uint8Array } = this.session.version === compactVersion
+      ? decodeCompactHeaders(payload, flags, this.server.limits.maxMetadataBytes, this.session.methods)
+      : decodeHeaders(payload, this.server.limits.maxMetadataBytes);
     const route = this.server.route(headers.method);
     const method = route === undefined ? undefined : headers.method;
     if (this.server.isDraining) return this.refuse(callId, method, 'UNAVAILABLE', 'server shutting down');
@@ -269,6 +290,8 @@ class ServerConnection implements SessionHandler, ServerCallHost {
     if (route === undefined) return this.refuse(callId, method, 'UNIMPLEMENTED', `unknown method ${headers.method}`);
     const call = new ServerCall(this.env.clock, this, callId, headers.method, route.service, route.method, route.handler, headers.metadata, headers.timeoutMs);
     if (call.state !== 'done') this.calls.set(callId, call);
+    // Version 2: the request rode in the HEADERS frame (it is then a MESSAGE|END of its own).
+    if (headers.message !== undefined) call.onFrame(FrameType.MESSAGE, FrameFlag.END, headers.message);
   }
 
   /** Ends a call before any handler ran: the trailer says so, so the client may retry it. */

@@ -2,13 +2,15 @@ import type { Env } from '../env.ts';
 import { ShoalError, type TransportError } from '../errors.ts';
 import { TimerTable } from '../timers.ts';
 import type { Connection, Stream } from '../transport.ts';
+import { DecodeError } from '../errors.ts';
+import { MethodIndex, compactHeaderBytesMax, compactVersion, writeCompactHeader } from './compact.ts';
 import { FrameDecoder } from './decoder.ts';
 import {
-  FrameFlag, FrameType, checkPing, decodeGoaway, encodeFrameInto, encodeGoaway, encodePreamble, pingPayloadBytes,
+  FrameFlag, FrameType, checkPing, decodeGoaway, encodeGoaway, encodePreamble, pingPayloadBytes,
   type FrameTypeCode, type GoawayPayload, type Preamble,
 } from './frame.ts';
 import { readU32, writeU32 } from './bytes.ts';
-import { frameHeaderBytes, type RpcLimits } from './limits.ts';
+import { frameHeaderBytes, protocolVersion, type RpcLimits } from './limits.ts';
 import { RpcError, Status, type StatusName } from './status.ts';
 
 /** What a session hands to the client or server logic above it. */
@@ -35,6 +37,18 @@ export interface SessionOptions {
    * their clients' pings). @default 0
    */
   pingIntervalMs?: number;
+  /**
+   * Which end of the stream this is. A client writes its preamble at once, offering
+   * `versionMax`; a server answers the client's preamble with its own, which names the
+   * version the connection uses: the highest both speak. @default 'client'
+   */
+  role?: 'client' | 'server';
+  /**
+   * The highest protocol version this side speaks: 1 (fixed 10-byte frame headers) or 2
+   * (compact framing, fewer bytes per call; see compact.ts). A peer that speaks only 1
+   * still gets 1. @default 1
+   */
+  versionMax?: number;
 }
 
 export type SessionState = 'handshaking' | 'ready' | 'closed';
@@ -64,6 +78,11 @@ export class RpcSession {
   rttMs: number | undefined;
   framesIn = 0;
   framesOut = 0;
+  /** The protocol version of the frames on this connection: 1 until the preambles agree on another. */
+  version = protocolVersion;
+  /** Version 2's method names by index (both sides keep the same table). */
+  readonly methods = new MethodIndex();
+  private preambleWritten = false;
   private stream: Stream | undefined;
   private readonly decoder: FrameDecoder;
   private readonly timers: TimerTable<SessionTimer>;
@@ -97,20 +116,42 @@ export class RpcSession {
     stream.onData = (data) => this.onData(data);
     stream.onEnd = () => this.close('UNAVAILABLE', `${this.remoteAddress} ended the RPC stream`);
     stream.onClose = (error) => this.close('UNAVAILABLE', `RPC stream to ${this.remoteAddress} closed${error ? `: ${error.message}` : ''}`, error);
-    this.write(encodePreamble(this.options.limits));
+    // A server's preamble names the version, so it waits for the client's offer.
+    if (this.options.role !== 'server') this.writePreamble(protocolVersion);
+  }
+
+  private writePreamble(version: number): void {
+    const versionMax = this.options.versionMax ?? protocolVersion;
+    this.preambleWritten = true;
+    this.write(encodePreamble(this.options.limits, version, versionMax > protocolVersion ? versionMax : 0));
   }
 
   get attached(): boolean {
     return this.stream !== undefined;
   }
 
-  /** Writes one frame; false when the connection is gone (the session is then closed). */
-  send(type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array): boolean {
+  /**
+   * Writes one frame whose payload is `payload` followed by `tail` (version 2's HEADERS
+   * carry the request after their own fields); false when the connection is gone (the
+   * session is then closed).
+   */
+  send(type: FrameTypeCode, flags: number, callId: number, payload?: Uint8Array, tail?: Uint8Array): boolean {
     if (this.state === 'closed') return false;
     this.framesOut++;
-    const bytes = frameHeaderBytes + (payload?.length ?? 0);
-    const buf = bytes <= scratchFrameBytesMax ? scratchFrame : new Uint8Array(bytes);
-    return this.write(encodeFrameInto(buf, type, flags, callId, payload));
+    const payloadBytes = (payload?.length ?? 0) + (tail?.length ?? 0);
+    const compact = this.version === compactVersion;
+    const bytesMax = (compact ? compactHeaderBytesMax : frameHeaderBytes) + payloadBytes;
+    const buf = bytesMax <= scratchFrameBytesMax ? scratchFrame : new Uint8Array(bytesMax);
+    let offset = compact ? writeCompactHeader(buf, type, flags, callId, payloadBytes) : writeFixedHeader(buf, type, flags, callId, payloadBytes);
+    if (payload !== undefined) {
+      buf.set(payload, offset);
+      offset += payload.length;
+    }
+    if (tail !== undefined) {
+      buf.set(tail, offset);
+      offset += tail.length;
+    }
+    return this.write(buf.subarray(0, offset));
   }
 
   /** Sends GOAWAY: the peer must start no call above `lastCallId` on this connection. */
@@ -139,6 +180,8 @@ export class RpcSession {
   /** Closes after telling the peer why (GOAWAY with the status): used for protocol violations. */
   violation(lastCallId: number, message: string, cause?: unknown): void {
     if (this.state === 'closed') return;
+    // A server that has not answered yet (a bad preamble) answers in version 1, so any peer can read why.
+    if (!this.preambleWritten && this.attached) this.writePreamble(protocolVersion);
     this.goaway(lastCallId, 'INTERNAL', `protocol violation: ${message}`);
     this.close('UNAVAILABLE', `protocol violation on the connection with ${this.remoteAddress}: ${message}`, cause);
   }
@@ -167,11 +210,22 @@ export class RpcSession {
     }
   }
 
-  private onPreamble(preamble: Preamble): void {
+  /** The peer's preamble: its limits, and the version of the frames from here on (returned to the decoder). */
+  private onPreamble(preamble: Preamble): number {
+    const versionMax = this.options.versionMax ?? protocolVersion;
+    if (this.options.role === 'server') {
+      this.version = Math.min(preamble.versionMax, versionMax);
+      this.writePreamble(this.version);
+    } else if (preamble.version > versionMax) {
+      throw new DecodeError(`preamble: the server chose version ${preamble.version}, above the ${versionMax} offered`);
+    } else {
+      this.version = preamble.version;
+    }
     this.peerLimits = preamble.limits;
     this.state = 'ready';
     this.armPing();
     this.handler.onReady();
+    return this.version;
   }
 
   private onFrame(type: number, flags: number, callId: number, payload: Uint8Array): void {
@@ -243,4 +297,13 @@ export class RpcSession {
     this.decoder.halt();
     this.handler.onClosed(error);
   }
+}
+
+/** Writes a version 1 frame header (length, type, flags, call id: 10 bytes) at the start of `buf`; returns its length. */
+function writeFixedHeader(buf: Uint8Array, type: number, flags: number, callId: number, payloadBytes: number): number {
+  writeU32(buf, 0, payloadBytes);
+  buf[4] = type;
+  buf[5] = flags;
+  writeU32(buf, 6, callId);
+  return frameHeaderBytes;
 }

@@ -87,7 +87,12 @@ export interface AdminHandlers {
   notReadyReason(): string | undefined;
   status(): unknown;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** More routes by path, any method (`admin-keys.ts`); each answers its requests itself. */
+  routes?: ReadonlyMap<string, AdminRoute>;
 }
+
+/** A route beyond the built-in ones: it checks the method and answers (with `send`). */
+export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** When an event-stream client's backlog last rose above `eventBacklogBytesMax` (undefined: it is below). */
 interface EventClient {
@@ -251,7 +256,9 @@ export class AdminServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    const extra = this.handlers.routes?.get(path);
+    if (extra !== undefined) return extra(req, res);
     if (req.method !== 'GET') return send(res, 405, 'text/plain', 'only GET\n');
     switch (path) {
       case '/health':
@@ -270,7 +277,7 @@ export class AdminServer {
       case '/events':
         return this.attach(res);
       default:
-        return send(res, 404, 'text/plain', 'endpoints: /health /ready /status /metrics /events\n');
+        return send(res, 404, 'text/plain', `endpoints: ${['/health', '/ready', '/status', '/metrics', '/events', ...this.handlers.routes?.keys() ?? []].join(' ')}\n`);
     }
   }
 
@@ -286,7 +293,7 @@ export class AdminServer {
   }
 }
 
-function send(res: ServerResponse, code: number, contentType: string, body: string): void {
+export function send(res: ServerResponse, code: number, contentType: string, body: string): void {
   res.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -1,6 +1,8 @@
 import { parseAddress, type Address } from '../../core/index.ts';
 import { DirectorService, WorkerService } from '../../examples/director-worker/index.ts';
-import { RpcClient, RpcError, defineService, unary, type AnyMethod, type ServiceDefinition } from '../../core/rpc/index.ts';
+import {
+  ReflectionService, RpcClient, RpcError, bidi, clientStream, defineService, serverStream, unary, type AnyMethod, type CallKind, type ServiceDefinition,
+} from '../../core/rpc/index.ts';
 import { createRealEnv } from '../env.ts';
 import { parseBindAddress } from '../quic-transport.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../tls.ts';
@@ -19,22 +21,30 @@ export const callLatenciesMax = 100_000;
 /** The name the caller's development certificate gets in `--dev-certs DIR`. */
 export const callerCertName = 'shoal-call';
 
-/** Services whose call kinds `shoal call` knows; any other method is called as unary. */
-const knownServices: readonly ServiceDefinition[] = [WorkerService, DirectorService, nodeService];
+/** Services whose call kinds `shoal call` knows; any other method's kind is asked of the node's reflection service. */
+const knownServices: readonly ServiceDefinition[] = [WorkerService, DirectorService, nodeService, ReflectionService];
+const standIns: Record<CallKind, () => AnyMethod> = { unary, serverStream, clientStream, bidi };
 
 export const callFlagOptions = {
   'dev-certs': { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' }, mtls: { type: 'boolean' },
-  timeout: { type: 'string' }, count: { type: 'string' }, concurrency: { type: 'string' }, bind: { type: 'string' },
+  timeout: { type: 'string' }, count: { type: 'string' }, concurrency: { type: 'string' }, bind: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
-export const callUsage = 'shoal call HOST:PORT SERVICE/METHOD [JSON] (--dev-certs DIR | --cert F --key F --ca F [--mtls]) '
-  + '[--timeout MS] [--count N [--concurrency C]] [--bind HOST:PORT]';
+export const callUsage = 'shoal call HOST:PORT (SERVICE/METHOD [JSON] | list | describe SERVICE[/METHOD]) (--dev-certs DIR | --cert F --key F --ca F [--mtls]) '
+  + '[--timeout MS] [--count N [--concurrency C]] [--bind HOST:PORT] [--json]';
+
+/** `shoal call HOST:PORT list` and `describe SERVICE[/METHOD]`: questions for the node's reflection service. */
+export type ReflectionQuery = { readonly op: 'list' } | { readonly op: 'describe'; readonly service: string; readonly method: string | undefined };
 
 export interface CallConfig {
   readonly target: Address;
   readonly service: string;
   readonly method: string;
   readonly request: unknown;
+  /** Set for `list` and `describe`, which ask the reflection service instead of calling SERVICE/METHOD. */
+  readonly reflect: ReflectionQuery | undefined;
+  /** `--json`: `list` and `describe` print the reflection service's answer as JSON. @default false */
+  readonly json: boolean;
   readonly tls: { cert: string; key: string; ca: string; mutual: boolean } | undefined;
   readonly devCertsDir: string | undefined;
   readonly mutual: boolean;
@@ -62,28 +72,18 @@ function positiveInt(flag: string, value: string | undefined, max: number): numb
 /** Checks `shoal call`'s arguments; throws `NodeFlagError` (exit 2) naming what is wrong. */
 export function parseCallArgs(flags: RawFlags, positionals: readonly string[]): CallConfig {
   const [target, path, json, extra] = positionals;
-  if (target === undefined || path === undefined) throw new NodeFlagError('want HOST:PORT SERVICE/METHOD [JSON]');
+  if (target === undefined || path === undefined) throw new NodeFlagError('want HOST:PORT SERVICE/METHOD [JSON], HOST:PORT list, or HOST:PORT describe SERVICE[/METHOD]');
   if (extra !== undefined) throw new NodeFlagError(`unexpected argument "${extra}" (quote the JSON request)`);
   try {
     parseAddress(target);
   } catch (error) {
     throw new NodeFlagError(`target: ${(error as Error).message}`);
   }
-  const slash = path.lastIndexOf('/');
-  if (slash <= 0 || slash === path.length - 1) throw new NodeFlagError(`method must be SERVICE/METHOD (e.g. cluster.director.v1/assign), got "${path}"`);
-  try {
-    methodDefinition(path.slice(0, slash), path.slice(slash + 1));
-  } catch (error) {
-    throw new NodeFlagError(`method: ${(error as Error).message}`);
-  }
-  let request: unknown = {};
-  if (json !== undefined) {
-    try {
-      request = JSON.parse(json);
-    } catch (error) {
-      throw new NodeFlagError(`request is not JSON: ${(error as Error).message}`);
-    }
-  }
+  const reflect = reflectionQuery(path, json);
+  if (reflect !== undefined && (flags.count !== undefined || flags.concurrency !== undefined)) throw new NodeFlagError(`--count and --concurrency do not apply to ${reflect.op}`);
+  if (reflect === undefined && flags.json === true) throw new NodeFlagError('--json applies to list and describe (a call prints JSON already)');
+  const [service, method] = reflect === undefined ? splitMethod(path) : [ReflectionService.name, reflect.op];
+  const request = reflect === undefined ? parseRequest(json) : reflect.op === 'list' ? {} : { service: reflect.service };
   const { tls, devCertsDir, mutual } = parseTlsFlags(flags);
   const timeoutMs = positiveInt('timeout', str(flags, 'timeout'), 3_600_000) ?? 5_000;
   const count = positiveInt('count', str(flags, 'count'), callCountMax);
@@ -99,18 +99,67 @@ export function parseCallArgs(flags: RawFlags, positionals: readonly string[]): 
   }
   const host = parseAddress(target).host;
   const bind = bindFlag ?? (/^(127\.|localhost$|::1$)/.test(host) ? '127.0.0.1:0' : '0.0.0.0:0');
-  return {
-    target, service: path.slice(0, slash), method: path.slice(slash + 1), request, devCertsDir, mutual, timeoutMs, count, concurrency, bind,
-    tls,
-  };
+  return { target, service, method, request, reflect, json: flags.json === true, devCertsDir, mutual, timeoutMs, count, concurrency, bind, tls };
 }
 
-/** The definition to call `service/method` with: a known service's own, or a unary stand-in. */
-export function methodDefinition(service: string, method: string): ServiceDefinition {
+/** `list`, `describe SERVICE[/METHOD]`, or undefined for a call of SERVICE/METHOD. */
+function reflectionQuery(path: string, argument: string | undefined): ReflectionQuery | undefined {
+  if (path === 'list') {
+    if (argument !== undefined) throw new NodeFlagError(`list takes no argument, got "${argument}"`);
+    return { op: 'list' };
+  }
+  if (path !== 'describe') return undefined;
+  if (argument === undefined) throw new NodeFlagError('describe wants SERVICE or SERVICE/METHOD (shoal call HOST:PORT list names the services)');
+  if (!argument.includes('/')) return { op: 'describe', service: argument, method: undefined };
+  const [service, method] = splitMethod(argument);
+  return { op: 'describe', service, method };
+}
+
+/** `SERVICE/METHOD` as its two names, checked as `defineService` checks them. */
+function splitMethod(path: string): [string, string] {
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new NodeFlagError(`method must be SERVICE/METHOD (e.g. cluster.director.v1/assign), got "${path}"`);
+  try {
+    methodDefinition(path.slice(0, slash), path.slice(slash + 1));
+  } catch (error) {
+    throw new NodeFlagError(`method: ${(error as Error).message}`);
+  }
+  return [path.slice(0, slash), path.slice(slash + 1)];
+}
+
+function parseRequest(json: string | undefined): unknown {
+  if (json === undefined) return {};
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    throw new NodeFlagError(`request is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The definition to call `service/method` with: a known service's own, or a stand-in of the given kind. */
+export function methodDefinition(service: string, method: string, kind: CallKind = 'unary'): ServiceDefinition {
   const known = knownServices.find((s) => s.name === service && Object.hasOwn(s.methods, method));
   if (known !== undefined) return known;
-  const methods: Record<string, AnyMethod> = { [method]: unary<unknown, unknown>() };
+  const methods: Record<string, AnyMethod> = { [method]: standIns[kind]() };
   return defineService(service, methods);
+}
+
+/**
+ * The definition of a method `shoal call` does not know: its kind from the node's
+ * reflection service, so an app's streaming methods are called as what they are. A node
+ * without reflection, or one that does not know the service, gets a unary call (and
+ * answers it, `UNIMPLEMENTED` for an unknown method).
+ */
+async function discoveredDefinition(client: RpcClient, config: CallConfig): Promise<ServiceDefinition> {
+  if (knownServices.some((s) => s.name === config.service && Object.hasOwn(s.methods, config.method))) return methodDefinition(config.service, config.method);
+  try {
+    const description = await client.service(ReflectionService, config.target).describe({ service: config.service }, { timeoutMs: config.timeoutMs });
+    const kind = description.methods.find((m) => m.name === config.method)?.kind;
+    return methodDefinition(config.service, config.method, kind);
+  } catch (error) {
+    if (error instanceof RpcError && (error.code === 'NOT_FOUND' || error.code === 'UNIMPLEMENTED')) return methodDefinition(config.service, config.method);
+    throw error;
+  }
 }
 
 /** What `--count` prints. */
@@ -146,23 +195,68 @@ export async function runCall(config: CallConfig, output: CallOutput): Promise<n
   const real = await createRealEnv({ bind: config.bind, tls, ...(wildcard ? { advertise: 'caller.invalid:1' } : {}) });
   const client = new RpcClient(real.env, { defaultTimeoutMs: config.timeoutMs });
   try {
-    const definition = methodDefinition(config.service, config.method);
+    if (config.reflect !== undefined) return await reflect(client, config.reflect, config, output);
+    const definition = await discoveredDefinition(client, config);
     const stub = client.service(definition, config.target) as Record<string, (request: unknown, options: { timeoutMs: number }) => unknown>;
     const kind = definition.methods[config.method]!.kind;
-    if (config.count === undefined) return await callOnce(stub[config.method]!, kind, config, output);
-    const summary = await callMany(() => stub[config.method]!(config.request, { timeoutMs: config.timeoutMs }), kind, config);
+    const request = requestOf(kind, config.request);
+    if (config.count === undefined) return await callOnce(() => stub[config.method]!(request, { timeoutMs: config.timeoutMs }), kind, output);
+    const summary = await callMany(() => stub[config.method]!(request, { timeoutMs: config.timeoutMs }), kind, config);
     output.out(JSON.stringify(summary));
     return summary.ok === summary.calls ? 0 : 1;
+  } catch (error) {
+    return rpcFailure(error, output);
   } finally {
     client.close();
     await real.close();
   }
 }
 
-async function callOnce(method: (request: unknown, options: { timeoutMs: number }) => unknown, kind: string, config: CallConfig, output: CallOutput): Promise<number> {
+/** Methods whose callers stream send the JSON request's elements, one message each (a non-array is one message). */
+function requestOf(kind: CallKind, request: unknown): unknown {
+  return kind === 'clientStream' || kind === 'bidi' ? (Array.isArray(request) ? request : [request]) : request;
+}
+
+/** Whether a method of this kind answers with a stream of messages. */
+function streamsResponses(kind: CallKind): boolean {
+  return kind === 'serverStream' || kind === 'bidi';
+}
+
+/** An RPC error as `error: CODE: message` on stderr; exit code 1. */
+function rpcFailure(error: unknown, output: CallOutput): number {
+  const e = error instanceof RpcError ? error : new RpcError('UNKNOWN', (error as Error).message);
+  output.err(`error: ${e.code}: ${e.message}`);
+  return 1;
+}
+
+/** `list`: a service name a line; `describe`: the service, then each method with its call kind; or the answer as JSON. */
+async function reflect(client: RpcClient, query: ReflectionQuery, config: CallConfig, output: CallOutput): Promise<number> {
+  const reflection = client.service(ReflectionService, config.target);
+  if (query.op === 'list') {
+    const { services } = await reflection.list({}, { timeoutMs: config.timeoutMs });
+    if (config.json) output.out(JSON.stringify({ services }));
+    else services.forEach((service) => output.out(service));
+    return 0;
+  }
+  const description = await reflection.describe({ service: query.service }, { timeoutMs: config.timeoutMs });
+  const methods = description.methods.filter((m) => query.method === undefined || m.name === query.method);
+  if (methods.length === 0) {
+    throw new RpcError('NOT_FOUND', `${query.service} has no method ${query.method}; methods: ${description.methods.map((m) => m.name).join(', ')}`);
+  }
+  if (config.json) output.out(JSON.stringify({ service: description.service, methods }));
+  else if (query.method !== undefined) output.out(`${query.service}/${query.method}  ${methods[0]!.kind}`);
+  else {
+    const width = Math.max(...methods.map((m) => m.name.length));
+    output.out(description.service);
+    for (const m of methods) output.out(`  ${m.name.padEnd(width)}  ${m.kind}`);
+  }
+  return 0;
+}
+
+async function callOnce(call: () => unknown, kind: CallKind, output: CallOutput): Promise<number> {
   try {
-    const result = method(config.request, { timeoutMs: config.timeoutMs });
-    if (kind === 'serverStream') {
+    const result = call();
+    if (streamsResponses(kind)) {
       let n = 0;
       for await (const message of result as AsyncIterable<unknown>) {
         output.out(JSON.stringify(message));
@@ -173,13 +267,11 @@ async function callOnce(method: (request: unknown, options: { timeoutMs: number 
     }
     return 0;
   } catch (error) {
-    const e = error instanceof RpcError ? error : new RpcError('UNKNOWN', (error as Error).message);
-    output.err(`error: ${e.code}: ${e.message}`);
-    return 1;
+    return rpcFailure(error, output);
   }
 }
 
-async function callMany(call: () => unknown, kind: string, config: CallConfig): Promise<CallSummary> {
+async function callMany(call: () => unknown, kind: CallKind, config: CallConfig): Promise<CallSummary> {
   const outcomes: Record<string, number> = {};
   const latencies: number[] = [];
   let issued = 0;
@@ -191,7 +283,7 @@ async function callMany(call: () => unknown, kind: string, config: CallConfig): 
       let code = 'OK';
       try {
         const result = call();
-        if (kind === 'serverStream') for await (const _ of result as AsyncIterable<unknown>) { /* drained: the summary counts calls, not messages */ }
+        if (streamsResponses(kind)) for await (const _ of result as AsyncIterable<unknown>) { /* drained: the summary counts calls, not messages */ }
         else await result;
       } catch (error) {
         code = error instanceof RpcError ? error.code : 'UNKNOWN';

@@ -3,11 +3,12 @@ import { ConfigError, parseAddress, type Address } from '../../core/index.ts';
 import { STRATEGY_NAMES, isStrategyName, parseTagFilter, type StrategyName } from '../../core/balance/index.ts';
 import { DEFAULT_DIRECTOR_STRATEGY, DEFAULT_WORKER_FILTER } from '../../examples/director-worker/index.ts';
 import { resolveSwimConfig, type SwimConfig, type SwimConfigInput, type SwimPreset, type Tags } from '../../core/swim/index.ts';
-import { gossipKeyBytes, keyringKeysMax } from '../keyring.ts';
+import { decodeGossipKey, gossipKeyBytes, keyringKeysMax } from '../keyring.ts';
 import { parseBindAddress } from '../quic-transport.ts';
 import { limitFlagOptions, limitsUsage, parseLimitFlags, type NodeLimits } from '../limits.ts';
 import { NodeFlagError } from './flag-error.ts';
 import { parseAppFlags, type NodeAppPlacement } from './apps.ts';
+import { checkFaultControlAllowed } from './fault-control.ts';
 
 export { NodeFlagError };
 
@@ -54,6 +55,8 @@ export interface NodeConfig {
   readonly apps: readonly NodeAppPlacement[];
   /** Node-wide limits (`--max-connections`, ...; see net-real/limits.ts). */
   readonly limits: NodeLimits;
+  /** `--fault-control`: the test-only `/fault` admin route (net-real/node/fault-control.ts). @default false */
+  readonly faultControl: boolean;
 }
 
 /** The flags as `node:util` parseArgs hands them over. */
@@ -68,13 +71,14 @@ export const nodeFlagOptions = {
   'rpc-probe-ms': { type: 'string' }, 'shutdown-timeout-ms': { type: 'string' },
   'worker-filter': { type: 'string' }, director: { type: 'boolean' }, strategy: { type: 'string' },
   app: { type: 'string', multiple: true }, 'app-config': { type: 'string', multiple: true },
+  'fault-control': { type: 'boolean' }, 'start-on-stdin': { type: 'boolean' },
   ...limitFlagOptions,
 } as const;
 
 export const nodeUsage = 'shoal node --name N --bind HOST:PORT [--advertise HOST:PORT] [--seeds A,B] [--tags k=v,k=v] '
   + '(--cert F --key F --ca F --mtls --gossip-key-file F | --dev-certs DIR) [--insecure] [--preset lan|wan|local] '
   + '[--swim field=value,...] [--admin HOST:PORT] [--admin-max-connections N] [--log-level debug|info|warn|error] [--rpc-probe-ms MS] [--shutdown-timeout-ms MS] '
-  + `[--app MODULE [--app-config JSON]]... [--worker-filter k=v,...] [--director [--strategy ${STRATEGY_NAMES.join('|')}]] ${limitsUsage}`;
+  + `[--app MODULE [--app-config JSON]]... [--worker-filter k=v,...] [--director [--strategy ${STRATEGY_NAMES.join('|')}]] [--fault-control] [--start-on-stdin] ${limitsUsage}`;
 
 /** Longest node name; it travels in every gossip message. */
 export const nodeNameBytesMax = 64;
@@ -153,11 +157,9 @@ export async function readGossipKeyFile(file: string, flag = '--gossip-key-file'
   for (const [i, line] of text.split('\n').entries()) {
     const body = line.replace(/#.*/, '').trim();
     if (body === '') continue;
-    const key = Buffer.from(body, 'base64');
-    if (key.length !== gossipKeyBytes || !/^[A-Za-z0-9+/]+=*$/.test(body)) {
-      throw new NodeFlagError(`${flag}: ${file} line ${i + 1} is not a base64 key of ${gossipKeyBytes} bytes`);
-    }
-    keys.push(new Uint8Array(key));
+    const key = decodeGossipKey(body);
+    if (key === undefined) throw new NodeFlagError(`${flag}: ${file} line ${i + 1} is not a base64 key of ${gossipKeyBytes} bytes`);
+    keys.push(key);
   }
   if (keys.length === 0) throw new NodeFlagError(`${flag}: ${file} holds no key`);
   if (keys.length > keyringKeysMax) throw new NodeFlagError(`${flag}: ${file} holds ${keys.length} keys, at most ${keyringKeysMax}`);
@@ -295,7 +297,10 @@ export async function parseNodeFlags(flags: RawFlags, positionals: readonly stri
   const { workerFilter, director } = parseExampleFlags(flags);
   const exampleAsked = str(flags, 'worker-filter') !== undefined || director !== undefined;
   const apps = await parseAppFlags(strings(flags, 'app'), strings(flags, 'app-config'), exampleAsked ? { workerFilter, director: director ?? false } : undefined);
+  const faultControl = flags['fault-control'] === true;
+  if (faultControl) checkFaultControlAllowed(bind);
   return {
+    faultControl,
     workerFilter, director, apps,
     name, bind, advertise, seeds, tags, mutual, insecure, devCertsDir, swim, admin, logLevel,
     tls: tls === undefined ? undefined : { ...tls, mutual },

@@ -2,12 +2,14 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Logger } from '../../core/index.ts';
 import { startApps, type RunningApps } from '../../core/app/index.ts';
 import { attachRpc, type MemberRpcOptions } from '../../core/cluster/index.ts';
-import type { RpcClient, RpcServer } from '../../core/rpc/index.ts';
+import { registerReflection, type RpcClient, type RpcServer } from '../../core/rpc/index.ts';
 import { Swim, type MembershipEvent } from '../../core/swim/index.ts';
 import { createRealEnv, type RealEnv } from '../env.ts';
 import { rpcServerLimitOptions, streamRouteOptions } from '../limits.ts';
 import { keyringStateSeal } from '../keyring.ts';
 import { AdminServer } from './admin.ts';
+import { keyRoutes } from './admin-keys.ts';
+import { faultRoutes, InboundDelay } from './fault-control.ts';
 import { appStartError, appStatus, exportAppValues } from './apps.ts';
 import { securityWarnings, type NodeConfig, type NodeSecurity } from './flags.ts';
 import { NodeMetrics } from './metrics.ts';
@@ -70,7 +72,10 @@ export class ShoalNode {
     });
     // Push-pull is sealed with the gossip keyring: membership accepts from an exchange exactly what it accepts from gossip.
     const stateSeal = real.transport.keyring === undefined ? undefined : keyringStateSeal(real.transport.keyring);
-    const swim = new Swim(real.env, { name: config.name, tags: config.tags, config: config.swim, seeds: config.seeds, ...(stateSeal === undefined ? {} : { stateSeal }) });
+    // `--fault-control`: membership's inbound datagrams pass through a delay the lab can set (`slow`).
+    const inboundDelay = config.faultControl ? new InboundDelay() : undefined;
+    const swimEnv = inboundDelay === undefined ? real.env : { ...real.env, transport: inboundDelay.wrap(real.env.transport) };
+    const swim = new Swim(swimEnv, { name: config.name, tags: config.tags, config: config.swim, seeds: config.seeds, ...(stateSeal === undefined ? {} : { stateSeal }) });
     const holder: { metrics?: NodeMetrics } = {};
     const ref: { node?: ShoalNode } = {};
     const peerName = (address: string) => ref.node?.peerName(address) ?? address;
@@ -110,6 +115,10 @@ export class ShoalNode {
       notReadyReason: () => ref.node === undefined ? 'starting' : ref.node.notReadyReason,
       status: () => ref.node?.status(),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+      routes: new Map([
+        ...keyRoutes(real.transport.keyring, (op, key, after) => log.info({ op, key, keys: after.keys }, `gossip key ${op}`)),
+        ...(inboundDelay === undefined ? [] : faultRoutes(inboundDelay, (message, fields) => log.warn(fields, message))),
+      ]),
     }, config.adminMaxConnections === undefined ? {} : { maxConnections: config.adminMaxConnections }).catch(async (error: unknown) => {
       await real.close();
       throw listenError('admin', config.admin, error);
@@ -221,6 +230,7 @@ export class ShoalNode {
     });
     this.swim.start();
     ({ server: this.server, client: this.client } = attachRpc(this.real.env, this.swim, this.rpcOptions));
+    registerReflection(this.server);
     this.server.register(nodeService, {
       status: () => ({
         name: this.swim.name, address: this.swim.address, incarnation: this.swim.incarnation, liveMembers: this.swim.liveMembers,

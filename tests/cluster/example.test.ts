@@ -27,6 +27,9 @@ test('director/worker: a worker killed mid-stream is replaced with no lost token
   const during = await Promise.all(Array.from({ length: 6 }, (_, n) => settle(sim, client.compute(n))));
   expect(during.every((o) => o.ok)).toBe(true);
 
+  // The director must first see the crash (SWIM detection), or "all workers in the pool" would hold before the restart.
+  const detected = await sim.runUntilConditionAsync(() => node('director').workers.worker(killed)?.live === false, sim.nowMs + 30_000);
+  expect(detected, `the director never saw ${killed} fail`).toBe(true);
   sim.restart(killed);
   const rejoined = await sim.runUntilConditionAsync(() => node('director').workers.pool().length === workers.length, sim.nowMs + 30_000);
   expect(rejoined, `the director did not see ${killed} again`).toBe(true);

@@ -244,7 +244,7 @@ describe('bounds and refusals', () => {
     expect(history.events.map((e) => [e.process, e.type])).toEqual([[0, 'invoke'], [1, 'invoke'], [0, 'ok'], [1, 'ok']]);
     expect(history.dropped).toBe(1);
     const run = { scenario: parseScenario('name: s\nduration: 1s\ncluster: { size: 1 }\n'), history, events: [], faults: [], checkers: new Map() };
-    const result = await runChecker({ linearizable: { model: 'register' } }, run);
+    const result = await runChecker({ kind: 'linearizable', linearizable: { model: 'register' } }, run);
     expect(result.ok).toBe(false);
     expect(result.detail).toMatch(/^unknown: the history was truncated at 1000000 events \(1 call not recorded\)/);
   });

@@ -41,7 +41,7 @@ describe('scenario library', () => {
 
   it('fails an expectation that cannot hold, with evidence', async () => {
     const scenario = loadScenarioFile(`${dir}/crash-detection.yaml`);
-    const strict = { ...scenario, expect: [{ 'failed-within': { node: 'n5', within: 500 } }] };
+    const strict = { ...scenario, expect: [{ kind: 'failed-within' as const, 'failed-within': { node: 'n5', within: 500 } }] };
     const report = await runScenario(strict);
     expect(report.ok).toBe(false);
     expect(report.expectations[0]!.detail).toMatch(/did not see it failed in time/);

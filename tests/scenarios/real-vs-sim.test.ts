@@ -27,8 +27,8 @@ const starvedDetectionMarginMs = 5_000;
 function withDetectionMargin(scenario: Scenario): Scenario {
   return {
     ...scenario,
-    expect: scenario.expect.map((e) => ('failed-within' in e
-      ? { 'failed-within': { ...e['failed-within'], within: e['failed-within'].within + starvedDetectionMarginMs } }
+    expect: scenario.expect.map((e) => (e.kind === 'failed-within'
+      ? { ...e, 'failed-within': { ...e['failed-within'], within: e['failed-within'].within + starvedDetectionMarginMs } }
       : e)),
   };
 }

@@ -22,7 +22,7 @@ describe('scenario files', () => {
   it('parses durations and fills defaults', () => {
     const s = parseScenario(`${base}faults:\n  - { at: 1.5s, crash: n2 }\n  - { at: 500ms, pause: n1, for: 2m }\n`);
     expect(s.duration).toBe(10_000);
-    expect(s.faults).toEqual([{ at: 1_500, crash: 'n2' }, { at: 500, pause: 'n1', for: 120_000 }]);
+    expect(s.faults).toEqual([{ kind: 'crash', at: 1_500, crash: 'n2' }, { kind: 'pause', at: 500, pause: 'n1', for: 120_000 }]);
     expect(s.cluster.preset).toBe('lan');
     expect(s.cluster.lifeguard).toBe(true);
     expect(s.seed).toBe(1);

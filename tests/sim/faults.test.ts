@@ -81,6 +81,45 @@ describe('host faults', () => {
     expect(sim.trace.entries().filter((e) => e.label === 'buffer-full')).toHaveLength(10);
   });
 
+  it('a slow host handles every inbound datagram late and in order while its timers fire on time', () => {
+    const { sim, received, send } = recordingSim({ seed: 4, network: { latency: { kind: 'constant', ms: 1 } } }, ['a', 'b']);
+    const ticks: number[] = [];
+    sim.host('c', ({ clock }) => {
+      const tick = () => {
+        ticks.push(sim.nowMs);
+        clock.setTimer(100, tick);
+      };
+      clock.setTimer(100, tick);
+    });
+    sim.slowFor('b', 300, 1_000);
+    sim.slowFor('c', 300, 1_000);
+    for (let i = 0; i < 5; i++) sim.at(i * 10, () => send('a', 'b', new Uint8Array([i])));
+    // The slowness ends at 1 000: a datagram arriving just after still waits for the ones before it.
+    sim.at(950, () => send('a', 'b', new Uint8Array([5])));
+    sim.at(1_000, () => send('a', 'b', new Uint8Array([6])));
+    sim.runUntil(2_000);
+    const got = received.get('b')!;
+    expect(got.map((r) => r.payload[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(got.slice(0, 5).map((r) => r.at)).toEqual([301, 311, 321, 331, 341]);
+    expect(got[5]!.at).toBe(1_251);
+    // Sent at 1 000, it arrives after the slowness ended, and still waits for the datagram before it.
+    expect(got[6]!.at).toBe(1_251);
+    // Timers were not slowed.
+    expect(ticks.slice(0, 5)).toEqual([100, 200, 300, 400, 500]);
+    expect(sim.trace.entries().filter((e) => e.kind === 'fault').map((e) => e.label)).toEqual(expect.arrayContaining(['slow', 'slow-end']));
+  });
+
+  it('a restart ends slowness: the new process handles datagrams at once', () => {
+    const { sim, received, send } = recordingSim({ seed: 5 }, ['a', 'b']);
+    sim.slowFor('b', 5_000, 60_000);
+    sim.runUntil(10);
+    sim.restart('b');
+    send('a', 'b');
+    sim.runUntil(100);
+    expect(received.get('b')!.length).toBe(1);
+    expect(received.get('b')![0]!.at).toBeLessThan(100);
+  });
+
   it('time never goes backwards on any host, through skew, drift, pauses and restarts', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 1_000_000 }),
