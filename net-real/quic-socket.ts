@@ -79,6 +79,8 @@ export class SharedUdpSocket extends QUICSocket {
   quicBytesSent = 0;
   /** Largest UDP payload sent so far: shows that packets stay within `maxPacketBytes`. */
   quicPacketBytesMax = 0;
+  /** QUIC packets the kernel refused to send for a passing reason (`transientSendErrors`), counted and dropped like loss. */
+  quicSendErrors = 0;
   private blackholed = false;
   private readonly maxServerConnections: number;
   private readonly onRefused: ((reason: SocketRefusal) => void) | undefined;
@@ -194,7 +196,16 @@ export class SharedUdpSocket extends QUICSocket {
     this.quicPacketsSent++;
     this.quicBytesSent += bytes;
     if (bytes > this.quicPacketBytesMax) this.quicPacketBytesMax = bytes;
-    return super.send_(...params);
+    try {
+      return await super.send_(...params);
+    } catch (error) {
+      // The library treats any send error it does not know as fatal and throws it out of an
+      // event handler, which ends the process. These say only that this one packet did not
+      // leave: UDP's loss, which QUIC's retransmission already handles.
+      if (!transientSendErrors.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      this.quicSendErrors++;
+      return 0;
+    }
   }
 
   /** Asks the kernel for a larger receive buffer (the default overflows under load). Best effort. */
@@ -211,6 +222,14 @@ export class SharedUdpSocket extends QUICSocket {
     this.blackholed = true;
   }
 }
+
+/**
+ * `sendto` errors that mean "this packet was not sent", not "this socket is broken": a
+ * firewall drop in the output path (EPERM), a full send buffer or interface queue (ENOBUFS,
+ * EAGAIN), an ICMP error reported on a later send (ECONNREFUSED), a packet over the path's
+ * MTU (EMSGSIZE).
+ */
+export const transientSendErrors: ReadonlySet<string> = new Set(['EPERM', 'ENOBUFS', 'EAGAIN', 'EWOULDBLOCK', 'ECONNREFUSED', 'EMSGSIZE']);
 
 /**
  * The destination connection id of a QUIC v1 Initial packet (long header, type 0), the

@@ -247,6 +247,11 @@ export class QuicTransport implements Transport {
     return this.socket.port;
   }
 
+  /** QUIC packets the kernel refused to send for a passing reason (EPERM, ENOBUFS, ...), dropped like loss. */
+  get quicSendErrors(): number {
+    return this.socket.quicSendErrors;
+  }
+
   /** QUIC packets sent so far (all connections). */
   get quicPacketsSent(): number {
     return this.socket.quicPacketsSent;

@@ -11,10 +11,14 @@ import type { LinkModel } from '../sim/network.ts';
  * reach every node's admin endpoint. Network faults are applied for real:
  *
  * - partitions, one-way partitions, bridges and isolation: iptables DROP rules in the
- *   sender's OUTPUT path (chain `SHOAL_CUT`), per destination address, so the host's
- *   admin traffic is never cut;
- * - loss: iptables `statistic --mode random` DROP rules (chain `SHOAL_LOSS`), which need
- *   no kernel queueing discipline;
+ *   receiver's INPUT path (chain `SHOAL_CUT`), per source address, so the host's admin
+ *   traffic is never cut;
+ * - loss: iptables `statistic --mode random` DROP rules (chain `SHOAL_LOSS`), also on the
+ *   receiver's INPUT path, which need no kernel queueing discipline.
+ *
+ * Drops are made where the packet arrives, not where it leaves: a packet dropped in the
+ * sender's OUTPUT path fails its `sendto` with EPERM, which a real network's loss never
+ * does (the sender cannot know), and which once crashed every node of a lossy lab run.
  * - latency: `tc netem` on each node's interface, when the kernel has `sch_netem`
  *   (many container and micro-VM kernels do not: then a latency fault is refused with a
  *   clear error rather than silently ignored).
@@ -174,7 +178,7 @@ export class NetnsLab {
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       for (const chain of ['SHOAL_CUT', 'SHOAL_LOSS']) {
         await run('ip', ['netns', 'exec', ns, 'iptables', '-N', chain]);
-        await run('ip', ['netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-j', chain]);
+        await run('ip', ['netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-j', chain]);
       }
     }));
     await run('ip', ['link', 'add', this.hostLink, 'type', 'veth', 'peer', 'name', 'host', 'netns', sw]);
@@ -186,7 +190,7 @@ export class NetnsLab {
   /** Cuts every message from each of `from` to each of `to`. */
   async cut(from: readonly string[], to: readonly string[]): Promise<void> {
     for (const f of from) for (const t of to) if (f !== t) this.cuts.add(`${f}>${t}`);
-    await this.sync(from, 'SHOAL_CUT');
+    await this.sync(to, 'SHOAL_CUT');
   }
 
   /** Removes the cuts between `a` and `b`, both directions; no arguments: every cut. */
@@ -206,7 +210,7 @@ export class NetnsLab {
   /** Sets the loss probability of every message from each of `from` to each of `to`. */
   async setLoss(from: readonly string[], to: readonly string[], probability: number): Promise<void> {
     for (const f of from) for (const t of to) if (f !== t) this.loss.set(`${f}>${t}`, probability);
-    await this.sync(from, 'SHOAL_LOSS');
+    await this.sync(to, 'SHOAL_LOSS');
   }
 
   /** Delays every message `from` sends (netem on its interface, so `to` must be everyone). */
@@ -217,22 +221,22 @@ export class NetnsLab {
     await Promise.all(from.map((node) => run('ip', ['netns', 'exec', this.namespaceOf(node), 'tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', ...delay])));
   }
 
-  /** Rewrites `chain` in each of `nodes`' namespaces from the current cut / loss tables. */
+  /** Rewrites `chain` in each of the receivers' namespaces (`nodes`) from the current cut / loss tables. */
   private async sync(nodes: readonly string[], chain: 'SHOAL_CUT' | 'SHOAL_LOSS'): Promise<void> {
     await Promise.all([...new Set(nodes)].map(async (node) => {
       const ns = this.namespaceOf(node);
       const lines = ['*filter', `:${chain} - [0:0]`];
       if (chain === 'SHOAL_CUT') {
-        for (const t of this.nodes) if (this.cuts.has(`${node}>${t}`)) lines.push(`-A ${chain} -d ${this.addressOf(t)}/32 -j DROP`);
+        for (const f of this.nodes) if (this.cuts.has(`${f}>${node}`)) lines.push(`-A ${chain} -s ${this.addressOf(f)}/32 -j DROP`);
       } else {
-        for (const t of this.nodes) {
-          const p = this.loss.get(`${node}>${t}`) ?? 0;
-          if (p >= 1) lines.push(`-A ${chain} -d ${this.addressOf(t)}/32 -j DROP`);
-          else if (p > 0) lines.push(`-A ${chain} -d ${this.addressOf(t)}/32 -m statistic --mode random --probability ${p} -j DROP`);
+        for (const f of this.nodes) {
+          const p = this.loss.get(`${f}>${node}`) ?? 0;
+          if (p >= 1) lines.push(`-A ${chain} -s ${this.addressOf(f)}/32 -j DROP`);
+          else if (p > 0) lines.push(`-A ${chain} -s ${this.addressOf(f)}/32 -m statistic --mode random --probability ${p} -j DROP`);
         }
       }
       lines.push('COMMIT', '');
-      // --noflush keeps the OUTPUT jump; declaring the chain flushes just that chain.
+      // --noflush keeps the INPUT jump; declaring the chain flushes just that chain.
       await new Promise<void>((resolve, reject) => {
         const child = execFile('ip', ['netns', 'exec', ns, 'iptables-restore', '--noflush'], (error) => (error ? reject(error) : resolve()));
         child.stdin!.end(lines.join('\n'));

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from '../core/index.ts';
@@ -131,6 +131,8 @@ export interface RealRunOptions {
   reproduce: string;
   /** Loopback, the namespace lab, or whichever the scenario needs. @default 'auto' */
   network?: (typeof realNetworks)[number];
+  /** Writes each node process's log (JSON lines, debug level) to DIR/NAME.log, a restarted node's appended. @default none */
+  nodeLogs?: string;
 }
 
 /**
@@ -150,6 +152,7 @@ async function freeLoopbackPorts(count: number): Promise<number[]> {
 
 export async function runScenarioReal(scenario: Scenario, options: RealRunOptions): Promise<RunReport> {
   const network = checkRealSupport(scenario, options.network);
+  if (options.nodeLogs !== undefined) mkdirSync(options.nodeLogs, { recursive: true });
   const wallStart = performance.now();
   const names = nodeNames(scenario);
   const certDir = mkdtempSync(join(tmpdir(), 'shoal-real-'));
@@ -175,7 +178,7 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
     const tags = Object.entries(scenarioTags(scenario, name)).map(([k, v]) => `${k}=${v}`).join(',');
     const swim = swimFlag(scenario);
     const args = [shoalBin, 'node', '--name', name, '--bind', bind, '--admin', admin, '--dev-certs', certDir,
-      '--preset', scenario.cluster.preset, '--log-level', 'info', '--rpc-probe-ms', '60000', '--start-on-stdin',
+      '--preset', scenario.cluster.preset, '--log-level', options.nodeLogs === undefined ? 'info' : 'debug', '--rpc-probe-ms', '60000', '--start-on-stdin',
       ...(faultControl ? ['--fault-control'] : []),
       ...(swim ? ['--swim', swim] : []), ...(tags ? ['--tags', tags] : []), ...(seeds.length ? ['--seeds', seeds.join(',')] : [])];
     const [command, argv] = lab === undefined ? [process.execPath, args] : lab.command(name, [process.execPath, ...args]);
@@ -188,6 +191,11 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
+    if (options.nodeLogs !== undefined) {
+      const file = createWriteStream(join(options.nodeLogs, `${name}.log`), { flags: 'a' });
+      child.stdout!.pipe(file);
+      child.stderr!.pipe(file);
+    }
     child.stdin!.on('error', () => undefined);
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     const waitFor = async (text: string, since: number) => {

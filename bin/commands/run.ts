@@ -73,11 +73,11 @@ export async function loadAppsOrUsage(scenario: Scenario, file: string): Promise
 
 export const command: Command = {
   summary: 'Runs one scenario (default: scenarios/library/default.yaml) and prints a report. Exit 0 when every expectation holds, 1 when one fails or the run is a runaway (--max-events, --timeout) or panics, 2 on bad input.',
-  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--json] [--trace OUT.jsonl] [--history OUT.jsonl] [--report OUT.html] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]\n' +
+  usage: 'shoal run [FILE] [--seed N] [--max-events N] [--timeout DURATION] [--check-determinism] [--mode sim|real] [--network auto|loopback|netns] [--node-logs DIR] [--json] [--trace OUT.jsonl] [--history OUT.jsonl] [--report OUT.html] [--diagram OUT.svg] [--from MS --to MS] [--timeline OUT.html]\n' +
     '  --report writes one self-contained HTML page: summary, expectations with evidence, membership timeline, space-time diagram.\n' +
     '  The diagram (--report, --diagram) shows 5 s around the first failed expectation\'s fault, else the first fault, else the start; --from/--to (ms) choose the window.',
   options: {
-    seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' }, history: { type: 'string' },
+    seed: { type: 'string' }, mode: { type: 'string' }, network: { type: 'string' }, 'node-logs': { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' }, history: { type: 'string' },
     diagram: { type: 'string' }, timeline: { type: 'string' }, report: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
     'max-events': { type: 'string' }, timeout: { type: 'string' }, 'check-determinism': { type: 'boolean' },
   },
@@ -92,6 +92,7 @@ export const command: Command = {
     const reproduce = `npx shoal run ${positionals[0] ?? ''}${positionals[0] ? ' ' : ''}--seed ${seed}${limitFlags(values)}`.replace(/\s+/g, ' ');
     if (mode === 'real') return runReal(values, scenario, seed, reproduce);
     if (values.network !== undefined) throw new UsageError('--network chooses the real network: it needs --mode real');
+    if (values['node-logs'] !== undefined) throw new UsageError('--node-logs keeps the logs of real node processes: it needs --mode real');
     if (values.history !== undefined && scenario.workload === undefined) throw new UsageError('--history records the workload\'s calls, and this scenario has no workload');
     const apps = await loadAppsOrUsage(scenario, file);
     if (values['check-determinism']) return checkDeterminism(values, scenario, apps, seed, `${reproduce} --check-determinism`);
@@ -116,7 +117,8 @@ async function runReal(values: Values, scenario: Scenario, seed: number, reprodu
     if (error instanceof RealModeUnsupportedError) throw new UsageError(error.message);
     throw error;
   }
-  const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen });
+  const nodeLogs = values['node-logs'] as string | undefined;
+  const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen, ...(nodeLogs === undefined ? {} : { nodeLogs }) });
   console.log(values.json ? JSON.stringify(report) : formatReport(report));
   return report.ok ? exitCode.ok : exitCode.failed;
 }

@@ -119,6 +119,7 @@ export class NodeMetrics {
     }
     mirroredCounter(r, 'shoal_gossip_dropped_unauthenticated_total', 'Gossip packets dropped because no key of the keyring opened them.', () => transport.droppedUnauthenticated);
     mirroredCounter(r, 'shoal_quic_packets_sent_total', 'QUIC packets sent (all connections).', () => transport.quicPacketsSent);
+    mirroredCounter(r, 'shoal_quic_send_errors_total', 'QUIC packets the kernel refused to send for a passing reason (EPERM from a firewall, ENOBUFS, ...): dropped like loss.', () => transport.quicSendErrors);
     mirroredLabelledCounter(r, 'shoal_gossip_refused_total', 'Sealed gossip packets and push-pull frames the keyring refused, by reason: unauthenticated (no key opens it), stale (timestamp outside the replay window), replayed (nonce already seen).', 'reason',
       () => transport.keyring?.refusals ?? {});
     mirroredLabelledCounter(r, 'shoal_transport_refused_total', 'Connections, streams, bytes and datagrams the QUIC transport refused, by reason.', 'reason', () => transport.refusals);

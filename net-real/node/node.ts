@@ -194,7 +194,7 @@ export class ShoalNode {
       gossip: this.gossipStatus(),
       members: this.swim.members(),
       stats: { ...this.swim.stats },
-      transport: { connections: this.real.transport.connectionCount, droppedUnauthenticated: this.real.transport.droppedUnauthenticated, quicPacketsSent: this.real.transport.quicPacketsSent, refused: this.real.transport.refusals },
+      transport: { connections: this.real.transport.connectionCount, droppedUnauthenticated: this.real.transport.droppedUnauthenticated, quicPacketsSent: this.real.transport.quicPacketsSent, quicSendErrors: this.real.transport.quicSendErrors, refused: this.real.transport.refusals },
       rpc: this.rpcStats.summary(this.clientInFlight()),
       apps: appStatus(this.apps),
     };
