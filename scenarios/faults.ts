@@ -130,24 +130,48 @@ export function refuseUnsupported(target: Pick<FaultTarget, 'cannot'>, faults: r
   throw new FaultUnsupportedError(`${where} cannot apply ${[...reasons.keys()].join(', ')} faults: ${[...new Set(reasons.values())].join('; ')}`);
 }
 
-/** A fault as a person reads it: `crash n3 at 5s`, `partition [n1 n2] | [n3] at 10s`. */
+const names = (group: string | readonly string[]) => asList(group).join(' ');
+const seconds = (ms: number) => (ms % 1_000 === 0 ? `${ms / 1_000} s` : `${ms} ms`);
+
+function describeLatency(latency: LatencySpecInput): string {
+  const fields = Object.entries(latency).filter(([key]) => key !== 'kind').map(([key, value]) => `${key} ${String(value)}`);
+  return `${latency.kind}${fields.length ? ` (${fields.join(', ')})` : ''}`;
+}
+
+function links(fault: { from?: string | string[]; to?: string | string[] }): string {
+  if (fault.from === undefined && fault.to === undefined) return ' on every link';
+  return ` ${fault.from === undefined ? 'all' : names(fault.from)} → ${fault.to === undefined ? 'all' : names(fault.to)}`;
+}
+
+/**
+ * One line for a fault, as a person would say it, without its time (a band shows that):
+ * `crash n3`, `pause n2 for 3 s`, `loss 10 % n1 → n2`; never the raw fields as JSON.
+ */
+export function faultLabel(fault: Fault): string {
+  switch (fault.kind) {
+    case 'crash': return `crash ${names(fault.crash)}`;
+    case 'restart': return `restart ${names(fault.restart)}`;
+    case 'leave': return `leave ${names(fault.leave)}`;
+    case 'partition': return `partition ${fault.partition.map(names).join(' | ')}`;
+    case 'oneway': return `oneway cut ${names(fault.oneway.from)} → ${names(fault.oneway.to)}`;
+    case 'bridge': return `bridge ${names(fault.bridge.a)} | ${names(fault.bridge.b)} via ${fault.bridge.via}`;
+    case 'isolate': return `isolate ${fault.isolate}`;
+    case 'heal': return 'heal';
+    case 'repair': return `repair ${names(fault.repair.a)} ↔ ${names(fault.repair.b)}`;
+    case 'hold': return `hold ${names(fault.hold.from)} → ${names(fault.hold.to)}`;
+    case 'release': return `release ${names(fault.release.from)} → ${names(fault.release.to)}`;
+    case 'pause': return `pause ${names(fault.pause)} for ${seconds(fault.for)}`;
+    case 'slow': return `slow ${names(fault.slow.node)} by ${seconds(fault.slow.delay)} for ${seconds(fault.slow.for)}`;
+    case 'skew': return `skew ${fault.skew.node}'s clock +${fault.skew.ms} ms`;
+    case 'drift': return `drift ${fault.drift.node}'s clock ${fault.drift.ppm >= 0 ? '+' : ''}${fault.drift.ppm} ppm`;
+    case 'loss': return `loss ${+(fault.loss * 100).toFixed(2)} %${links(fault)}`;
+    case 'latency': return `latency ${describeLatency(fault.latency)}${links(fault)}`;
+  }
+}
+
+/** A fault with its time, as a person reads it: `crash n3 at 5 s`, `loss 10 % on every link at 2 s`. */
 export function describeFault(fault: Fault): string {
-  const { kind, at, ...fields } = fault;
-  const names = (x: string | readonly string[]) => (typeof x === 'string' ? x : `[${x.join(' ')}]`);
-  const body = (() => {
-    switch (fault.kind) {
-      case 'crash': return names(fault.crash);
-      case 'restart': return names(fault.restart);
-      case 'leave': return names(fault.leave);
-      case 'isolate': return fault.isolate;
-      case 'heal': return '';
-      case 'pause': return `${names(fault.pause)} for ${fault.for} ms`;
-      case 'slow': return `${names(fault.slow.node)} by ${fault.slow.delay} ms for ${fault.slow.for} ms`;
-      case 'partition': return fault.partition.map(names).join(' | ');
-      default: return JSON.stringify(fields[kind as keyof typeof fields] ?? fields);
-    }
-  })();
-  return `${kind}${body ? ` ${body}` : ''} at ${at} ms`;
+  return `${faultLabel(fault)} at ${seconds(fault.at)}`;
 }
 
 /** A parsed fault or expectation as a scenario file writes it (without the parser's `kind`). */

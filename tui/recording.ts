@@ -1,18 +1,13 @@
 import { Document, isMap, isSeq } from 'yaml';
-import type { Fault } from '../scenarios/schema.ts';
+import { writtenForm } from '../scenarios/faults.ts';
+import type { FaultOf } from '../scenarios/schema.ts';
 
 /**
- * A keyboard action recorded with the simulated time it took effect, in the scenario
- * runner's fault vocabulary (crash, restart, partition, heal, pause … for, loss), so a
+ * A keyboard action recorded with the simulated time it took effect (`at`), as the fault
+ * the scenario runner applied (crash, restart, partition, heal, pause … for, loss), so a
  * dashboard session can be saved as a scenario file and replayed exactly.
  */
-export type RecordedAction =
-  | { atMs: number; crash: string }
-  | { atMs: number; restart: string }
-  | { atMs: number; partition: string[][] }
-  | { atMs: number; heal: true }
-  | { atMs: number; pause: string; forMs: number }
-  | { atMs: number; loss: number };
+export type RecordedAction = FaultOf<'crash' | 'restart' | 'partition' | 'heal' | 'pause' | 'loss'>;
 
 /** Actions kept at most in one session (a held-down key must not grow memory without bound). */
 export const recordedActionsMax = 10_000;
@@ -38,26 +33,11 @@ export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-/** One recorded action as the scenario runner applies it (scenarios/runner.ts `ScenarioSim.apply`). */
-export function faultOf(action: RecordedAction): Fault {
-  const at = action.atMs;
-  if ('crash' in action) return { kind: 'crash', at, crash: action.crash };
-  if ('restart' in action) return { kind: 'restart', at, restart: action.restart };
-  if ('partition' in action) return { kind: 'partition', at, partition: action.partition };
-  if ('heal' in action) return { kind: 'heal', at, heal: true };
-  if ('pause' in action) return { kind: 'pause', at, pause: action.pause, for: action.forMs };
-  return { kind: 'loss', at, loss: action.loss };
-}
-
-/** One recorded action as a scenario `faults` entry. */
+/** One recorded action as a scenario `faults` entry (durations written so that they parse back exactly). */
 export function faultEntry(action: RecordedAction): Record<string, unknown> {
-  const at = formatDuration(action.atMs);
-  if ('crash' in action) return { at, crash: action.crash };
-  if ('restart' in action) return { at, restart: action.restart };
-  if ('partition' in action) return { at, partition: action.partition };
-  if ('heal' in action) return { at, heal: true };
-  if ('pause' in action) return { at, pause: action.pause, for: formatDuration(action.forMs) };
-  return { at, loss: action.loss };
+  const written: Record<string, unknown> = { ...writtenForm(action), at: formatDuration(action.at) };
+  if (action.kind === 'pause') written.for = formatDuration(action.for);
+  return written;
 }
 
 /**
@@ -70,7 +50,7 @@ export function faultEntry(action: RecordedAction): Record<string, unknown> {
 export function sessionToScenarioYaml(actions: readonly RecordedAction[], session: SessionInfo): string {
   const { faults: baseFaults, ...base } = session.base;
   // A fault taken the instant before saving would otherwise lie at the end, where it never happens.
-  const afterLastFaultMs = Math.floor(Math.max(0, ...actions.map((a) => a.atMs))) + 1;
+  const afterLastFaultMs = Math.floor(Math.max(0, ...actions.map((a) => a.at))) + 1;
   const durationMs = Math.max(session.durationMs, session.scenarioDurationMs ?? 0, afterLastFaultMs);
   const document = {
     ...base,

@@ -4,7 +4,7 @@ import type { ScenarioRun } from '../scenarios/runner.ts';
 import type { LatencySpec, Simulation } from '../sim/index.ts';
 import { memberEventToLog } from './events.ts';
 import type { ClusterModel } from './model.ts';
-import { faultOf, recordedActionsMax, sessionToScenarioYaml, type RecordedAction } from './recording.ts';
+import { recordedActionsMax, sessionToScenarioYaml, type RecordedAction } from './recording.ts';
 import { ScenarioProgress } from './scenario-progress.ts';
 import { unavailable, type DashboardSource } from './source.ts';
 import type { ActionName, MemberView, NetworkSummary, ObserverSnapshot, ReportedApps, RunPhase } from './types.ts';
@@ -314,7 +314,7 @@ export class SimSource implements DashboardSource {
   private crashNow(names: readonly string[]): string {
     const up = names.filter((name) => this.sim.isUp(name));
     if (up.length === 0) return this.done('crash: nothing selected is up');
-    for (const name of up) this.inject({ atMs: this.sim.nowMs, crash: name }, `crashed ${name}`);
+    for (const name of up) this.inject({ kind: 'crash', at: this.sim.nowMs, crash: name }, `crashed ${name}`);
     return this.done(`crashed ${up.join(' ')}`);
   }
 
@@ -325,7 +325,7 @@ export class SimSource implements DashboardSource {
   private restartNow(names: readonly string[]): string {
     const down = names.filter((name) => !this.sim.isUp(name));
     if (down.length === 0) return this.done('restart: nothing selected is down');
-    for (const name of down) this.inject({ atMs: this.sim.nowMs, restart: name }, `restarted ${name}`);
+    for (const name of down) this.inject({ kind: 'restart', at: this.sim.nowMs, restart: name }, `restarted ${name}`);
     return this.done(`restarted ${down.join(' ')}`);
   }
 
@@ -337,11 +337,11 @@ export class SimSource implements DashboardSource {
     const group = this.nodes.filter((n) => names.includes(n));
     const rest = this.nodes.filter((n) => !names.includes(n));
     if (group.length === 0 || rest.length === 0) return this.done('partition: select some members, not all');
-    return this.inject({ atMs: this.sim.nowMs, partition: [group, rest] }, `partitioned ${group.join(' ')} | rest`);
+    return this.inject({ kind: 'partition', at: this.sim.nowMs, partition: [group, rest] }, `partitioned ${group.join(' ')} | rest`);
   }
 
   heal(): string {
-    return this.act(() => this.inject({ atMs: this.sim.nowMs, heal: true }, 'healed the network'), 'heal');
+    return this.act(() => this.inject({ kind: 'heal', at: this.sim.nowMs, heal: true }, 'healed the network'), 'heal');
   }
 
   pauseMember(names: readonly string[]): string {
@@ -351,7 +351,7 @@ export class SimSource implements DashboardSource {
   private pauseMemberNow(names: readonly string[]): string {
     const up = names.filter((name) => this.sim.isUp(name) && !this.sim.isPaused(name));
     if (up.length === 0) return this.done('pause: nothing selected is running');
-    for (const name of up) this.inject({ atMs: this.sim.nowMs, pause: name, forMs: this.options.pauseForMs }, `paused ${name}`);
+    for (const name of up) this.inject({ kind: 'pause', at: this.sim.nowMs, pause: name, for: this.options.pauseForMs }, `paused ${name}`);
     return this.done(`paused ${up.join(' ')} for ${this.options.pauseForMs / 1000} s`);
   }
 
@@ -363,7 +363,7 @@ export class SimSource implements DashboardSource {
     const current = this.sim.network.defaults.loss;
     // Round to whole percents so the recorded value replays exactly, and wrap to 0 past 50 %.
     const next = current + this.options.lossStep > 0.5 + 1e-9 ? 0 : Math.round((current + this.options.lossStep) * 100) / 100;
-    return this.inject({ atMs: this.sim.nowMs, loss: next }, `default loss ${Math.round(next * 100)} %`);
+    return this.inject({ kind: 'loss', at: this.sim.nowMs, loss: next }, `default loss ${Math.round(next * 100)} %`);
   }
 
   /** The session as a scenario file (also what `save` writes). */
@@ -415,7 +415,7 @@ export class SimSource implements DashboardSource {
 
   /** Applies a recorded action through the scenario runner, as a replay of the session will. */
   private inject(action: RecordedAction, text: string): string {
-    this.run!.built.apply(faultOf(action));
+    this.run!.built.apply(action);
     return this.record(action, text);
   }
 

@@ -35,7 +35,7 @@ describe('one fault vocabulary', () => {
       const fault = faultSchema.parse(written);
       expect(fault.kind).toBe(kind);
       expect(faultSchema.parse(fault)).toEqual(fault);
-      expect(describeFault(fault)).toMatch(new RegExp(`^${kind}\\b.* at 1000 ms$`));
+      expect(describeFault(fault)).toMatch(new RegExp(`^${kind}\\b.* at 1 s$`));
     }
     const e = expectationSchema.parse({ 'failed-within': { node: 'n3', within: '5s' } });
     expect(e).toEqual({ kind: 'failed-within', 'failed-within': { node: 'n3', within: 5_000 } });

@@ -50,7 +50,7 @@ describe('SimSource', () => {
     expect(n3.state, hint).toBe('dead');
     expect(model.events({ kind: 'failed' }).some((e) => e.member === 'n3'), hint).toBe(true);
     expect(model.events({ kind: 'fault' }).map((e) => e.text)).toEqual(['crashed n3']);
-    expect(source.actions).toEqual([{ atMs: 3_000.25, crash: 'n3' }]);
+    expect(source.actions).toEqual([{ kind: 'crash', at: 3_000.25, crash: 'n3' }]);
     expect(model.matrix({ columnsMax: 10, rowsMax: 10 }).disagreeingMembers, hint).toBe(0);
     expect(model.status.timeMs).toBe(sim.nowMs);
     source.crash(['n3']);
@@ -104,7 +104,7 @@ describe('SimSource', () => {
     await source.idle();
     expect(sim.isPaused('n2')).toBe(true);
     expect(model.member('n2')!.condition).toBe('paused');
-    expect(source.actions.map((a) => Object.keys(a)[1])).toEqual(['loss', 'loss', 'pause']);
+    expect(source.actions.map((a) => a.kind)).toEqual(['loss', 'loss', 'pause']);
   });
 
   it('runs on real timers at the chosen speed and queues actions taken during a slice', async () => {
