@@ -41,7 +41,11 @@ const commands: Record<string, Verb> = {
   },
   run: {
     line: 'run a scenario in the simulator (or --mode real) and check its expectations',
-    examples: ['shoal run scenarios/library/partition-heal.yaml --seed 3 --trace t.jsonl'],
+    examples: [
+      'shoal run scenarios/library/partition-heal.yaml --seed 3 --trace t.jsonl',
+      'shoal run scenarios/library/partition-heal.yaml --report run.html',
+      'shoal run scenarios/library/local-slow.yaml --mode real --node-logs logs/',
+    ],
     load: async () => (await import('./commands/run.ts')).command,
   },
   tui: {
@@ -55,8 +59,12 @@ const commands: Record<string, Verb> = {
     load: async () => (await import('./commands/replay.ts')).command,
   },
   sweep: {
-    line: 'run a scenario over many seeds in parallel; lists failing seeds',
-    examples: ['shoal sweep scenarios/library/partition-heal.yaml --seeds 1..50 --jobs 2'],
+    line: 'run a scenario over many seeds in parallel; lists failing seeds; shards and merges across machines',
+    examples: [
+      'shoal sweep scenarios/library/partition-heal.yaml --seeds 1..50 --jobs 2 --report sweep.html',
+      'shoal sweep scenarios/library/partition-heal.yaml --seeds 1..10000 --shard 3/8 --json > shard-3.json',
+      'shoal sweep merge shard-*.json --report sweep.html',
+    ],
     load: async () => (await import('./commands/sweep.ts')).command,
   },
   shrink: {
