@@ -78,7 +78,7 @@ const commands: Record<string, Verb> = {
     load: async () => (await import('./commands/check.ts')).command,
   },
   bench: {
-    line: 'benchmarks (sim, swim, phi, rpc, quic, balance, tui, check)',
+    line: 'benchmarks (sim, swim, lifeguard, phi, rpc, quic, balance, tui, check)',
     examples: ['shoal bench phi --json'],
     load: async () => (await import('./commands/bench.ts')).command,
   },
