@@ -408,6 +408,7 @@ export async function runQuicBench(options: QuicBenchOptions = {}): Promise<Reco
       payloadBytes, durationMs, warmupMs, statistic: `median of ${runs} interleaved runs by calls/s`,
       packetBytesLimit: packetBytesMax, packetBytesMaxSeen: largestPacket(results),
       results, ratios: ratios(results, inFlightLevels),
+      pairedRatios: pairedRatios(samples, inFlightLevels),
       ...(streamSamples.size === 0 ? {} : { streaming: streamingReport(streamSamples) }),
     };
   } finally {
@@ -429,7 +430,18 @@ function streamingReport(samples: Map<string, StreamFigures[]>): Record<string, 
   const rpc = results['shoal-rpc'];
   const transport = results['shoal-transport'];
   const ratio = rpc !== undefined && transport !== undefined && transport.messagesPerSec > 0 ? round(rpc.messagesPerSec / transport.messagesPerSec) : null;
-  return { payloadBytes, direction: 'server to client, one stream', results, ratios: { 'shoal-rpc/shoal-transport': ratio } };
+  const rpcRuns = samples.get('shoal-rpc') ?? [];
+  const transportRuns = samples.get('shoal-transport') ?? [];
+  const pairs = rpcRuns.map((r, i) => [r, transportRuns[i]] as const).filter((p): p is readonly [StreamFigures, StreamFigures] => p[1] !== undefined);
+  return {
+    payloadBytes, direction: 'server to client, one stream', results, ratios: { 'shoal-rpc/shoal-transport': ratio },
+    pairedRatios: {
+      'shoal-rpc/shoal-transport': {
+        messagesPerSec: medianOf(pairs.map(([r, t]) => r.messagesPerSec / t.messagesPerSec)),
+        cpuUsPerMessage: medianOf(pairs.map(([r, t]) => r.cpuUsPerMessage / t.cpuUsPerMessage)),
+      },
+    },
+  };
 }
 
 /** The largest QUIC packet any counted variant sent, over all its runs' medians. */
@@ -437,6 +449,40 @@ function largestPacket(results: Record<string, Record<string, VariantFigures>>):
   const seen = Object.values(results).flatMap((byLevel) => Object.values(byLevel).map((f) => f.packetBytesMax ?? 0));
   const max = Math.max(0, ...seen);
   return max > 0 ? max : null;
+}
+
+/**
+ * The same pairs, taken run by run: run i of the subject and run i of the baseline ran
+ * minutes apart at most (runs are interleaved), so their ratio is less exposed to load that
+ * comes and goes on a shared machine than the ratio of two medians. For each in-flight
+ * level: the median over runs of calls/s over calls/s, and of CPU µs per call over CPU µs
+ * per call (the issue's "CPU per call at most 1.15× the transport's").
+ */
+export function pairedRatios(samples: ReadonlyMap<string, readonly LoadResult[]>, levels: readonly number[]): Record<string, Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }>> {
+  const out: Record<string, Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }>> = {};
+  for (const [subjectName, baselineName] of ratioPairs) {
+    const byLevel: Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }> = {};
+    for (const level of levels) {
+      const subject = samples.get(`${subjectName}@${level}`);
+      const baseline = samples.get(`${baselineName}@${level}`);
+      if (subject === undefined || baseline === undefined) continue;
+      const pairs = subject.map((s, i) => [s, baseline[i]!] as const);
+      byLevel[String(level)] = {
+        callsPerSec: medianOf(pairs.map(([s, b]) => s.callsPerSec / b.callsPerSec)),
+        cpuUsPerCall: medianOf(pairs.map(([s, b]) => s.cpuUsPerCall / b.cpuUsPerCall)),
+      };
+    }
+    if (Object.keys(byLevel).length > 0) out[`${subjectName}/${baselineName}`] = byLevel;
+  }
+  return out;
+}
+
+/** The median of the finite values, rounded to 2 decimals; null when there are none. */
+export function medianOf(values: readonly number[]): number | null {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return null;
+  const mid = finite.length / 2;
+  return round(finite.length % 2 === 1 ? finite[Math.floor(mid)]! : (finite[mid - 1]! + finite[mid]!) / 2);
 }
 
 /** Subject over baseline (calls/s over calls/s), for every pair whose two variants ran. */

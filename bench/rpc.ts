@@ -1,5 +1,6 @@
 import { FrameDecoder, RpcClient, RpcServer, defineService, defaultLimits, encodeFrame, encodePreamble, FrameType, serverStream, unary } from '../core/rpc/index.ts';
 import { Simulation } from '../sim/index.ts';
+import { runRpcMemory } from './rpc-memory.ts';
 
 /**
  * RPC benchmark. The `sim` section measures simulated calls per wall second (how fast the
@@ -8,6 +9,8 @@ import { Simulation } from '../sim/index.ts';
  * no RPC layer. The `quic` section is `shoal bench quic` (bench/quic.ts): shoal's RPC
  * over real QUIC on loopback against the raw library and TCP, measured in the same run.
  * Skip it with `quic: false` in the arguments or SHOAL_BENCH_RPC_QUIC=0 in the environment.
+ * The `memory` section is the RPC layer's own CPU per call with no network under it
+ * (bench/rpc-memory.ts), at 16 and 256 in flight, median of the runs by CPU µs per call.
  */
 
 const Echo = defineService('bench.v1', {
@@ -160,6 +163,8 @@ export async function runRpcBench(args: Readonly<Record<string, string | boolean
     singleRuns.push(await runRpcUnary({ seed: i + 1, concurrency: 1, calls: 5_000 }));
     streamRuns.push(await runRpcStream(50_000, 64, i + 1));
   }
+  const memoryRuns: Awaited<ReturnType<typeof runRpcMemory>>[][] = [];
+  for (let i = 0; i < runs; i++) memoryRuns.push([await runRpcMemory(16, 50_000), await runRpcMemory(256, 100_000)]);
   const unaryMedian = median(unaryRuns, (r) => r.callsPerSec);
   const rawMedian = median(rawRuns, (r) => r.callsPerSec);
   return {
@@ -173,6 +178,10 @@ export async function runRpcBench(args: Readonly<Record<string, string | boolean
       ratioUnaryToRawFrames: Math.round((unaryMedian.callsPerSec / rawMedian.callsPerSec) * 1000) / 1000,
     },
     quic,
+    memory: Object.fromEntries([16, 256].map((inFlight, k) => {
+      const ofLevel = memoryRuns.map((r) => r[k]!);
+      return [String(inFlight), { ...median(ofLevel, (r) => r.cpuUsPerCall), runs: ofLevel.map((r) => r.cpuUsPerCall) }];
+    })),
   };
 }
 

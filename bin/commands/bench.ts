@@ -3,10 +3,11 @@ import { UsageError, exitCode, type Command } from '../cli.ts';
 
 export const command: Command = {
   summary: `Runs a benchmark and prints its figures (one JSON object per benchmark with --json).\n\nbenchmarks: ${Object.keys(benchmarks).join(', ')}, all`,
-  usage: 'shoal bench <name|all> [--json] [--runs N] [--hosts N] [lifeguard: --members N --seeds N --slow 1,4,16 --delays 400,1000,2500 --losses 0,0.1]',
+  usage: 'shoal bench <name|all> [--json] [--runs N] [--hosts N] [lifeguard: --members N --seeds N --slow 1,4,16 --delays 1000,5000,10000 --losses 0,0.1] [quic: --in-flight 16,256 --duration MS --warmup MS --variants a,b --streaming true|false]',
   options: {
     json: { type: 'boolean' }, runs: { type: 'string' }, hosts: { type: 'string' },
     members: { type: 'string' }, seeds: { type: 'string' }, slow: { type: 'string' }, delays: { type: 'string' }, losses: { type: 'string' },
+    'in-flight': { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, variants: { type: 'string' }, streaming: { type: 'string' },
   },
   async run(values, positionals) {
     const name = positionals[0];
@@ -15,10 +16,11 @@ export const command: Command = {
     for (const n of names) {
       const bench = benchmarks[n];
       if (bench === undefined) throw new UsageError(`unknown benchmark "${n}"; known: ${Object.keys(benchmarks).join(', ')}, all`);
-      for (const key of ['runs', 'hosts', 'members', 'seeds'] as const) {
+      for (const key of ['runs', 'hosts', 'members', 'seeds', 'duration', 'warmup'] as const) {
         if (values[key] !== undefined && !(Number(values[key]) >= 1)) throw new UsageError(`--${key} must be a positive number`);
       }
-      for (const key of ['slow', 'delays', 'losses'] as const) {
+      if (values.streaming !== undefined && !['true', 'false', '1', '0'].includes(values.streaming as string)) throw new UsageError('--streaming must be true or false');
+      for (const key of ['slow', 'delays', 'losses', 'in-flight'] as const) {
         const value = values[key];
         if (value !== undefined && !(typeof value === 'string' && value.split(',').every((x) => x !== '' && Number(x) >= 0 && (key !== 'losses' || Number(x) <= 1)))) {
           throw new UsageError(`--${key} must be a comma-separated list of numbers${key === 'losses' ? ' in 0..1' : ' ≥ 0'}`);

@@ -9,7 +9,7 @@ import {
 } from './frame.ts';
 import { frameHeaderBytes, u32Max, type RpcLimits } from './limits.ts';
 import { emptyMetadataBlockBytes, encodeMetadata, type Metadata } from './metadata.ts';
-import { MessageQueue } from './queue.ts';
+import { MessageQueue, noMessage } from './queue.ts';
 import type { AnyMethod, ServiceDefinition } from './service.ts';
 import type { RpcSession } from './session.ts';
 import { RpcError, Status, statusName, type StatusName } from './status.ts';
@@ -59,7 +59,8 @@ export class ClientCall implements DeadlineEntry {
   /** Credit given for responses: streaming-response kinds only (a second single response is an error anyway). */
   private receiveWindow: ReceiveWindow | undefined;
   private host: CallHost | undefined;
-  private single: { value: unknown } | undefined;
+  /** The one message of a single-message direction, once it arrived (`noMessage` until then). */
+  private single: unknown = noMessage;
   private halfClosed = false;
   /** Listens to the caller's signal, when there is one. */
   private onAbort: (() => void) | undefined;
@@ -222,8 +223,8 @@ export class ClientCall implements DeadlineEntry {
       return this.cancel('INTERNAL', `undecodable or invalid response: ${(error as Error)?.message ?? String(error)}`);
     }
     if (this.responses !== undefined) return this.responses.push(value, cost);
-    if (this.single !== undefined) return this.cancel('INTERNAL', `${this.fullMethod} is ${this.method.kind} but the server sent more than one response`);
-    this.single = { value };
+    if (this.single !== noMessage) return this.cancel('INTERNAL', `${this.fullMethod} is ${this.method.kind} but the server sent more than one response`);
+    this.single = value;
   }
 
   private onTrailer(flags: number, payload: Uint8Array): void {
@@ -243,9 +244,9 @@ export class ClientCall implements DeadlineEntry {
       this.responses.end();
       return;
     }
-    if (this.single === undefined) return this.fail(new RpcError('INTERNAL', `${this.fullMethod}: the server ended the call without a response`), false);
+    if (this.single === noMessage) return this.fail(new RpcError('INTERNAL', `${this.fullMethod}: the server ended the call without a response`), false);
     this.finish(undefined);
-    this.resolveResult!(this.single.value);
+    this.resolveResult!(this.single);
   }
 
   private consumed(cost: number): void {

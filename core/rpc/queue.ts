@@ -1,5 +1,8 @@
 import { assert } from '../errors.ts';
 
+/** Marks "no message yet" where any value, `undefined` included, may be a message. */
+export const noMessage: unique symbol = Symbol('no message');
+
 /**
  * Messages received on one call, waiting for the application to read them. An async
  * iterable with one reader. Flow control bounds what it holds: each message remembers its

@@ -10,7 +10,7 @@ import { compactVersion } from './compact.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import { frameHeaderBytes, type RpcLimits } from './limits.ts';
 import type { Metadata } from './metadata.ts';
-import { MessageQueue } from './queue.ts';
+import { MessageQueue, noMessage } from './queue.ts';
 import type { AnyMethod, CallKind, ServiceDefinition } from './service.ts';
 import type { RpcSession } from './session.ts';
 import { RpcError, Status, toRpcError } from './status.ts';
@@ -75,7 +75,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
   readonly kind: CallKind;
   private readonly startedAtMs: number;
   private readonly requests: MessageQueue<unknown> | undefined;
-  private single: { value: unknown } | undefined;
+  /** The one message of a single-message direction, once it arrived (`noMessage` until then). */
+  private single: unknown = noMessage;
   private halfClosed = false;
   /**
    * Credit for requests: streaming-request kinds only. A single request needs none: the
@@ -199,8 +200,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
       return this.end(new RpcError('INVALID_ARGUMENT', `undecodable or invalid request: ${(error as Error)?.message ?? String(error)}`));
     }
     if (this.requests !== undefined) return this.requests.push(value, cost);
-    if (this.single !== undefined) return this.end(new RpcError('INVALID_ARGUMENT', `${this.method} is ${this.kind} but the client sent more than one request`));
-    this.single = { value };
+    if (this.single !== noMessage) return this.end(new RpcError('INVALID_ARGUMENT', `${this.method} is ${this.kind} but the client sent more than one request`));
+    this.single = value;
   }
 
   private onHalfClose(): void {
@@ -208,8 +209,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
     this.halfClosed = true;
     if (this.state === 'done') return;
     if (this.requests !== undefined) return this.requests.end();
-    if (this.single === undefined) return this.end(new RpcError('INVALID_ARGUMENT', `${this.method} is ${this.kind} but the client sent no request`));
-    this.run(this.single.value);
+    if (this.single === noMessage) return this.end(new RpcError('INVALID_ARGUMENT', `${this.method} is ${this.kind} but the client sent no request`));
+    this.run(this.single);
   }
 
   private run(input: unknown): void {

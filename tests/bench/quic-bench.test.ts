@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ratios, runQuicBench, type VariantFigures } from '../../bench/quic.ts';
+import { medianOf, quicBenchOptionsFromArgs, ratios, runQuicBench, type VariantFigures } from '../../bench/quic.ts';
+import { runRpcMemory } from '../../bench/rpc-memory.ts';
 import { rpcBenchIncludesQuic } from '../../bench/rpc.ts';
 
 function figures(callsPerSec: number, timeouts = 0): VariantFigures {
@@ -12,6 +13,8 @@ describe('quic bench', () => {
     const parsed = JSON.parse(JSON.stringify(report)) as {
       packetBytesLimit: number; packetBytesMaxSeen: number;
       results: Record<string, Record<string, VariantFigures>>; ratios: Record<string, Record<string, number>>;
+      pairedRatios: Record<string, Record<string, { callsPerSec: number; cpuUsPerCall: number }>>;
+      streaming: { results: Record<string, { messages: number; messagesPerSec: number; cpuUsPerMessage: number }>; ratios: Record<string, number> };
     };
     for (const level of ['1', '16']) {
       const rpc = parsed.results['shoal-rpc']![level]!;
@@ -26,7 +29,21 @@ describe('quic bench', () => {
     expect(parsed.packetBytesMaxSeen).toBeGreaterThan(0);
     expect(parsed.packetBytesMaxSeen).toBeLessThanOrEqual(parsed.packetBytesLimit);
     expect(parsed.ratios['shoal-rpc/shoal-transport']!['16']).toBeGreaterThan(0);
+    expect(parsed.pairedRatios['shoal-rpc/shoal-transport']!['16']!.cpuUsPerCall).toBeGreaterThan(0);
+    // One-way streaming, RPC server stream against the transport: both moved messages.
+    for (const name of ['shoal-rpc', 'shoal-transport']) expect(parsed.streaming.results[name]!.messages, name).toBeGreaterThan(0);
+    expect(parsed.streaming.ratios['shoal-rpc/shoal-transport']).toBeGreaterThan(0);
   }, 20_000);
+
+  it('reads its options from `shoal bench quic` arguments', () => {
+    expect(quicBenchOptionsFromArgs({ runs: '5', 'in-flight': '16,256', duration: '800', variants: 'shoal-rpc,shoal-transport', streaming: 'false' })).toEqual({
+      runs: 5, inFlight: [16, 256], durationMs: 800, variants: ['shoal-rpc', 'shoal-transport'], streaming: false,
+    });
+    expect(quicBenchOptionsFromArgs({})).toEqual({ runs: 3, streaming: true });
+    expect(medianOf([3, 1, 2])).toBe(2);
+    expect(medianOf([4, 1, Number.NaN, 2, 3])).toBe(2.5);
+    expect(medianOf([])).toBeNull();
+  });
 
   it('reports a ratio against a baseline that completed no call as null with a reason', () => {
     const out = ratios({
@@ -45,5 +62,13 @@ describe('quic bench', () => {
     expect(rpcBenchIncludesQuic({}, {})).toBe(true);
     expect(rpcBenchIncludesQuic({ quic: false }, {})).toBe(false);
     expect(rpcBenchIncludesQuic({}, { SHOAL_BENCH_RPC_QUIC: '0' })).toBe(false);
+  });
+
+  it('measures the RPC layer alone over an in-memory pipe', async () => {
+    const figures = await runRpcMemory(8, 2_000);
+    expect(figures.calls).toBe(2_000);
+    expect(figures.callsPerSec).toBeGreaterThan(0);
+    // Framing, call objects and msgpack of a 64-byte echo: well under a millisecond of CPU per call.
+    expect(figures.cpuUsPerCall).toBeLessThan(1_000);
   });
 });

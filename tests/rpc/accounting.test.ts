@@ -1,22 +1,13 @@
 import { describe, expect } from 'vitest';
-import { RpcError, type ServerInterceptor } from '../../core/rpc/index.ts';
+import type { ServerInterceptor } from '../../core/rpc/index.ts';
+import { servedCallInterceptor } from '../../net-real/node/rpc-stats.ts';
 import { expectRpcError, rig, settle, simTest } from './helpers.ts';
 
 const test = simTest('tests/rpc/accounting.test.ts');
 
-/** A server interceptor shaped like the node's (`servedCallInterceptor`): OK unless `next()` rejects. */
+/** The node's own interceptor (what `/status` and `/metrics` count), recording `method code` per served call. */
 function recorder(outcomes: string[]): ServerInterceptor {
-  return async (call, next) => {
-    let code = 'OK';
-    try {
-      await next();
-    } catch (error) {
-      code = error instanceof RpcError ? error.code : 'UNKNOWN';
-      throw error;
-    } finally {
-      outcomes.push(`${call.method} ${code}`);
-    }
-  };
+  return servedCallInterceptor(() => 0, { started: () => undefined, ended: (call, code) => outcomes.push(`${call.method} ${code}`) });
 }
 
 describe('rpc: how served calls are accounted', () => {
