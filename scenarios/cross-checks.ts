@@ -142,7 +142,7 @@ function partsOf(data: unknown): Parts {
 /** Every problem across the fields of `data` (a parsed scenario file, or a `Scenario`). */
 export function crossFieldProblems(data: unknown): FieldProblem[] {
   const parts = partsOf(data);
-  return [...nodeProblems(parts), ...timeProblems(parts), ...needProblems(parts), ...configProblems(parts), ...latencyProblems(parts)];
+  return [...nodeProblems(parts), ...timeProblems(parts), ...slowProblems(parts), ...needProblems(parts), ...configProblems(parts), ...latencyProblems(parts)];
 }
 
 const asList = (names: Names): readonly string[] => (typeof names === 'string' ? [names] : names);
@@ -216,7 +216,7 @@ function timeProblems(parts: Parts): FieldProblem[] {
     if (f !== undefined && f.at >= duration) problems.push({ path: ['faults', i, 'at'], message: `at ${formatDurationMs(f.at)} is not before ${end}: this fault would never happen` });
   });
   parts.expect.forEach((e, i) => {
-    if (e === undefined || !('converge-within' in e) || e['converge-within'].after < duration) return;
+    if (e?.kind !== 'converge-within' || e['converge-within'].after < duration) return;
     problems.push({ path: ['expect', i, 'converge-within', 'after'], message: `after ${formatDurationMs(e['converge-within'].after)} is not before ${end}: convergence would never be sampled` });
   });
   const w = parts.workload;
@@ -224,6 +224,29 @@ function timeProblems(parts: Parts): FieldProblem[] {
   if (w?.stop !== undefined && w.stop > duration) problems.push({ path: ['workload', 'stop'], message: `stop ${formatDurationMs(w.stop)} is after ${end}: calls in flight at the end would have no outcome` });
   const spread = parts.cluster?.startSpread;
   if (spread !== undefined && spread > 0 && spread >= duration) problems.push({ path: ['cluster', 'startSpread'], message: `${formatDurationMs(spread)} is not shorter than the run (duration ${formatDurationMs(duration)}): the last nodes would never start` });
+  return problems;
+}
+
+/**
+ * Two slow faults of one node that overlap: the simulator ends a node's slowness when the
+ * first of them ends, a real node when the last one given ends, so the scenario would mean
+ * two things. A crash or restart of the node in between ends the first with its process.
+ */
+function slowProblems(parts: Parts): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const slowUntil = new Map<string, { untilMs: number; index: number }>();
+  const faults = parts.faults.map((f, i) => ({ f, i })).filter((x): x is { f: Fault; i: number } => x.f !== undefined).sort((a, b) => a.f.at - b.f.at || a.i - b.i);
+  for (const { f, i } of faults) {
+    if (f.kind === 'crash' || f.kind === 'restart') for (const n of asList(f.kind === 'crash' ? f.crash : f.restart)) slowUntil.delete(n);
+    if (f.kind !== 'slow') continue;
+    for (const n of asList(f.slow.node)) {
+      const earlier = slowUntil.get(n);
+      if (earlier !== undefined && f.at < earlier.untilMs) {
+        problems.push({ path: ['faults', i, 'slow', 'node'], message: `${n} is still slow from faults.${earlier.index} until ${formatDurationMs(earlier.untilMs)}: one slow fault per node at a time (start this one at ${formatDurationMs(earlier.untilMs)} or later)` });
+      }
+      slowUntil.set(n, { untilMs: f.at + f.slow.for, index: i });
+    }
+  }
   return problems;
 }
 

@@ -4,9 +4,11 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from '../core/index.ts';
+import { slowDelayMsMax, slowForMsMax } from '../net-real/node/fault-control.ts';
 import { packageFile } from '../net-real/package-files.ts';
 import { checkExpectations, type RunRecord } from './expectations.ts';
-import { applyFault, asList, refuseUnsupported, type FaultTarget } from './faults.ts';
+import { formatDurationMs } from './duration.ts';
+import { applyFault, asList, describeFault, refuseUnsupported, type FaultTarget } from './faults.ts';
 import { scenarioSwimConfig, scenarioTags } from './membership.ts';
 import { RunObserver } from './observe.ts';
 import { convergenceSampleMs, membershipMetrics, nodeNames, type RunReport } from './runner.ts';
@@ -29,6 +31,61 @@ import type { FaultKind, Scenario } from './schema.ts';
  */
 export class RealModeUnsupportedError extends ShoalError {
   override readonly code = 'REAL_MODE_UNSUPPORTED';
+}
+
+/** A real run that had to stop: a node that did not start, a fault a node or the lab could not apply. */
+export class RealRunAbortedError extends ShoalError {
+  override readonly code = 'REAL_RUN_ABORTED';
+}
+
+/**
+ * The timed steps of a real run (a node's start, a fault, a convergence check), each run
+ * once its time comes. The first that fails ends the run: `failed` rejects with what failed,
+ * so the run stops at once and its processes are cleaned up, instead of an unhandled
+ * rejection ending shoal with a stack and leaving the nodes running. `stop` cancels the
+ * steps not yet due, so none (a restart) starts a process after the run ended.
+ */
+export class RunSteps {
+  private readonly pending: Promise<void>[] = [];
+  /** The steps not yet due, each with what settles it. */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private fail!: (error: RealRunAbortedError) => void;
+  /** Rejects with the first step that failed; never resolves. */
+  readonly failed = new Promise<never>((_, reject) => {
+    this.fail = reject;
+  });
+
+  constructor() {
+    this.failed.catch(() => undefined);
+  }
+
+  /** Runs `step` `atMs` from now, described as `what` (`the start of n1`, `slow n3 by 2 s for 15 s at 5 s`). */
+  at(atMs: number, what: string, step: () => unknown): void {
+    this.pending.push(new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        Promise.resolve().then(step).then(() => resolve(), (error: unknown) => {
+          this.fail(new RealRunAbortedError(`${what} failed: ${(error as Error)?.message ?? String(error)}`));
+          resolve();
+        });
+      }, atMs);
+      this.timers.set(timer, resolve);
+    }));
+  }
+
+  /** Waits for every step to settle: run (a failed one included) or cancelled by `stop`. */
+  settled(): Promise<void> {
+    return Promise.all(this.pending).then(() => undefined);
+  }
+
+  /** Cancels every step not yet due (each counts as settled). */
+  stop(): void {
+    for (const [timer, settle] of this.timers) {
+      clearTimeout(timer);
+      settle();
+    }
+    this.timers.clear();
+  }
 }
 
 /** Faults a process can suffer: any real network supports them. */
@@ -86,6 +143,11 @@ export function checkRealSupport(scenario: Scenario, network: (typeof realNetwor
   const models = [scenario.network, ...scenario.network.links];
   if (models.some((m) => (m.duplicate ?? 0) > 0 || (m.reorder ?? 0) > 0)) {
     throw new RealModeUnsupportedError('--mode real cannot duplicate or reorder messages (only the simulator can)');
+  }
+  for (const f of scenario.faults) {
+    if (f.kind === 'slow' && (f.slow.delay > slowDelayMsMax || f.slow.for > slowForMsMax)) {
+      throw new RealModeUnsupportedError(`--mode real: a node's fault control slows by at most ${slowDelayMsMax / 1_000} s for at most ${slowForMsMax / 60_000} min; ${describeFault(f)} is beyond it`);
+    }
   }
   const needs = needsNetns(scenario);
   if (network === 'loopback' && needs) {
@@ -165,6 +227,7 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
   const faultControl = scenario.faults.some((f) => f.kind === 'slow');
   let lab: NetnsLab | undefined;
   let ended = false;
+  const steps = new RunSteps();
 
   /** Processes loaded and waiting for their start line (`--start-on-stdin`), by node, in the order they will start. */
   const standbys = new Map<string, Standby[]>();
@@ -204,7 +267,7 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
         if (line !== undefined) return line;
         if (child.exitCode !== null || performance.now() - since > realStartTimeoutMs) {
           child.kill('SIGKILL');
-          throw new ShoalError(`node ${name} did not start:\n${lines.slice(-10).join('\n')}`);
+          throw new RealRunAbortedError(`node ${name} did not start:\n${lines.slice(-10).join('\n')}`);
         }
         await sleep(10);
       }
@@ -303,22 +366,21 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
       standbys.set(n, [...standbys.get(n) ?? [], standby]);
     }));
     const spread = scenario.cluster.startSpread;
-    const timers: Promise<void>[] = [];
     t0 = performance.now();
     names.forEach((name, i) => {
       const at = spread === 0 ? 0 : (spread * i) / Math.max(1, names.length - 1);
-      timers.push(sleep(at).then(async () => {
+      steps.at(at, `the start of ${name}`, async () => {
         nodes.set(name, await launch(name, bindOf.get(name)!, adminOf(name), seedsOf(name)));
-      }));
+      });
     });
-    for (const fault of scenario.faults) timers.push(sleep(fault.at).then(() => applyFault(target, fault)));
+    for (const fault of scenario.faults) steps.at(fault.at, describeFault(fault), () => applyFault(target, fault));
     const convergedAt = new Map<number, { atMs: number | undefined; lastDisagreements: string[] }>();
     for (const e of scenario.expect) {
       if (e.kind !== 'converge-within') continue;
       const { after, within } = e['converge-within'];
       const entry = { atMs: undefined as number | undefined, lastDisagreements: [] as string[] };
       convergedAt.set(after, entry);
-      timers.push(sleep(after).then(async () => {
+      steps.at(after, `the convergence check after ${formatDurationMs(after)}`, async () => {
         while (!ended && entry.atMs === undefined && now() <= Math.min(after + within, scenario.duration)) {
           // Each node's current view, read from its /status: an event stream that connected
           // after a join would otherwise leave a hole in the view built from events.
@@ -330,11 +392,12 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
             await sleep(convergenceSampleMs);
           }
         }
-      }));
+      });
     }
-    await sleep(scenario.duration);
+    await Promise.race([sleep(scenario.duration), steps.failed]);
     ended = true;
-    await Promise.all(timers);
+    steps.stop();
+    await Promise.race([steps.settled(), steps.failed]);
     const record: RunRecord = { nodes: names, endMs: scenario.duration, observer, convergedAt, rpc: undefined };
     const expectations = checkExpectations(scenario.expect, record);
     const startups = [...nodes.values()].map((n) => n.startupMs).sort((a, b) => a - b);
@@ -354,6 +417,7 @@ export async function runScenarioReal(scenario: Scenario, options: RealRunOption
     };
   } finally {
     ended = true;
+    steps.stop();
     for (const child of waiting) child.kill('SIGKILL');
     await Promise.all([...nodes.values()].map(async (node) => {
       if (node.child.exitCode === null && node.child.signalCode === null) {

@@ -33,6 +33,8 @@ const duration = z.union([z.string(), z.number()], { error: durationText }).tran
   return ms;
 });
 
+/** A duration more than 0, where 0 would make the entry do nothing (a slow by 0 ms, or for 0 ms). */
+const positiveDuration = duration.refine((ms) => ms > 0, { error: 'expected a duration more than 0: with 0 this fault would do nothing' });
 const probability = z.number().min(0).max(1);
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a node name (letters, digits, ".", "_" or "-", at most 63)');
 const group = z.array(nodeName).min(1);
@@ -161,12 +163,18 @@ function keyedUnion<V extends Record<string, z.ZodObject>>(what: string, example
     // A parsed entry parses again to itself: its `kind` names the action key it carries.
     const { kind: givenKind, ...fields } = value;
     const present = Object.keys(fields).filter((k) => kinds.includes(k));
-    if (givenKind !== undefined && (present.length !== 1 || givenKind !== present[0])) {
-      ctx.addIssue({ code: 'custom', input: value, message: `kind ${describeValue(givenKind)} does not name the ${what} this entry gives (${present.join(', ') || 'none'}); leave kind out` });
+    if (givenKind !== undefined && present.length === 0 && typeof givenKind === 'string' && kinds.includes(givenKind)) {
+      // `{ kind: crash, at: 5s }`: the action's own field is what is missing.
+      ctx.addIssue({ code: 'custom', input: value, path: [givenKind], params: { missing: true }, message: `missing field "${givenKind}": a ${givenKind} ${what} has: ${fieldList(variants[givenKind]!)}` });
+      return z.NEVER;
+    }
+    if (givenKind !== undefined && present.length === 1 && givenKind !== present[0]) {
+      ctx.addIssue({ code: 'custom', input: value, message: `kind ${describeValue(givenKind)} does not name the ${what} this entry gives (${present[0]}); leave kind out` });
       return z.NEVER;
     }
     if (present.length !== 1) {
-      const unknown = Object.keys(fields).filter((k) => !kinds.includes(k) && !shared.has(k));
+      // A `kind` naming no action (`kind: bogus`) is told as the unknown action it names.
+      const unknown = [...(typeof givenKind === 'string' ? [givenKind] : []), ...Object.keys(fields).filter((k) => !kinds.includes(k) && !shared.has(k))];
       ctx.addIssue({
         code: 'custom',
         input: value,
@@ -213,7 +221,7 @@ export const faultVariants = {
   release: z.object({ ...at, release: z.object({ from: nodeOrGroup, to: nodeOrGroup }).strict() }).strict(),
   pause: z.object({ ...at, pause: nodeOrGroup, for: duration }).strict(),
   /** The node keeps running and its timers fire on time, but it handles every inbound message `delay` late, in order, for `for`. */
-  slow: z.object({ ...at, slow: z.object({ node: nodeOrGroup, delay: duration, for: duration }).strict() }).strict(),
+  slow: z.object({ ...at, slow: z.object({ node: nodeOrGroup, delay: positiveDuration, for: positiveDuration }).strict() }).strict(),
   skew: z.object({ ...at, skew: z.object({ node: nodeName, ms: z.number().min(0) }).strict() }).strict(),
   drift: z.object({ ...at, drift: z.object({ node: nodeName, ppm: z.number().gt(-1e6).max(1e6) }).strict() }).strict(),
   loss: z.object({ ...at, loss: probability, from: nodeOrGroup.optional(), to: nodeOrGroup.optional() }).strict(),

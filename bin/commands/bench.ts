@@ -26,9 +26,23 @@ export const command: Command = {
           throw new UsageError(`--${key} must be a comma-separated list of numbers${key === 'losses' ? ' in 0..1' : ' ≥ 0'}`);
         }
       }
+      if (n === 'lifeguard') checkLifeguardFlags(values);
       const result = await bench.run(values as Record<string, string | boolean>);
       console.log(values.json ? JSON.stringify({ bench: n, ...result }) : `${n}: ${JSON.stringify({ bench: n, ...result }, null, 2)}`);
     }
     return exitCode.ok;
   },
 };
+
+/**
+ * The lifeguard bench slows members n2.. and crashes the last one: every count of slow
+ * members must leave a healthy member and the crashed one, and a delay must be more than 0.
+ */
+function checkLifeguardFlags(values: Readonly<Record<string, string | boolean | undefined>>): void {
+  const members = values.members === undefined ? 100 : Number(values.members);
+  if (!Number.isInteger(members) || members < 3) throw new UsageError(`--members must be a whole number of at least 3 for lifeguard (a slow member, a healthy one, a crashed one), got "${String(values.members)}"`);
+  const slow = typeof values.slow === 'string' ? values.slow.split(',').map(Number) : [1, 4, 16];
+  const bad = slow.find((count) => !Number.isInteger(count) || count < 1 || count > members - 2);
+  if (bad !== undefined) throw new UsageError(`--slow counts must be whole numbers from 1 to ${members - 2} with --members ${members} (n2.. are slowed, n${members} crashes), got ${bad}`);
+  if (typeof values.delays === 'string' && values.delays.split(',').some((ms) => !(Number(ms) > 0))) throw new UsageError('--delays must be milliseconds more than 0 (a slow member handles its inbound messages that late)');
+}

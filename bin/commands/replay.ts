@@ -33,6 +33,7 @@ export const command: Command = {
         console.log(`reproduced ${trace.header.scenario.name} seed ${trace.header.seed}: trace hash ${report.traceHash} matches`);
       } else {
         const detail = divergence === undefined ? ['  every entry matches: the footer was altered, or written by another shoal'] : describeDivergence(divergence).map((l) => `  ${l}`);
+        if (divergence !== undefined && trace.hash === report.traceHash) detail.unshift('  the replay matches the footer\'s hash, so the file\'s entries were changed after it was written:');
         console.log([`DIVERGED: ${hashes}`, ...detail].join('\n'));
       }
       return same ? exitCode.ok : exitCode.failed;

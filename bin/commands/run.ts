@@ -108,7 +108,7 @@ async function runReal(values: Values, scenario: Scenario, seed: number, reprodu
   if (values.history !== undefined) throw new UsageError('--history records the workload\'s calls, and --mode real does not run workloads yet: record the history in the simulator (without --mode real)');
   if (scenario.cluster.apps.length > 0) throw new UsageError('--mode real does not run cluster.apps yet: run the scenario in the simulator, or the apps on nodes with `shoal node --app`');
   const network = (values.network as string | undefined) ?? 'auto';
-  const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, realNetworks } = await import('../../scenarios/real.ts');
+  const { runScenarioReal, checkRealSupport, RealModeUnsupportedError, RealRunAbortedError, realNetworks } = await import('../../scenarios/real.ts');
   if (!(realNetworks as readonly string[]).includes(network)) throw new UsageError(`--network must be one of ${realNetworks.join(', ')}, got "${network}"`);
   const chosen = network as (typeof realNetworks)[number];
   try {
@@ -118,7 +118,14 @@ async function runReal(values: Values, scenario: Scenario, seed: number, reprodu
     throw error;
   }
   const nodeLogs = values['node-logs'] as string | undefined;
-  const report = await runScenarioReal(scenario, { seed, reproduce, network: chosen, ...(nodeLogs === undefined ? {} : { nodeLogs }) });
+  let report;
+  try {
+    report = await runScenarioReal(scenario, { seed, reproduce, network: chosen, ...(nodeLogs === undefined ? {} : { nodeLogs }) });
+  } catch (error) {
+    if (!(error instanceof RealRunAbortedError)) throw error;
+    console.error(`scenario ${scenario.name} (real), seed ${seed}: ABORTED: ${error.message}\n  reproduce: ${reproduce} --mode real`);
+    return exitCode.failed;
+  }
   console.log(values.json ? JSON.stringify(report) : formatReport(report));
   return report.ok ? exitCode.ok : exitCode.failed;
 }

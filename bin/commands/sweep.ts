@@ -97,8 +97,12 @@ function merge(values: Record<string, string | boolean | undefined>, files: stri
     if (error instanceof SweepMergeError) throw new UsageError(error.message);
     throw error;
   }
-  if (merged.missing.length > 0) console.error(`shoal sweep merge: missing shard${merged.missing.length > 1 ? 's' : ''} ${merged.missing.join(', ')}: the result covers only the shards given`);
   output(values, merged.summary);
+  // A glob that missed a shard must not pass as the whole sweep: the partial result is printed, and the exit says it is partial.
+  if (merged.missing.length > 0) {
+    console.error(`shoal sweep merge: missing shard${merged.missing.length > 1 ? 's' : ''} ${merged.missing.join(', ')}: the result covers only the shards given (exit 2)`);
+    return exitCode.usage;
+  }
   return merged.summary.failed === 0 ? exitCode.ok : exitCode.failed;
 }
 

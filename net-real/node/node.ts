@@ -124,7 +124,9 @@ export class ShoalNode {
       throw listenError('admin', config.admin, error);
     });
     metrics.observeAdmin(admin);
-    const node = new ShoalNode(config, real, swim, rpcOptions, metrics, rpcStats, admin, log);
+    // Held datagrams die with the node: the delay's timer is cancelled when the environment closes.
+    const realEnv = inboundDelay === undefined ? real : { ...real, close: () => { inboundDelay.close(); return real.close(); } };
+    const node = new ShoalNode(config, realEnv, swim, rpcOptions, metrics, rpcStats, admin, log);
     ref.node = node;
     for (const warning of node.security.warnings) log.warn({ insecure: config.insecure }, warning);
     try {

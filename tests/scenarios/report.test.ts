@@ -125,5 +125,10 @@ describe('sharded sweeps', () => {
     expect(readFileSync(join(dir, 'merged.html'), 'utf8')).toContain('id="fig-detection"');
     expect(spawnSync(process.execPath, ['bin/shoal.js', 'sweep', 'merge', shards[0]!, shards[0]!], { encoding: 'utf8' }).stderr).toMatch(/shards must be disjoint/);
     expect(run(file, '--seeds', '1..9', '--shard', '4/3').stderr).toMatch(/--shard must be K\/N with K from 1 to N/);
+    // Shards missing: the partial result is printed, and the exit says it is partial.
+    const partial = spawnSync(process.execPath, ['bin/shoal.js', 'sweep', 'merge', shards[0]!, shards[1]!, '--json'], { encoding: 'utf8' });
+    expect(partial.status).toBe(2);
+    expect(partial.stderr).toMatch(/missing shard 1\/3/);
+    expect(JSON.parse(partial.stdout)).toMatchObject({ seeds: 6 });
   });
 });
