@@ -15,6 +15,8 @@ export const datagramBytesMaxDefault = 1_313;
 export const connectTimeoutMsDefault = 5_000;
 /** Bytes written to a stream (real) or connection (simulator) and not yet delivered before `write` throws `LimitExceededError`. */
 export const streamBufferBytesMaxDefault = 4 * 1024 * 1024;
+/** Inbound datagrams a slow member (the `slow` fault) holds at once; more are dropped. */
+export const slowHeldMax = 65_536;
 
 /**
  * The network as the protocols see it: two services, because the protocols need both.

@@ -49,11 +49,11 @@ export interface TraceOptions {
   payloads?: (msg: number, bytes: Uint8Array) => void;
 }
 
-const kindCode: Record<TraceKind, number> = Object.fromEntries(traceKinds.map((k, i) => [k, i + 1])) as Record<TraceKind, number>;
-
 export class Trace {
   /** Number of entries recorded so far. */
   count = 0;
+  /** Messages numbered so far (`msg` of the next one). */
+  private messages = 0;
   private h1 = 0x811c9dc5;
   private h2 = 0x2545f491;
   private readonly ring: (TraceEntry | undefined)[];
@@ -61,9 +61,15 @@ export class Trace {
   private readonly sink: ((entry: TraceEntry) => void) | undefined;
   /** See `TraceOptions.payloads`. */
   readonly payloads: ((msg: number, bytes: Uint8Array) => void) | undefined;
-  private readonly floatView = new Float64Array(1);
   private readonly labelCodes = new Map<string, number>();
-  private readonly wordView = new Uint32Array(this.floatView.buffer);
+  private lastLabel = '';
+  private lastLabelCode = 0;
+  /**
+   * The words of the entry being hashed, from index 1: kind, the time's two words (through
+   * `timeView`, which overlays words 2 and 3), host, peer, bytes, label code if any, msg.
+   */
+  private readonly words = new Int32Array(10);
+  private readonly timeView = new Float64Array(this.words.buffer, 8, 1);
   /** Entries are materialised only when someone keeps or receives them. */
   readonly keepsEntries: boolean;
 
@@ -93,53 +99,105 @@ export class Trace {
    * hashes numbers and allocates nothing when entries are not kept.
    */
   record(kind: TraceKind, timeMs: number, host: number, peer: number, bytes: number, label: string, msg = -1, detail?: unknown): void {
-    this.mixInt(kindCode[kind]);
-    this.mixFloat(timeMs);
-    this.mixInt(host);
-    this.mixInt(peer);
-    this.mixInt(bytes);
-    if (label !== '') this.mixInt(this.labelCode(label));
-    this.mixInt(msg);
+    const words = this.words;
+    words[1] = kindCode(kind);
+    this.timeView[0] = timeMs;
+    words[4] = host;
+    words[5] = peer;
+    words[6] = bytes;
+    let n = 7;
+    if (label !== '') words[n++] = this.labelCode(label);
+    words[n++] = msg;
+    this.mixWords(n);
     if (detail !== undefined) this.mixString(JSON.stringify(detail));
-    if (this.keepsEntries) {
-      const entry: { -readonly [K in keyof TraceEntry]: TraceEntry[K] } = { index: this.count, timeMs, kind, host: this.hostName(host) };
-      if (peer >= 0) entry.peer = this.hostName(peer);
-      if (bytes >= 0) entry.bytes = bytes;
-      if (label !== '') entry.label = label;
-      if (msg >= 0) entry.msg = msg;
-      if (detail !== undefined) entry.detail = detail;
-      if (this.capacity > 0) this.ring[this.count % this.capacity] = entry;
-      this.sink?.(entry);
-    }
+    if (this.keepsEntries) this.keep(kind, timeMs, host, peer, bytes, label, msg, detail);
     this.count++;
   }
 
-  /** Labels come from small fixed sets, so each string is hashed once and then looked up. */
+  /** Numbers a new message: its send, delivery and drop entries carry this `msg`. */
+  nextMessage(): number {
+    return this.messages++;
+  }
+
+  /** Records that message `msg` from host `from` to host `to` did not arrive, at the host `at` where it was lost. */
+  drop(timeMs: number, from: number, to: number, bytes: number, reason: DropReason, msg: number, at = from): void {
+    this.record('drop', timeMs, at, at === from ? to : from, bytes, reason, msg);
+  }
+
+  private keep(kind: TraceKind, timeMs: number, host: number, peer: number, bytes: number, label: string, msg: number, detail: unknown): void {
+    const entry: { -readonly [K in keyof TraceEntry]: TraceEntry[K] } = { index: this.count, timeMs, kind, host: this.hostName(host) };
+    if (peer >= 0) entry.peer = this.hostName(peer);
+    if (bytes >= 0) entry.bytes = bytes;
+    if (label !== '') entry.label = label;
+    if (msg >= 0) entry.msg = msg;
+    if (detail !== undefined) entry.detail = detail;
+    if (this.capacity > 0) this.ring[this.count % this.capacity] = entry;
+    this.sink?.(entry);
+  }
+
+  /**
+   * Labels come from small fixed sets, so each string is hashed once and then looked up;
+   * the hot path repeats one label (`dgram`) and skips even the lookup.
+   */
   private labelCode(label: string): number {
+    if (label === this.lastLabel) return this.lastLabelCode;
     let code = this.labelCodes.get(label);
     if (code === undefined) {
       code = 0x811c9dc5;
       for (let i = 0; i < label.length; i++) code = Math.imul(code ^ label.charCodeAt(i), 0x01000193);
       if (this.labelCodes.size < 4096) this.labelCodes.set(label, code);
     }
+    this.lastLabel = label;
+    this.lastLabelCode = code;
     return code;
   }
 
-  private mixInt(value: number): void {
-    const v = value | 0;
-    this.h1 = Math.imul(this.h1 ^ v, 0x01000193);
-    this.h2 = Math.imul(this.h2 ^ (v + 0x9e3779b9), 0x85ebca6b);
-    this.h2 ^= this.h2 >>> 13;
-  }
-
-  private mixFloat(value: number): void {
-    this.floatView[0] = value;
-    this.mixInt(this.wordView[0]!);
-    this.mixInt(this.wordView[1]!);
+  /** Mixes `words[1..n)` into both halves of the hash. */
+  private mixWords(n: number): void {
+    const words = this.words;
+    let h1 = this.h1;
+    let h2 = this.h2;
+    for (let i = 1; i < n; i++) {
+      const v = words[i]!;
+      h1 = mix1(h1, v);
+      h2 = mix2(h2, v);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
   }
 
   private mixString(value: string): void {
-    for (let i = 0; i < value.length; i++) this.mixInt(value.charCodeAt(i));
-    this.mixInt(value.length);
+    let h1 = this.h1;
+    let h2 = this.h2;
+    for (let i = 0; i <= value.length; i++) {
+      const v = i < value.length ? value.charCodeAt(i) : value.length;
+      h1 = mix1(h1, v);
+      h2 = mix2(h2, v);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+  }
+}
+
+function mix1(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x01000193);
+}
+
+function mix2(h: number, v: number): number {
+  const x = Math.imul(h ^ (v + 0x9e3779b9), 0x85ebca6b);
+  return x ^ (x >>> 13);
+}
+
+/** A kind's position in `traceKinds`, from 1: part of every hash, so never renumbered. */
+function kindCode(kind: TraceKind): number {
+  switch (kind) {
+    case 'send': return 1;
+    case 'deliver': return 2;
+    case 'drop': return 3;
+    case 'timer': return 4;
+    case 'fault': return 5;
+    case 'output': return 6;
+    case 'connection': return 7;
+    case 'stream': return 8;
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { Address, DatagramService, Transport } from '../../core/index.ts';
+import { slowHeldMax, type Address, type DatagramService, type Transport } from '../../core/index.ts';
 import { parseBindAddress } from '../quic-transport.ts';
 import { send, type AdminRoute } from './admin.ts';
 import { NodeFlagError } from './flag-error.ts';
@@ -21,8 +21,8 @@ import { NodeFlagError } from './flag-error.ts';
  * answers the current state.
  */
 
-/** Inbound datagrams held back at once by a slow node; more are dropped (and counted). */
-export const slowHeldMax = 65_536;
+/** Inbound datagrams held back at once by a slow node (the simulator's bound too); more are dropped and counted. */
+export { slowHeldMax };
 /** Longest delay and duration the control accepts. */
 export const slowDelayMsMax = 60_000;
 export const slowForMsMax = 3_600_000;

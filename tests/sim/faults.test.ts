@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, TimerTable, type Transport } from '../../core/index.ts';
+import { InvalidArgumentError, TimerTable, slowHeldMax, type Transport } from '../../core/index.ts';
 import { HostPanicError, EventLimitError, Simulation } from '../../sim/index.ts';
 import { recordingSim, seedHint } from './helpers.ts';
 
@@ -118,6 +118,27 @@ describe('host faults', () => {
     sim.runUntil(100);
     expect(received.get('b')!.length).toBe(1);
     expect(received.get('b')![0]!.at).toBeLessThan(100);
+  });
+
+  it('datagrams a slow process held die with it: a crash and restart never hands them to the new process', () => {
+    const { sim, received, send } = recordingSim({ seed: 6 }, ['a', 'b']);
+    sim.slowFor('b', 5_000, 60_000);
+    send('a', 'b', new Uint8Array([1]));
+    sim.runUntil(1_000);
+    sim.crash('b');
+    sim.restart('b');
+    send('a', 'b', new Uint8Array([2]));
+    sim.runUntil(10_000);
+    expect(received.get('b')!.map((r) => r.payload[0])).toEqual([2]);
+    expect(sim.trace.entries().some((e) => e.kind === 'drop' && e.label === 'host-down')).toBe(true);
+  });
+
+  it('a slow host holds at most slowHeldMax datagrams, dropping the rest as a full buffer', () => {
+    const { sim, received, send } = recordingSim({ seed: 7, trace: { capacity: 0 } }, ['a', 'b']);
+    sim.slowFor('b', 1_000, 10_000);
+    for (let i = 0; i < slowHeldMax + 3; i++) send('a', 'b', new Uint8Array(1));
+    sim.runUntil(5_000);
+    expect(received.get('b')!.length).toBe(slowHeldMax);
   });
 
   it('time never goes backwards on any host, through skew, drift, pauses and restarts', () => {

@@ -1,0 +1,86 @@
+import type { SimConnection } from './connections.ts';
+import type { SimHost } from './hosts.ts';
+import type { Segment } from './streams.ts';
+
+/**
+ * What the event queue holds: one small class per kind, told apart by `kind` (a closed
+ * vocabulary with one exhaustive dispatcher, `Simulation`'s). Each carries only its own
+ * fields, so the hot kinds (datagrams, segments, timers) stay small objects.
+ */
+export type SimEvent = ActionEvent | TimerEvent | DatagramEvent | SegmentEvent | CheckEvent;
+
+/** The kinds that wait in a paused host's `deferred` list until it resumes. */
+export type InboundEvent = TimerEvent | DatagramEvent | SegmentEvent;
+
+/** A simulator action (`at`, `after`): a fault schedule step, a workload step. */
+export class ActionEvent {
+  readonly kind = 'action';
+  constructor(readonly fn: () => void) {}
+}
+
+/** A host's timer. Void once cancelled or once its host crashed or restarted (another epoch). */
+export class TimerEvent {
+  readonly kind = 'timer';
+  cancelled = false;
+  constructor(
+    readonly host: SimHost,
+    readonly epoch: number,
+    /** The `TimerHandle` the host was given. */
+    readonly id: number,
+    /** When the host's own clock says it is due (re-timed when that clock is skewed or drifts). */
+    readonly dueLocalMs: number,
+    readonly fn: () => void,
+  ) {}
+}
+
+/** A datagram arriving at `to`. */
+export class DatagramEvent {
+  readonly kind = 'datagram';
+  /** Already put back once by its slow receiver (see `Simulation.slow`). */
+  slowed = false;
+  /** The receiver's epoch when it put the datagram back: a process started since never received it. */
+  slowedEpoch = -1;
+  constructor(
+    readonly to: SimHost,
+    readonly from: SimHost,
+    readonly data: Uint8Array,
+    /** The `msg` of its send entry in the trace. */
+    readonly msg: number,
+  ) {}
+}
+
+/** A stream segment arriving at one side of a connection, or a local failure of that side (`msg` -1). */
+export class SegmentEvent {
+  readonly kind = 'segment';
+  /** Already put back once by its slow receiver (see `Simulation.slow`). */
+  slowed = false;
+  constructor(
+    readonly conn: SimConnection,
+    /** The receiving side. */
+    readonly side: 0 | 1,
+    readonly seg: Segment,
+    /** The `msg` of its send entry in the trace; -1 for a local failure, which was never sent. */
+    readonly msg: number,
+  ) {}
+
+  get host(): SimHost {
+    return this.conn.hosts[this.side];
+  }
+}
+
+/** A look at a connection's path: has the connect or idle timeout run out? */
+export class CheckEvent {
+  readonly kind = 'check';
+  constructor(readonly conn: SimConnection, readonly atMs: number) {}
+}
+
+/** The host whose code an event runs, for naming it when that code throws. */
+export function eventHost(event: SimEvent): SimHost | undefined {
+  switch (event.kind) {
+    case 'timer': return event.host;
+    case 'datagram': return event.to;
+    case 'segment': return event.host;
+    case 'action':
+    case 'check': return undefined;
+  }
+}
