@@ -63,12 +63,20 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSi
       if (late.doneMs === undefined && late.knownBy >= Math.ceil(0.9999 * (size - crashed.size))) late.doneMs = sim.nowMs;
     }
   });
+  // The running members, O(n) (a scan per name of the host list would be O(n²) at every check).
+  const running = () => {
+    const nodes: Swim[] = [];
+    for (const n of cluster.names) {
+      const swim = cluster.node(n);
+      if (swim !== undefined && sim.isUp(n)) nodes.push(swim);
+    }
+    return nodes;
+  };
   const subscribed = new Set<string>();
   const subscribeAll = () => {
     for (const n of cluster.names) {
-      if (subscribed.has(n) || !sim.hostNames().includes(n)) continue;
       const swim = cluster.node(n);
-      if (swim === undefined) continue;
+      if (subscribed.has(n) || swim === undefined) continue;
       subscribed.add(n);
       watch(n, swim);
     }
@@ -84,7 +92,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSi
   const totals = () => {
     let bytes = 0;
     let gossip = 0;
-    for (const n of cluster.nodes()) {
+    for (const n of running()) {
       bytes += n.stats.bytesSent;
       gossip += n.stats.gossipBytesSent;
     }
@@ -94,7 +102,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSi
   for (let t = 1000; t <= simulatedMs; t += 1000) {
     events += sim.runUntil(t);
     if (convergedAtMs === null && t > Math.min(20_000, size * 10)) {
-      const nodes = cluster.nodes();
+      const nodes = running();
       if (nodes.length === size && nodes.every((n) => n.liveMembers === size)) convergedAtMs = t;
     }
     if (t === Math.floor(steadyFromMs / 1000) * 1000) {
@@ -211,11 +219,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 /**
  * The `shoal bench swim` entry: each size in its own child process (a size that runs out
  * of heap or wall time is reported as such, not fatal), then the Lifeguard comparison.
- * One run per size: a 600 s simulation of 1 000 members is the expensive part.
+ * One run per size: a 600 s simulation of 1 000 members is the expensive part. Options:
+ * `--hosts N` (one size instead of 100, 1 000 and 10 000), `--duration MS` (simulated,
+ * default 600 000). A child can also be run alone: `node --import tsx bench/swim.ts N MS`.
  */
 export async function runSwimBench(args: Readonly<Record<string, string | boolean>>): Promise<Record<string, unknown>> {
   const sizes = typeof args.hosts === 'string' ? [Number(args.hosts)] : [100, 1000, 10_000];
-  const simulatedMs = 600_000;
+  const simulatedMs = typeof args.duration === 'string' ? Number(args.duration) : 600_000;
   const results = sizes.map((size) => runSwimSizeInChild(size, simulatedMs, size >= 10_000 ? 4096 : 3072, size >= 10_000 ? 300_000 : 900_000));
   const falsePositives = runSwimSizeInChildFalsePositives(300_000);
   return { preset: 'lan', statistic: 'single run per size (seed 1)', sizes: results, falsePositives };

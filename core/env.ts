@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import type { Interner } from './intern.ts';
 import type { Random } from './random.ts';
 import type { Transport } from './transport.ts';
 
@@ -22,4 +23,9 @@ export interface Env {
   readonly random: Random;
   readonly transport: Transport;
   readonly logger: Logger;
+  /**
+   * Shares decoded names, addresses and encoded broadcasts between the members that use
+   * it (see `Interner`). @default `defaultInterner`, one table per process
+   */
+  readonly interner?: Interner;
 }

@@ -27,6 +27,9 @@ export class TimerTable<K extends string> {
   private handle: TimerHandle | undefined;
   /** The clock reading of the latest expiry pass. */
   private firedAtMs = -Infinity;
+  /** Scratch of `fire`: the keys due and their deadlines, in expiry order. */
+  private readonly dueKeys: K[] = [];
+  private readonly dueTimes: number[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -87,10 +90,23 @@ export class TimerTable<K extends string> {
     this.armedAt = Infinity;
     const now = this.clock.now();
     this.firedAtMs = now;
-    // Expire in deadline order; ties in insertion order, so runs are deterministic.
-    const due = [...this.deadlines].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
-    for (const [key] of due) this.deadlines.delete(key);
-    for (const [key] of due) this.onExpire(key, now);
+    // Expire in deadline order; ties in insertion order, so runs are deterministic. The
+    // table is small and usually one entry is due: collect and insertion-sort, no allocation.
+    const keys = this.dueKeys;
+    const times = this.dueTimes;
+    let count = 0;
+    for (const [key, at] of this.deadlines) {
+      if (at > now) continue;
+      let i = count++;
+      for (; i > 0 && times[i - 1]! > at; i--) {
+        keys[i] = keys[i - 1]!;
+        times[i] = times[i - 1]!;
+      }
+      keys[i] = key;
+      times[i] = at;
+    }
+    for (let i = 0; i < count; i++) this.deadlines.delete(keys[i]!);
+    for (let i = 0; i < count; i++) this.onExpire(keys[i]!, now);
     this.rearm();
   }
 }

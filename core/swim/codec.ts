@@ -1,4 +1,5 @@
 import { DecodeError, LimitExceededError } from '../errors.ts';
+import { defaultInterner, type Interner } from '../intern.ts';
 
 /**
  * The SWIM wire format. A datagram is a packet: one version byte, then messages, each
@@ -68,7 +69,6 @@ export interface AppBroadcastMessage { type: 8; origin: string; seq: number; pay
 export type SwimMessage = PingMessage | IndirectPingMessage | AckMessage | NackMessage | AliveMessage | SuspectMessage | DeadMessage | AppBroadcastMessage;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends to a fixed buffer; throws `LimitExceededError` when it would overflow. */
 export class Writer {
@@ -111,7 +111,9 @@ export class Writer {
 
   bytes(data: Uint8Array): void {
     this.ensure(data.length);
-    this.buffer.set(data, this.offset);
+    // A copy loop beats TypedArray#set for the few dozen bytes of a gossiped update.
+    if (data.length <= 64) for (let i = 0; i < data.length; i++) this.buffer[this.offset + i] = data[i]!;
+    else this.buffer.set(data, this.offset);
     this.offset += data.length;
   }
 
@@ -123,7 +125,7 @@ export class Writer {
 /** Reads from untrusted bytes; every failure is a `DecodeError`. */
 export class Reader {
   offset: number;
-  constructor(readonly buffer: Uint8Array, offset = 0, readonly end = buffer.length) {
+  constructor(readonly buffer: Uint8Array, offset = 0, public end = buffer.length, private readonly interner: Interner = defaultInterner) {
     this.offset = offset;
   }
 
@@ -164,11 +166,15 @@ export class Reader {
     if (length > this.remaining) throw new DecodeError('truncated string');
     const start = this.offset;
     this.offset += length;
-    try {
-      return decoder.decode(this.buffer.subarray(start, start + length));
-    } catch {
-      throw new DecodeError('string is not valid UTF-8');
-    }
+    return this.interner.string(this.buffer, start, start + length);
+  }
+
+  /** Steps over a string without decoding it (its bytes are not checked). */
+  skipString(maxBytes: number): void {
+    const length = this.varint();
+    if (length > maxBytes) throw new DecodeError(`string of ${length} bytes exceeds ${maxBytes}`);
+    if (length > this.remaining) throw new DecodeError('truncated string');
+    this.offset += length;
   }
 
   /** A length-prefixed byte string, copied out of the packet. */
@@ -214,6 +220,15 @@ export function readTags(r: Reader): Tags {
   }
   if (r.offset - start > tagsBytesMax) throw new DecodeError(`tags exceed ${tagsBytesMax} bytes`);
   return tags;
+}
+
+/** Steps over tags without decoding them (their limits are still checked). */
+export function skipTags(r: Reader): void {
+  const start = r.offset;
+  const count = r.u8();
+  if (count > tagsCountMax) throw new DecodeError(`${count} tags exceed ${tagsCountMax}`);
+  for (let i = 0; i < 2 * count; i++) r.skipString(tagsBytesMax);
+  if (r.offset - start > tagsBytesMax) throw new DecodeError(`tags exceed ${tagsBytesMax} bytes`);
 }
 
 /** Writes one message (type, length, body) at the writer's position. */
@@ -297,25 +312,49 @@ function readBody(type: number, r: Reader): SwimMessage | undefined {
   }
 }
 
-/** Decodes a packet into its messages; unknown message types are skipped. */
-export function decodePacket(bytes: Uint8Array): SwimMessage[] {
+/**
+ * Says whether an Alive about `name` at `incarnation` is already known to the receiver:
+ * such a message changes nothing, so its address and tags are not decoded.
+ */
+export type KnownAlive = (name: string, incarnation: number) => boolean;
+
+/**
+ * Decodes a packet into its messages; unknown message types are skipped, and so are
+ * Alive messages `known` recognises (during a join every member hears each Alive up to
+ * retransmit limit × fanout times: all but the first stop after the name and incarnation).
+ */
+export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInterner, known?: KnownAlive): SwimMessage[] {
   if (bytes.length === 0) throw new DecodeError('empty packet');
   if (bytes[0] !== wireVersion) throw new DecodeError(`unsupported wire version ${bytes[0]}`);
   const r = new Reader(bytes, 1);
+  const body = new Reader(bytes, 1, 1, interner);
   const messages: SwimMessage[] = [];
+  let count = 0;
   while (r.remaining > 0) {
-    if (messages.length >= messagesPerPacketMax) throw new DecodeError(`more than ${messagesPerPacketMax} messages`);
+    if (count++ >= messagesPerPacketMax) throw new DecodeError(`more than ${messagesPerPacketMax} messages`);
     const type = r.u8();
     const length = r.varint();
     if (length > r.remaining) throw new DecodeError('truncated message body');
-    const body = new Reader(bytes, r.offset, r.offset + length);
+    body.offset = r.offset;
+    body.end = r.offset + length;
     r.offset += length;
+    if (type === MessageType.Alive && known !== undefined && isKnownAlive(body, known)) continue;
     const message = readBody(type, body);
     if (message === undefined) continue;
     if (body.remaining !== 0) throw new DecodeError(`trailing bytes in message type ${type}`);
     messages.push(message);
   }
   return messages;
+}
+
+/** Reads an Alive's name and incarnation (the address only skipped); rewinds unless `known` recognises it. */
+function isKnownAlive(body: Reader, known: KnownAlive): boolean {
+  const start = body.offset;
+  const name = body.string(nameBytesMax);
+  body.skipString(addressBytesMax);
+  if (known(name, body.incarnation())) return true;
+  body.offset = start;
+  return false;
 }
 
 /** Builds packets into one reusable buffer (no allocation until `finish`). */

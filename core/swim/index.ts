@@ -8,4 +8,5 @@ export * from './suspicion.ts';
 export * from './member.ts';
 export * from './partition.ts';
 export * from './pushpull.ts';
+export * from './tombstones.ts';
 export * from './swim.ts';

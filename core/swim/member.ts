@@ -1,6 +1,7 @@
 import type { Address } from '../address.ts';
 import type { PhiAccrualDetector } from '../phi/index.ts';
 import type { Tags } from './codec.ts';
+import type { StateEntry } from './state.ts';
 import type { Suspicion } from './suspicion.ts';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
@@ -56,6 +57,8 @@ export interface SwimStats {
   indirectProbes: number;
   suspicions: number;
   refutations: number;
+  /** Alive messages refused because they were older than the verdict on a reaped member (its tombstone). */
+  staleAlivesRefused: number;
   /** Members this node declared failed that were later seen alive (false failures, or restarts). */
   failedThenAlive: number;
   failures: number;
@@ -86,7 +89,7 @@ export interface SwimStats {
 
 export function emptyStats(): SwimStats {
   return {
-    probes: 0, acks: 0, nacks: 0, indirectProbes: 0, suspicions: 0, refutations: 0, failedThenAlive: 0, failures: 0,
+    probes: 0, acks: 0, nacks: 0, indirectProbes: 0, suspicions: 0, refutations: 0, staleAlivesRefused: 0, failedThenAlive: 0, failures: 0,
     datagramsSent: 0, datagramsReceived: 0, bytesSent: 0, bytesReceived: 0, gossipBytesSent: 0, decodeErrors: 0,
     pushPulls: 0, pushPullFailures: 0, appDelegateErrors: 0, incarnationsRejected: 0, pushPullRejected: 0, pushPullRefusedByPeer: 0,
     membersRefusedTotal: 0, membersRefusedPerPushPull: 0, membersRefusedRate: 0,
@@ -99,8 +102,13 @@ export class Member {
   stateChangedAtMs: number;
   /** Position in the probe list, -1 for the local node. */
   probeIndex = -1;
+  /** Created at the second ack; until then the first ack's time and the interval expected then. */
   phi: PhiAccrualDetector | undefined;
+  firstHeartbeatMs = -1;
+  firstIntervalMs = 0;
   suspicion: Suspicion | undefined;
+  /** This member's push-pull entry as last sent (encoded), while its incarnation and state are unchanged. */
+  entry: StateEntry | undefined;
 
   constructor(
     readonly name: string,

@@ -1,7 +1,8 @@
 import type { Address } from '../address.ts';
+import { defaultInterner, type Interner } from '../intern.ts';
 import { DecodeError, StreamResetError, TransportError } from '../errors.ts';
 import type { Connection, Stream, StreamService } from '../transport.ts';
-import { FrameReader, decodeState, encodeState, frameHeaderBytes, type StateMessage } from './state.ts';
+import { FrameReader, decodeState, encodeState, frameHeaderBytes, type KnownEntry, type StateMessage } from './state.ts';
 
 /** Stream reset code sent when an exchange is refused or malformed. */
 export const pushPullResetCode = 1;
@@ -77,6 +78,8 @@ export class PushPull {
     private readonly bytesMax: number,
     private readonly timeoutMs: number,
     private readonly seal: StateSeal | undefined = undefined,
+    private readonly interner: Interner = defaultInterner,
+    private readonly known: KnownEntry | undefined = undefined,
   ) {}
 
   get inFlight(): number {
@@ -151,7 +154,7 @@ export class PushPull {
       return undefined;
     }
     try {
-      return decodeState(body);
+      return decodeState(body, this.interner, this.known);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.host.rejected(peer, 'malformed', error);

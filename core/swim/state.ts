@@ -1,5 +1,6 @@
 import { DecodeError, LimitExceededError } from '../errors.ts';
-import { Reader, Writer, addressBytesMax, nameBytesMax, noTags, readTags, stateMembersMax, tagsBytesMax, wireVersion, writeTags, type Tags } from './codec.ts';
+import { defaultInterner, type Interner } from '../intern.ts';
+import { Reader, Writer, addressBytesMax, nameBytesMax, noTags, readTags, skipTags, stateMembersMax, tagsBytesMax, wireVersion, writeTags, type Tags } from './codec.ts';
 
 /**
  * Push-pull state messages: the full member list, sent over a reliable stream as one
@@ -16,7 +17,15 @@ export interface StateEntry {
   incarnation: number;
   state: WireStateCode;
   tags: Tags;
+  /** This entry already encoded (`encodeStateEntry`): written as is. */
+  wire?: Uint8Array;
 }
+
+/**
+ * Says whether an Alive entry about `name` at `incarnation` is already known to the
+ * receiver: such an entry changes nothing and is left out of the decoded message.
+ */
+export type KnownEntry = (name: string, incarnation: number) => boolean;
 
 export interface StateMessage {
   /** True when the sender is joining (it asks for the full state back). */
@@ -33,6 +42,9 @@ export interface StateMessage {
  */
 export const stateVersionWithAppState = 2;
 
+/** Largest encoded member entry: name and address with their lengths, incarnation, state, tags. */
+export const stateEntryBytesMax = 2 + nameBytesMax + 2 + addressBytesMax + 5 + 1 + tagsBytesMax;
+
 /** Bytes of the frame's length prefix. */
 export const frameHeaderBytes = 4;
 
@@ -40,7 +52,7 @@ export function encodeState(message: StateMessage, bytesMax: number): Uint8Array
   if (message.members.length > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
   // Start from an estimate (names, addresses and small tags) and grow up to the limit.
   let estimate = 64 + (message.appState?.length ?? 0);
-  for (const m of message.members) estimate += 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
+  for (const m of message.members) estimate += m.wire !== undefined ? m.wire.length : 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
   for (let size = Math.min(bytesMax, estimate); ; size = Math.min(bytesMax, size * 4)) {
     try {
       return encodeInto(message, new Uint8Array(size));
@@ -58,11 +70,8 @@ function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
   w.u8(message.join ? 1 : 0);
   w.varint(message.members.length);
   for (const m of message.members) {
-    w.string(m.name, nameBytesMax);
-    w.string(m.address, addressBytesMax);
-    w.varint(m.incarnation);
-    w.u8(m.state);
-    writeTags(w, m.tags);
+    if (m.wire !== undefined) w.bytes(m.wire);
+    else writeEntry(w, m);
   }
   if (appState !== undefined) {
     w.varint(appState.length);
@@ -72,9 +81,28 @@ function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
   return buffer.slice(0, w.offset);
 }
 
-/** Decodes a frame's body (without the length prefix). */
-export function decodeState(body: Uint8Array): StateMessage {
-  const r = new Reader(body);
+function writeEntry(w: Writer, m: StateEntry): void {
+  w.string(m.name, nameBytesMax);
+  w.string(m.address, addressBytesMax);
+  w.varint(m.incarnation);
+  w.u8(m.state);
+  writeTags(w, m.tags);
+}
+
+/** One member's entry as `encodeState` writes it (a member's entry changes only with its incarnation or state). */
+export function encodeStateEntry(entry: StateEntry, scratch: Uint8Array): Uint8Array {
+  const w = new Writer(scratch);
+  writeEntry(w, entry);
+  return scratch.subarray(0, w.offset);
+}
+
+/**
+ * Decodes a frame's body (without the length prefix). Alive entries `known` recognises are
+ * read only up to their name, incarnation and state, and left out (a push-pull repeats
+ * mostly what the receiver knows).
+ */
+export function decodeState(body: Uint8Array, interner: Interner = defaultInterner, known?: KnownEntry): StateMessage {
+  const r = new Reader(body, 0, body.length, interner);
   const version = r.u8();
   if (version !== wireVersion && version !== stateVersionWithAppState) throw new DecodeError(`unsupported state version ${version}`);
   const join = r.bool();
@@ -85,10 +113,19 @@ export function decodeState(body: Uint8Array): StateMessage {
   const members: StateEntry[] = [];
   for (let i = 0; i < count; i++) {
     const name = r.string(nameBytesMax);
-    const address = r.string(addressBytesMax);
+    const addressAt = r.offset;
+    r.skipString(addressBytesMax);
     const incarnation = r.incarnation();
     const state = r.u8();
     if (state > WireState.Left) throw new DecodeError(`unknown member state ${state}`);
+    if (state === WireState.Alive && known?.(name, incarnation) === true) {
+      skipTags(r);
+      continue;
+    }
+    const end = r.offset;
+    r.offset = addressAt;
+    const address = r.string(addressBytesMax);
+    r.offset = end;
     members.push({ name, address, incarnation, state: state as WireStateCode, tags: readTags(r) });
   }
   const appState = version === stateVersionWithAppState ? r.bytes(r.remaining) : undefined;

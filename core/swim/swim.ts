@@ -1,19 +1,21 @@
 import type { Address } from '../address.ts';
 import type { Env } from '../env.ts';
+import { defaultInterner, type Interner } from '../intern.ts';
 import { DecodeError, InvalidArgumentError, LimitExceededError, TransportError } from '../errors.ts';
 import { PhiAccrualDetector } from '../phi/index.ts';
 import { randomInt, shuffle } from '../random.ts';
 import { TimerTable } from '../timers.ts';
 import { Awareness } from './awareness.ts';
 import { BroadcastQueue } from './broadcast.ts';
-import { IncarnationRangeError, MessageType, PacketBuilder, decodePacket, encodeMessage, noTags, type AliveMessage, type AppBroadcastMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
+import { IncarnationRangeError, MessageType, PacketBuilder, Writer, decodePacket, encodeMessage, noTags, writeMessage, type AliveMessage, type AppBroadcastMessage, type DeadMessage, type SuspectMessage, type SwimMessage, type Tags } from './codec.ts';
 import { resolveSwimConfig, type SwimConfig, type SwimConfigInput } from './config.ts';
 import { expectedConfirmations, failedProbeAwarenessDelta, pushPullIntervalMs, retransmitLimit, suspicionTimeoutBoundsMs } from './formulas.ts';
 import { Member, emptyStats, type MemberHealth, type MemberView, type MembershipEvent, type MembershipEventType, type SwimStats } from './member.ts';
 import { PartitionDetector } from './partition.ts';
 import { PushPull, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import { Suspicion } from './suspicion.ts';
-import { WireState, type StateEntry, type StateMessage } from './state.ts';
+import { Tombstones } from './tombstones.ts';
+import { WireState, encodeStateEntry, stateEntryBytesMax, type StateEntry, type StateMessage } from './state.ts';
 
 export interface SwimOptions {
   /** This member's name, unique in the cluster. */
@@ -82,6 +84,7 @@ export class Swim {
   readonly config: Readonly<SwimConfig>;
   readonly stats: SwimStats = emptyStats();
   private readonly env: Env;
+  private readonly interner: Interner;
   private readonly seeds: readonly Address[];
   private readonly self: Member;
   private readonly table = new Map<string, Member>();
@@ -96,12 +99,14 @@ export class Swim {
   private readonly broadcasts: BroadcastQueue;
   private readonly packet: PacketBuilder;
   private readonly scratch: Uint8Array;
+  private readonly stateScratch = new Uint8Array(stateEntryBytesMax);
   private readonly pushPull: PushPull;
   private readonly partition: PartitionDetector;
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
   private readonly relays = new Map<number, Relay>();
   private readonly suspects = new Set<Member>();
   private readonly deadQueue: Member[] = [];
+  private readonly tombstones: Tombstones;
   private deadQueueHead = 0;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private liveCount = 1;
@@ -128,6 +133,7 @@ export class Swim {
   constructor(env: Env, options: SwimOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) throw new InvalidArgumentError('Swim needs a non-empty name');
     this.env = env;
+    this.interner = env.interner ?? defaultInterner;
     this.name = options.name;
     this.address = env.transport.localAddress;
     this.config = Object.freeze(resolveSwimConfig(options.config));
@@ -151,9 +157,10 @@ export class Swim {
       },
       rejected: (peer, reason, error) => this.pushPullRejected(peer, reason, error),
       refusedByPeer: (peer) => this.refused('pushPullRefusedByPeer', 'a peer refused our push-pull state as unauthenticated (is our gossip key the cluster\'s?)', { peer }),
-    }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, options.stateSeal);
+    }, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, options.stateSeal, this.interner, this.knownAlive);
     this.newMemberTokens = 2 * c.newMembersPerSecondMax;
     this.newMemberTokensAtMs = env.clock.now();
+    this.tombstones = new Tombstones(c.deadReapMs);
     this.partition = new PartitionDetector(c.partitionWindowMs, c.partitionFraction, c.partitionMembersMin);
     this.encodeSelfTagsCheck();
   }
@@ -173,7 +180,7 @@ export class Swim {
    */
   broadcast(payload: Uint8Array): void {
     const m: AppBroadcastMessage = { type: MessageType.AppBroadcast, origin: this.name, seq: this.appSeq++, payload: payload.slice() };
-    const bytes = encodeMessage(m, this.scratch);
+    const bytes = this.encoded(m);
     this.seenAppBroadcast(m);
     this.broadcasts.enqueue(appBroadcastKey(m), bytes);
     if (this.running && !this.timers.has('gossip')) this.timers.setIn('gossip', this.config.gossipIntervalMs);
@@ -494,7 +501,10 @@ export class Swim {
       const stillGone = !m.live && this.table.get(m.name) === m;
       if (stillGone && m.stateChangedAtMs + this.config.deadReapMs > now) break;
       this.deadQueueHead++;
-      if (stillGone) this.remove(m);
+      if (stillGone) {
+        this.remove(m);
+        this.tombstones.bury(m.name, m.incarnation, m.state === 'left', now);
+      }
     }
     if (this.deadQueueHead > 1024 && this.deadQueueHead * 2 > q.length) {
       q.splice(0, this.deadQueueHead);
@@ -516,7 +526,7 @@ export class Swim {
     this.stats.bytesReceived += payload.length;
     let messages: SwimMessage[];
     try {
-      messages = decodePacket(payload);
+      messages = decodePacket(payload, this.interner, this.knownAlive);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.stats.decodeErrors++;
@@ -592,7 +602,7 @@ export class Swim {
 
   private onAppBroadcast(m: AppBroadcastMessage): void {
     if (!this.seenAppBroadcast(m)) return;
-    this.broadcasts.enqueue(appBroadcastKey(m), encodeMessage(m, this.scratch));
+    this.broadcasts.enqueue(appBroadcastKey(m), this.encoded(m));
     if (this.running && !this.timers.has('gossip')) this.timers.setIn('gossip', this.config.gossipIntervalMs);
     const onBroadcast = this.delegate?.onBroadcast;
     if (onBroadcast !== undefined) this.callDelegate('onBroadcast', () => onBroadcast(m.payload, m.origin));
@@ -660,16 +670,60 @@ export class Swim {
     this.sendMessage(r.requester, { type: MessageType.Ack, seq: r.seq });
   }
 
+  /**
+   * Feeds a member's phi detector. The detector is created at the second ack (replaying the
+   * first): round-robin probing acks each member about once per n periods, so most members
+   * of a large cluster never get a second one, and a detector costs far more than two numbers.
+   */
   private heartbeat(m: Member, now: number): void {
-    if (m.phi === undefined) {
+    if (m.phi !== undefined) return m.phi.heartbeat(now);
+    if (m.firstHeartbeatMs < 0) {
+      m.firstHeartbeatMs = now;
       // Round-robin probing reaches each member about once per n periods.
-      const intervalMs = this.config.probeIntervalMs * Math.max(1, this.liveCount - 1);
-      m.phi = new PhiAccrualDetector({ model: this.config.phiModel, windowSize: this.config.phiWindowSize, firstIntervalMs: intervalMs, minStdDevMs: this.config.probeIntervalMs });
+      m.firstIntervalMs = this.config.probeIntervalMs * Math.max(1, this.liveCount - 1);
+      return;
     }
+    m.phi = this.detector(m);
     m.phi.heartbeat(now);
   }
 
+  /** A detector that has seen the member's first heartbeat. */
+  private detector(m: Member): PhiAccrualDetector {
+    const c = this.config;
+    const phi = new PhiAccrualDetector({ model: c.phiModel, windowSize: c.phiWindowSize, firstIntervalMs: m.firstIntervalMs, minStdDevMs: c.probeIntervalMs });
+    phi.heartbeat(m.firstHeartbeatMs);
+    return phi;
+  }
+
+  private phiOf(m: Member, now: number): number {
+    if (m.phi !== undefined) return m.phi.phi(now);
+    return m.firstHeartbeatMs < 0 ? 0 : this.detector(m).phi(now);
+  }
+
   // ------------------------------------------------------------------ state machine
+
+  /**
+   * An Alive of a reaped member no newer than its verdict: refused, and the member is told
+   * (at most once per probe interval), so one that restarted refutes with a higher incarnation.
+   */
+  private refusedByTombstone(a: AliveMessage): boolean {
+    const now = this.now();
+    const t = this.tombstones.refusing(a.name, a.incarnation, now);
+    if (t === undefined) return false;
+    this.stats.staleAlivesRefused++;
+    if (now - t.toldAtMs >= this.config.probeIntervalMs) {
+      t.toldAtMs = now;
+      this.sendMessage(a.address, { type: MessageType.Dead, name: a.name, incarnation: t.incarnation, from: t.left ? a.name : this.name });
+    }
+    return true;
+  }
+
+  /** An Alive that `onAlive` would ignore: about another member, at an incarnation already held. */
+  private readonly knownAlive = (name: string, incarnation: number): boolean => {
+    if (name === this.name) return false;
+    const m = this.table.get(name);
+    return m !== undefined && incarnation <= m.incarnation;
+  };
 
   private onAlive(a: AliveMessage): void {
     if (a.name === this.name) {
@@ -678,10 +732,13 @@ export class Swim {
     }
     let m = this.table.get(a.name);
     if (m === undefined) {
-      if (!this.admitNewMember(a.name)) return;
+      if (this.refusedByTombstone(a) || !this.admitNewMember(a.name)) return;
       m = new Member(a.name, a.address, a.incarnation, a.tags, this.now());
       this.add(m);
-      this.queueBroadcast(a);
+      // The members a joining node pulls from its seeds were gossiped when they joined:
+      // passing every one on again would make each join cost O(n log n) messages per
+      // member already there (a storm of n² log n while a cluster starts).
+      if (this.admission !== 'own-join') this.queueBroadcast(a);
       this.emit('joined', m, { tags: m.tags });
       return;
     }
@@ -729,7 +786,7 @@ export class Swim {
     this.armSuspicion();
     this.stats.suspicions++;
     this.queueBroadcast(s);
-    this.emit('suspect', m, { phi: m.phi?.phi(this.now()) ?? 0, from: s.from });
+    this.emit('suspect', m, { phi: this.phiOf(m, this.now()), from: s.from });
     this.unreachable(m);
   }
 
@@ -842,12 +899,24 @@ export class Swim {
 
   private localState(join: boolean): StateMessage {
     const members: StateEntry[] = [];
-    for (const m of this.table.values()) {
-      members.push({ name: m.name, address: m.address, incarnation: m.incarnation, state: wireState(m.state), tags: m.tags });
-    }
+    for (const m of this.table.values()) members.push(this.stateEntry(m));
     const local = this.delegate?.localState;
     const appState = local === undefined ? undefined : this.callDelegate('localState', () => local(join));
     return appState === undefined ? { join, members } : { join, members, appState };
+  }
+
+  /**
+   * A member's push-pull entry, encoded, cached on the member until its incarnation or
+   * state changes (its address and tags change only with its incarnation), the bytes shared.
+   */
+  private stateEntry(m: Member): StateEntry {
+    const state = wireState(m.state);
+    const cached = m.entry;
+    if (cached !== undefined && cached.incarnation === m.incarnation && cached.state === state) return cached;
+    const entry: StateEntry = { name: m.name, address: m.address, incarnation: m.incarnation, state, tags: m.tags };
+    entry.wire = this.interner.bytes(encodeStateEntry(entry, this.stateScratch));
+    m.entry = entry;
+    return entry;
   }
 
   private merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {
@@ -917,7 +986,7 @@ export class Swim {
   }
 
   private queueBroadcast(m: SwimMessage & { name: string }): void {
-    this.broadcasts.enqueue(m.name, encodeMessage(m, this.scratch));
+    this.broadcasts.enqueue(m.name, this.encoded(m));
     if (this.running && !this.timers.has('gossip')) this.timers.setIn('gossip', this.config.gossipIntervalMs);
   }
 
@@ -940,7 +1009,7 @@ export class Swim {
   // ------------------------------------------------------------------ views and events
 
   private view(m: Member, now: number): MemberView {
-    const phi = m.phi?.phi(now) ?? 0;
+    const phi = this.phiOf(m, now);
     return {
       name: m.name, address: m.address, state: m.state, incarnation: m.incarnation, tags: m.tags, phi,
       health: healthOf(m.state, phi, this.config.phiDegradedThreshold), stateChangedAtMs: m.stateChangedAtMs,
@@ -957,6 +1026,13 @@ export class Swim {
     if (this.listeners.size === 0) return;
     const event: MembershipEvent = { type, name: '', address: '', incarnation: 0, atMs: this.now(), members };
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** A message encoded once, its bytes shared with every member that queues the same update. */
+  private encoded(m: SwimMessage): Uint8Array {
+    const w = new Writer(this.scratch);
+    writeMessage(w, m);
+    return this.interner.bytes(this.scratch.subarray(0, w.offset));
   }
 
   private aliveMessage(m: Member): AliveMessage {
