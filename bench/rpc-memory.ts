@@ -19,7 +19,10 @@ export interface RpcMemoryFigures {
   cpuUsPerCall: number;
 }
 
-/** One direction of the in-memory pipe: writes of a turn are joined and delivered on a later turn. */
+/**
+ * One direction of the in-memory pipe: writes of a turn are appended to one batch (as the
+ * QUIC transport's coalescing does) and delivered as one chunk on a later turn.
+ */
 class MemoryStream implements Stream {
   onData: ((data: Uint8Array) => void) | undefined;
   onEnd: (() => void) | undefined;
@@ -28,27 +31,26 @@ class MemoryStream implements Stream {
   readonly writeClosed = false;
   peer: MemoryStream | undefined;
   connection!: Connection;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private batch = new Uint8Array(64 * 1024);
+  private batchBytes = 0;
 
   write(data: Uint8Array): void {
-    if (this.pending.length === 0) setImmediate(() => this.flush());
-    this.pending.push(data.slice());
-    this.pendingBytes += data.length;
+    if (this.batchBytes === 0) setImmediate(() => this.flush());
+    if (this.batchBytes + data.length > this.batch.length) {
+      const grown = new Uint8Array(Math.max(this.batch.length * 2, this.batchBytes + data.length));
+      grown.set(this.batch.subarray(0, this.batchBytes));
+      this.batch = grown;
+    }
+    this.batch.set(data, this.batchBytes);
+    this.batchBytes += data.length;
   }
 
   end(): void {}
   reset(): void {}
 
   private flush(): void {
-    const chunk = new Uint8Array(this.pendingBytes);
-    let offset = 0;
-    for (const part of this.pending) {
-      chunk.set(part, offset);
-      offset += part.length;
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
+    const chunk = this.batch.slice(0, this.batchBytes);
+    this.batchBytes = 0;
     setImmediate(() => this.peer?.onData?.(chunk));
   }
 }

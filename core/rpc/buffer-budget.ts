@@ -1,4 +1,4 @@
-import { ConfigError, assert } from '../errors.ts';
+import { AssertionError, ConfigError } from '../errors.ts';
 import { frameHeaderBytes } from './limits.ts';
 
 /**
@@ -61,7 +61,8 @@ export class BufferBudget {
   }
 
   give(bytes: number): void {
-    assert(bytes >= 0 && bytes <= this.totalBytes, `buffer budget gives back ${bytes} bytes but holds ${this.totalBytes}`);
+    // The message is built only when the check fails: this runs for every call.
+    if (!(bytes >= 0 && bytes <= this.totalBytes)) throw new AssertionError(`buffer budget gives back ${bytes} bytes but holds ${this.totalBytes}`);
     this.totalBytes -= bytes;
   }
 }
@@ -83,7 +84,7 @@ export class ConnectionBuffer {
   }
 
   release(bytes: number): void {
-    assert(bytes >= 0 && bytes <= this.heldBytes, `connection gives back ${bytes} bytes but holds ${this.heldBytes}`);
+    if (!(bytes >= 0 && bytes <= this.heldBytes)) throw new AssertionError(`connection gives back ${bytes} bytes but holds ${this.heldBytes}`);
     this.heldBytes -= bytes;
     this.budget.give(bytes);
   }

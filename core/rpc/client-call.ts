@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import { DecodeError, InvalidArgumentError, ShoalError } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
-import { compactVersion, encodeCompactHeaders } from './compact.ts';
+import { compactHeadersBytes, compactVersion } from './compact.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import {
   FrameFlag, FrameType, decodeTrailer, decodeWindowUpdate, encodeCancel, encodeHeaders, encodeWindowUpdate, methodBytes,
@@ -62,6 +62,8 @@ export class ClientCall implements DeadlineEntry {
   /** The one message of a single-message direction, once it arrived (`noMessage` until then). */
   private single: unknown = noMessage;
   private halfClosed = false;
+  /** The call may start later than it was made (it waits for a handshake or runs interceptors): its deadline field needs the clock then. */
+  private mayWait = false;
   /** Listens to the caller's signal, when there is one. */
   private onAbort: (() => void) | undefined;
   private finishListeners: ((error: RpcError | undefined) => void)[] | undefined;
@@ -89,10 +91,10 @@ export class ClientCall implements DeadlineEntry {
     if (method.kind === 'serverStream' || method.kind === 'bidi') {
       this.responses = new MessageQueue((cost) => this.consumed(cost), () => this.cancel('CANCELLED', 'the caller stopped reading'));
     } else {
-      this.result = new Promise((resolve, reject) => {
-        this.resolveResult = resolve;
-        this.rejectResult = reject;
-      });
+      this.result = new Promise(captureSettlers);
+      this.resolveResult = capturedResolve;
+      this.rejectResult = capturedReject;
+      capturedResolve = capturedReject = undefined;
     }
     this.arm(defaultTimeoutMs);
   }
@@ -107,6 +109,11 @@ export class ClientCall implements DeadlineEntry {
 
   onFinish(listener: (error: RpcError | undefined) => void): void {
     (this.finishListeners ??= []).push(listener);
+  }
+
+  /** The call will not begin in the turn it was made (see `timeoutField`). */
+  waits(): void {
+    this.mayWait = true;
   }
 
   /** Fails at once if the caller's signal is already aborted; true if it was. */
@@ -167,11 +174,12 @@ export class ClientCall implements DeadlineEntry {
     const method = this.fullMethod;
     const reference = session.methods.reference(method);
     const metadata = metadataBlock.length > emptyMetadataBlockBytes ? metadataBlock : undefined;
-    const fields = encodeCompactHeaders(reference, methodBytes(method), this.timeoutField(), metadata);
+    const name = methodBytes(method);
+    const timeoutMs = this.timeoutField();
     // The request rides along unless the two together would pass the server's frame limit.
-    const inline = request !== undefined && fields.length + request.length <= session.peerLimits!.maxFrameBytes;
+    const inline = request !== undefined && compactHeadersBytes(reference, name, timeoutMs, metadata) + request.length <= session.peerLimits!.maxFrameBytes;
     const flags = (inline ? FrameFlag.END : 0) | (metadata === undefined ? 0 : FrameFlag.METADATA);
-    session.send(FrameType.HEADERS, flags, this.id, fields, inline ? request : undefined);
+    session.sendCompactHeaders(flags, this.id, reference, name, timeoutMs, metadata, inline ? request : undefined);
     this.headersSent = true;
     if (request !== undefined && !inline && this.state === 'open') session.send(FrameType.MESSAGE, FrameFlag.END, this.id, request);
   }
@@ -310,7 +318,9 @@ export class ClientCall implements DeadlineEntry {
   /** The HEADERS timeout field: ms left, at least 1, 0 for no deadline. */
   private timeoutField(): number {
     if (this.deadlineMs === Infinity) return 0;
-    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineMs - this.clock.now())));
+    // A call that begins as it is made saves a clock read: no time has passed since `startedAtMs`.
+    const nowMs = this.mayWait ? this.clock.now() : this.startedAtMs;
+    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineMs - nowMs)));
   }
 
   private finish(error: RpcError | undefined): void {
@@ -323,6 +333,18 @@ export class ClientCall implements DeadlineEntry {
     this.finishListeners = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener(error);
   }
+}
+
+/**
+ * The executor of every call's promise: one shared function instead of a closure per call.
+ * A promise runs its executor synchronously, so the constructor picks the two functions up
+ * right after.
+ */
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: RpcError) => void) | undefined;
+function captureSettlers(resolve: (value: unknown) => void, reject: (error: RpcError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 function asLocalError(error: unknown): RpcError {

@@ -61,6 +61,7 @@ export class ClientConnection implements SessionHandler, CallHost {
     if (this.pending.length >= this.options.pendingCallsMax) {
       return call.fail(new RpcError('RESOURCE_EXHAUSTED', `${this.pending.length} calls already wait for the connection to ${this.address}`, { unprocessed: true }), false);
     }
+    call.waits();
     this.pending.push(call);
   }
 

@@ -142,6 +142,7 @@ export class RpcClient {
   }
 
   private intercept(call: ClientCall, address: Address): void {
+    call.waits();
     const info: ClientCallInfo = { address, method: call.fullMethod, kind: call.method.kind, metadata: call.metadata ??= {} };
     const run = (index: number): Promise<void> => {
       if (index === this.interceptors.length) {

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { DecodeError, InvalidArgumentError } from '../errors.ts';
+import { decodeSmall, encodeSmall, notSmall } from './msgpack-small.ts';
 
 /** Turns messages into bytes and back. Chosen per service; `decode` throws DecodeError only. */
 export interface Codec {
@@ -12,14 +13,15 @@ export interface Codec {
  * Plain MessagePack, so a client in any language with a MessagePack library can talk to a
  * shoal service: no msgpackr records, no extension types. Maps are the smallest MessagePack
  * map (fixmap up to 15 keys); object properties whose value is `undefined` are left out (as
- * JSON does) and a bare `undefined` is nil.
+ * JSON does) and a bare `undefined` is nil. Exported so that tests hold the small-message
+ * fast path (msgpack-small.ts) to msgpackr's bytes under these very options.
  */
-const packrOptions = {
+export const msgpackrOptions = {
   useRecords: false, moreTypes: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true,
   // msgpackr's option (1.10+), missing from its type declarations.
   skipValues: [undefined],
 };
-const packr = new Packr(packrOptions);
+const packr = new Packr(msgpackrOptions);
 
 /** First bytes of the MessagePack extension formats (fixext 1..16, ext 8/16/32), and the never-used 0xc1. */
 function isExtensionOrUnused(byte: number): boolean {
@@ -78,12 +80,17 @@ function skipSized(bytes: Uint8Array, offset: number, byte: number): number {
 export const msgpackCodec: Codec = {
   name: 'msgpack',
   encode(value) {
+    // Small messages of the common types skip msgpackr, with the same bytes (msgpack-small.ts).
+    const small = encodeSmall(value);
+    if (small !== undefined) return small;
     const bytes = packr.pack(value);
     // Dates (timestamps) and other values msgpackr writes as extensions have no plain MessagePack form.
     if (findMsgpackExtension(bytes) >= 0) throw new InvalidArgumentError('msgpack: the value holds a type plain MessagePack has no form for (a Date, or another msgpackr extension)');
     return bytes;
   },
   decode(bytes) {
+    const small = decodeSmall(bytes);
+    if (small !== notSmall) return small;
     const extension = findMsgpackExtension(bytes);
     if (extension >= 0) throw new DecodeError(`msgpack: extension or reserved type 0x${bytes[extension]!.toString(16)} at byte ${extension} (plain MessagePack only)`);
     try {

@@ -86,32 +86,40 @@ export class MethodIndex {
   }
 }
 
-/** Small HEADERS payloads are built here: `RpcSession.send` copies them out before the next one. */
-const headersScratch = new Uint8Array(64);
-
 /**
  * A version 2 HEADERS payload: varint method reference (0: varint name length and the name
  * follow), varint timeoutMs, then with flag METADATA a varint block length and the block,
- * then with flag END the request message (the caller appends it).
+ * then with flag END the request message (the caller appends it). This is its length
+ * without the request.
  */
-export function encodeCompactHeaders(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): Uint8Array {
+export function compactHeadersBytes(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
   const nameBytes = reference === 0 ? varintBytes(methodBytes.length) + methodBytes.length : 0;
   const metadataBytes = metadataBlock === undefined ? 0 : varintBytes(metadataBlock.length) + metadataBlock.length;
-  const total = varintBytes(reference) + nameBytes + varintBytes(timeoutMs) + metadataBytes;
-  const out = total <= headersScratch.length ? headersScratch : new Uint8Array(total);
-  let offset = writeVarint(out, 0, reference);
+  return varintBytes(reference) + nameBytes + varintBytes(timeoutMs) + metadataBytes;
+}
+
+/** Writes those fields at `offset` of `buf` (room checked by the caller); returns the offset after them. */
+export function writeCompactHeaders(buf: Uint8Array, offset: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
+  offset = writeVarint(buf, offset, reference);
   if (reference === 0) {
-    offset = writeVarint(out, offset, methodBytes.length);
-    out.set(methodBytes, offset);
+    offset = writeVarint(buf, offset, methodBytes.length);
+    buf.set(methodBytes, offset);
     offset += methodBytes.length;
   }
-  offset = writeVarint(out, offset, timeoutMs);
+  offset = writeVarint(buf, offset, timeoutMs);
   if (metadataBlock !== undefined) {
-    offset = writeVarint(out, offset, metadataBlock.length);
-    out.set(metadataBlock, offset);
+    offset = writeVarint(buf, offset, metadataBlock.length);
+    buf.set(metadataBlock, offset);
     offset += metadataBlock.length;
   }
-  return out.subarray(0, offset);
+  return offset;
+}
+
+/** The same fields as a payload of their own (tests, tools; a session writes them in place, `RpcSession.sendCompactHeaders`). */
+export function encodeCompactHeaders(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): Uint8Array {
+  const out = new Uint8Array(compactHeadersBytes(reference, methodBytes, timeoutMs, metadataBlock));
+  writeCompactHeaders(out, 0, reference, methodBytes, timeoutMs, metadataBlock);
+  return out;
 }
 
 export interface CompactHeaders {

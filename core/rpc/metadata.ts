@@ -21,7 +21,8 @@ const emptyMetadataBlock = Uint8Array.of(0, 0);
 export const emptyMetadataBlockBytes = emptyMetadataBlock.length;
 
 export function encodeMetadata(metadata: Metadata | undefined): Uint8Array {
-  const entries = metadata === undefined ? [] : Object.entries(metadata);
+  if (metadata === undefined) return emptyMetadataBlock;
+  const entries = Object.entries(metadata);
   if (entries.length === 0) return emptyMetadataBlock;
   const writer = new Writer(16);
   if (entries.length > metadataEntriesMax) throw new InvalidArgumentError(`metadata has ${entries.length} entries (max ${metadataEntriesMax})`);

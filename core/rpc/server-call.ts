@@ -1,6 +1,5 @@
 import type { Address } from '../address.ts';
-import type { Clock } from '../clock.ts';
-import { DecodeError, assert } from '../errors.ts';
+import { AssertionError, DecodeError } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
 import {
@@ -98,7 +97,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
   handlerStarted = false;
 
   constructor(
-    private readonly clock: Clock,
+    /** When the call's HEADERS arrived, on the Env clock (its deadline counts from then). */
+    startedAtMs: number,
     private readonly host: ServerCallHost,
     readonly callId: number,
     readonly method: string,
@@ -111,9 +111,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
     this.kind = descriptor.kind;
     if (this.kind === 'clientStream' || this.kind === 'bidi') this.receiveWindow = new ReceiveWindow(host.localLimits.initialCallWindowBytes);
     if (this.kind === 'serverStream' || this.kind === 'bidi') this.sendWindow = new SendWindow(host.peerLimits.initialCallWindowBytes);
-    this.startedAtMs = clock.now();
+    this.startedAtMs = startedAtMs;
     this.deadlineMs = timeoutMs === 0 ? Infinity : this.startedAtMs + timeoutMs;
-    if (timeoutMs > 0) host.deadlines.add(this);
     if (this.kind === 'clientStream' || this.kind === 'bidi') {
       this.requests = new MessageQueue((cost) => this.consumed(cost), () => undefined);
       this.run(this.requests);
@@ -127,6 +126,15 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
   get signal(): AbortSignal {
     this.controller ??= new AbortController();
     return this.controller.signal;
+  }
+
+  /**
+   * Queues the deadline of a call still running once its arrival is handled (ServerConnection
+   * calls this then): a call a synchronous handler already answered never enters the queue.
+   * The deadline still counts from `startedAtMs`, and no timer could have fired in between.
+   */
+  armDeadline(): void {
+    if (this.state !== 'done' && this.deadlineMs !== Infinity) this.host.deadlines.add(this);
   }
 
   /** The deadline passed (the queue calls this). */
@@ -316,7 +324,8 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
 
   private releaseHeld(bytes: number): void {
     if (bytes === 0) return;
-    assert(bytes <= this.heldBytes, `call ${this.callId} releases ${bytes} bytes but holds ${this.heldBytes}`);
+    // The message is built only when the check fails: this runs for every call.
+    if (bytes > this.heldBytes) throw new AssertionError(`call ${this.callId} releases ${bytes} bytes but holds ${this.heldBytes}`);
     this.heldBytes -= bytes;
     this.host.release(bytes);
   }

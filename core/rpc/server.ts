@@ -288,10 +288,11 @@ class ServerConnection implements SessionHandler, ServerCallHost {
       return this.refuse(callId, method, 'RESOURCE_EXHAUSTED', `more than ${this.server.limits.maxConcurrentCalls} concurrent calls on one connection`);
     }
     if (route === undefined) return this.refuse(callId, method, 'UNIMPLEMENTED', `unknown method ${headers.method}`);
-    const call = new ServerCall(this.env.clock, this, callId, headers.method, route.service, route.method, route.handler, headers.metadata, headers.timeoutMs);
+    const call = new ServerCall(this.session.heardAtMs, this, callId, headers.method, route.service, route.method, route.handler, headers.metadata, headers.timeoutMs);
     if (call.state !== 'done') this.calls.set(callId, call);
     // Version 2: the request rode in the HEADERS frame (it is then a MESSAGE|END of its own).
     if (headers.message !== undefined) call.onFrame(FrameType.MESSAGE, FrameFlag.END, headers.message);
+    call.armDeadline();
   }
 
   /** Ends a call before any handler ran: the trailer says so, so the client may retry it. */

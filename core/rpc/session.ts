@@ -3,7 +3,7 @@ import { ShoalError, type TransportError } from '../errors.ts';
 import { TimerTable } from '../timers.ts';
 import type { Connection, Stream } from '../transport.ts';
 import { DecodeError } from '../errors.ts';
-import { MethodIndex, compactHeaderBytesMax, compactVersion, writeCompactHeader } from './compact.ts';
+import { MethodIndex, compactHeaderBytesMax, compactHeadersBytes, compactVersion, writeCompactHeader, writeCompactHeaders } from './compact.ts';
 import { FrameDecoder } from './decoder.ts';
 import {
   FrameFlag, FrameType, checkPing, decodeGoaway, encodeGoaway, encodePreamble, pingPayloadBytes,
@@ -65,6 +65,13 @@ type SessionTimer = 'ping' | 'idle';
  */
 export const scratchFrameBytesMax = 16 * 1024;
 const scratchFrame = new Uint8Array(scratchFrameBytesMax);
+/**
+ * Views of the scratch buffer's first N bytes, made once per length up to
+ * `cachedViewBytesMax`: a small frame is written through one of these instead of a new
+ * view per frame (the stream copies the bytes, so a view is free again after `write`).
+ */
+const cachedViewBytesMax = 512;
+const scratchViews: (Uint8Array | undefined)[] = [];
 
 /**
  * One RPC connection: a transport connection carrying ONE long-lived stream on which both
@@ -86,6 +93,7 @@ export class RpcSession {
   private stream: Stream | undefined;
   private readonly decoder: FrameDecoder;
   private readonly timers: TimerTable<SessionTimer>;
+  /** When the last bytes arrived, on the Env clock: frames are handled as they arrive, so a frame's arrival time. */
   private lastHeardMs: number;
   private pingSeq = 0;
   private pingSentAtMs: number | undefined;
@@ -104,6 +112,11 @@ export class RpcSession {
     this.lastHeardMs = env.clock.now();
     this.timers.setIn('idle', options.limits.idleTimeoutMs);
     connection.onClose = (error) => this.onConnectionClosed(error);
+  }
+
+  /** When the bytes being handled arrived (read once per arrival, not per frame). */
+  get heardAtMs(): number {
+    return this.lastHeardMs;
   }
 
   get remoteAddress(): string {
@@ -140,18 +153,26 @@ export class RpcSession {
     this.framesOut++;
     const payloadBytes = (payload?.length ?? 0) + (tail?.length ?? 0);
     const compact = this.version === compactVersion;
-    const bytesMax = (compact ? compactHeaderBytesMax : frameHeaderBytes) + payloadBytes;
-    const buf = bytesMax <= scratchFrameBytesMax ? scratchFrame : new Uint8Array(bytesMax);
+    const buf = frameBuffer((compact ? compactHeaderBytesMax : frameHeaderBytes) + payloadBytes);
     let offset = compact ? writeCompactHeader(buf, type, flags, callId, payloadBytes) : writeFixedHeader(buf, type, flags, callId, payloadBytes);
-    if (payload !== undefined) {
-      buf.set(payload, offset);
-      offset += payload.length;
-    }
-    if (tail !== undefined) {
-      buf.set(tail, offset);
-      offset += tail.length;
-    }
-    return this.write(buf.subarray(0, offset));
+    if (payload !== undefined) offset = copyInto(buf, offset, payload);
+    if (tail !== undefined) offset = copyInto(buf, offset, tail);
+    return this.write(frameView(buf, offset));
+  }
+
+  /**
+   * Version 2: a HEADERS frame whose fields (compact.ts) are written straight into the
+   * frame, followed by `request` when it rides along (flag END).
+   */
+  sendCompactHeaders(flags: number, callId: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined, request: Uint8Array | undefined): boolean {
+    if (this.state === 'closed') return false;
+    this.framesOut++;
+    const payloadBytes = compactHeadersBytes(reference, methodBytes, timeoutMs, metadataBlock) + (request?.length ?? 0);
+    const buf = frameBuffer(compactHeaderBytesMax + payloadBytes);
+    let offset = writeCompactHeader(buf, FrameType.HEADERS, flags, callId, payloadBytes);
+    offset = writeCompactHeaders(buf, offset, reference, methodBytes, timeoutMs, metadataBlock);
+    if (request !== undefined) offset = copyInto(buf, offset, request);
+    return this.write(frameView(buf, offset));
   }
 
   /** Sends GOAWAY: the peer must start no call above `lastCallId` on this connection. */
@@ -297,6 +318,23 @@ export class RpcSession {
     this.decoder.halt();
     this.handler.onClosed(error);
   }
+}
+
+/** The first `bytes` bytes of `buf`, the frame to write. */
+function frameView(buf: Uint8Array, bytes: number): Uint8Array {
+  if (buf !== scratchFrame || bytes > cachedViewBytesMax) return buf.subarray(0, bytes);
+  return (scratchViews[bytes] ??= scratchFrame.subarray(0, bytes));
+}
+
+/** The shared scratch buffer when a frame of `bytesMax` fits it, else a buffer of its own. */
+function frameBuffer(bytesMax: number): Uint8Array {
+  return bytesMax <= scratchFrameBytesMax ? scratchFrame : new Uint8Array(bytesMax);
+}
+
+/** Copies `bytes` into `buf` at `offset`; returns the offset after them. */
+function copyInto(buf: Uint8Array, offset: number, bytes: Uint8Array): number {
+  buf.set(bytes, offset);
+  return offset + bytes.length;
 }
 
 /** Writes a version 1 frame header (length, type, flags, call id: 10 bytes) at the start of `buf`; returns its length. */
