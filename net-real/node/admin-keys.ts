@@ -71,7 +71,8 @@ export function localOnlyRefusal(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function isLoopback(host: string): boolean {
+/** Whether a host (name or address, IPv4-mapped included) is this machine's loopback. */
+export function isLoopback(host: string): boolean {
   const bare = host.replace(/^::ffff:/, '');
   if (bare === 'localhost') return true;
   if (isIP(bare) === 4) return bare.startsWith('127.');

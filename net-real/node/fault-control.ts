@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readlinkSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { slowHeldMax, type Address, type DatagramService, type Transport } from '../../core/index.ts';
 import { parseBindAddress } from '../quic-transport.ts';
 import { send, type AdminRoute } from './admin.ts';
+import { isLoopback } from './admin-keys.ts';
 import { NodeFlagError } from './flag-error.ts';
 
 /**
@@ -133,16 +133,10 @@ function inOwnNetworkNamespace(): boolean {
   }
 }
 
-function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
-
 /** Refuses `--fault-control` where it would let anyone who reaches the admin endpoint slow a production node. */
 export function checkFaultControlAllowed(bind: string): void {
   const { host } = parseBindAddress(bind);
-  if (isLoopbackHost(host) || inOwnNetworkNamespace()) return;
+  if (isLoopback(host) || inOwnNetworkNamespace()) return;
   throw new NodeFlagError(`--fault-control is for test labs: it needs a loopback --bind or a network namespace of the node's own, got --bind ${bind}`);
 }
 
