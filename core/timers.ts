@@ -22,14 +22,23 @@ export function readingStepMs(nowMs: number): number {
  * moved past the reading.
  */
 export class TimerTable<K extends string> {
-  private readonly deadlines = new Map<K, number>();
+  /** Each key's slot, fixed at its first use: the deadlines live in arrays, not a map iterated per change. */
+  private readonly slotOf = new Map<K, number>();
+  private readonly keys: K[] = [];
+  /** Per slot: the deadline, or NaN when the key is not set. */
+  private readonly at: number[] = [];
+  /** Per slot: when the key was set while unset (a map's insertion order: ties expire in it). */
+  private readonly order: number[] = [];
+  private nextOrder = 0;
+  /** The clock timer's deadline: outside an expiry pass, always the earliest deadline. */
   private armedAt = Infinity;
+  /** Set while `fire` runs its handlers (the armed deadline is then not the earliest). */
+  private expiring = false;
   private handle: TimerHandle | undefined;
   /** The clock reading of the latest expiry pass. */
   private firedAtMs = -Infinity;
-  /** Scratch of `fire`: the keys due and their deadlines, in expiry order. */
-  private readonly dueKeys: K[] = [];
-  private readonly dueTimes: number[] = [];
+  /** Scratch of `fire`: the slots due, in expiry order. */
+  private readonly due: number[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -39,8 +48,20 @@ export class TimerTable<K extends string> {
   /** Sets (or moves) the deadline of `key` to the absolute clock time `atMs`. */
   set(key: K, atMs: number): void {
     if (!Number.isFinite(atMs)) throw new InvalidArgumentError(`timer ${key}: deadline must be finite`);
-    this.deadlines.set(key, atMs);
-    this.rearm();
+    let slot = this.slotOf.get(key);
+    if (slot === undefined) {
+      slot = this.keys.length;
+      this.slotOf.set(key, slot);
+      this.keys.push(key);
+      this.at.push(NaN);
+      this.order.push(0);
+    }
+    const old = this.at[slot]!;
+    if (Number.isNaN(old)) this.order[slot] = this.nextOrder++;
+    this.at[slot] = atMs;
+    // Outside an expiry pass the clock timer is armed at the earliest deadline, so only a
+    // change at or before it can move it.
+    if (this.expiring || atMs < this.armedAt || old === this.armedAt) this.rearm();
   }
 
   /** Sets the deadline of `key` to `delayMs` from now. */
@@ -49,27 +70,36 @@ export class TimerTable<K extends string> {
   }
 
   clear(key: K): void {
-    if (this.deadlines.delete(key)) this.rearm();
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return;
+    const atMs = this.at[slot]!;
+    if (Number.isNaN(atMs)) return;
+    this.at[slot] = NaN;
+    if (this.expiring || atMs === this.armedAt) this.rearm();
   }
 
   has(key: K): boolean {
-    return this.deadlines.has(key);
+    return this.deadline(key) !== undefined;
   }
 
   deadline(key: K): number | undefined {
-    return this.deadlines.get(key);
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return undefined;
+    const atMs = this.at[slot]!;
+    return Number.isNaN(atMs) ? undefined : atMs;
   }
 
   /** The next wake-up, or Infinity when nothing is pending. */
   nextDeadline(): number {
     let min = Infinity;
-    for (const at of this.deadlines.values()) if (at < min) min = at;
+    const at = this.at;
+    for (let i = 0; i < at.length; i++) if (at[i]! < min) min = at[i]!;
     return min;
   }
 
   /** Drops every deadline and the underlying timer (used on shutdown). */
   clearAll(): void {
-    this.deadlines.clear();
+    this.at.fill(NaN);
     this.rearm();
   }
 
@@ -90,23 +120,28 @@ export class TimerTable<K extends string> {
     this.armedAt = Infinity;
     const now = this.clock.now();
     this.firedAtMs = now;
-    // Expire in deadline order; ties in insertion order, so runs are deterministic. The
-    // table is small and usually one entry is due: collect and insertion-sort, no allocation.
-    const keys = this.dueKeys;
-    const times = this.dueTimes;
+    // Expire in deadline order; ties in the order the keys were set: collect and
+    // insertion-sort (the table is small and usually one entry is due), no allocation.
+    const { at, order, due } = this;
     let count = 0;
-    for (const [key, at] of this.deadlines) {
-      if (at > now) continue;
+    for (let slot = 0; slot < at.length; slot++) {
+      const t = at[slot]!;
+      if (!(t <= now)) continue;
       let i = count++;
-      for (; i > 0 && times[i - 1]! > at; i--) {
-        keys[i] = keys[i - 1]!;
-        times[i] = times[i - 1]!;
+      for (; i > 0; i--) {
+        const prev = due[i - 1]!;
+        if (at[prev]! < t || (at[prev]! === t && order[prev]! < order[slot]!)) break;
+        due[i] = prev;
       }
-      keys[i] = key;
-      times[i] = at;
+      due[i] = slot;
     }
-    for (let i = 0; i < count; i++) this.deadlines.delete(keys[i]!);
-    for (let i = 0; i < count; i++) this.onExpire(keys[i]!, now);
+    for (let i = 0; i < count; i++) at[due[i]!] = NaN;
+    this.expiring = true;
+    try {
+      for (let i = 0; i < count; i++) this.onExpire(this.keys[due[i]!]!, now);
+    } finally {
+      this.expiring = false;
+    }
     this.rearm();
   }
 }
