@@ -10,3 +10,7 @@ export * from './partition.ts';
 export * from './pushpull.ts';
 export * from './tombstones.ts';
 export * from './swim.ts';
+export { appBroadcastSeenMax } from './app.ts';
+export { healthOf } from './health.ts';
+export { buddyNotifyMax } from './probe.ts';
+export { relaysMax } from './responder.ts';

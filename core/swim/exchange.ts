@@ -1,0 +1,196 @@
+import type { Address } from '../address.ts';
+import type { Clock } from '../clock.ts';
+import type { DecodeError } from '../errors.ts';
+import type { Interner } from '../intern.ts';
+import { randomInt, type Random } from '../random.ts';
+import type { Connection, StreamService } from '../transport.ts';
+import type { Admission } from './admission.ts';
+import type { AppGossip } from './app.ts';
+import { IncarnationRangeError, MessageType } from './codec.ts';
+import type { SwimConfig } from './config.ts';
+import { pushPullIntervalMs } from './formulas.ts';
+import type { Member, SwimStats } from './member.ts';
+import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
+import type { Refusals } from './refusals.ts';
+import { WireState, encodeStateEntry, stateEntryBytesMax, type StateEntry, type StateMessage } from './state.ts';
+import type { MemberTable } from './table.ts';
+import type { SwimTimers } from './timers.ts';
+import type { MemberUpdates } from './updates.ts';
+
+/**
+ * Membership's side of push-pull anti-entropy (`PushPull` moves the frames): joining
+ * through the seeds, the periodic exchange with a random member, one catch-up after the
+ * join, this node's state as entries, and a peer's entries merged as Alive, Suspect and
+ * Dead messages under the admission bounds of an exchange.
+ */
+export class StateExchange implements PushPullHost {
+  private readonly pushPull: PushPull;
+  private readonly entryScratch = new Uint8Array(stateEntryBytesMax);
+  private catchUpArmed = false;
+
+  constructor(
+    private readonly name: string,
+    /** Addresses to join through, this node's own excluded. */
+    private readonly seeds: readonly Address[],
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly config: Readonly<SwimConfig>,
+    private readonly stats: SwimStats,
+    private readonly timers: SwimTimers,
+    private readonly interner: Interner,
+    private readonly table: MemberTable,
+    private readonly admission: Admission,
+    private readonly updates: MemberUpdates,
+    private readonly app: AppGossip,
+    private readonly refusals: Refusals,
+    streams: StreamService,
+    seal: StateSeal | undefined,
+  ) {
+    const c = config;
+    this.pushPull = new PushPull(streams, this, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, seal, interner, table.knownAlive);
+  }
+
+  /** Joins through every seed at once; retried while no other member is known. */
+  join(): void {
+    if (this.seeds.length === 0) return;
+    if (this.table.liveCount > 1) return;
+    for (const seed of this.seeds) if (this.pushPull.start(seed, this.clock.now(), true)) this.stats.pushPulls++;
+    this.armDeadline();
+    this.timers.setIn('join', this.config.joinRetryIntervalMs);
+  }
+
+  /** The periodic exchange, with a random member. */
+  tick(): void {
+    const c = this.config;
+    this.timers.setIn('pushPull', pushPullIntervalMs(c.pushPullIntervalMs, this.table.liveCount));
+    // Dead members are candidates until reaped: that is how a healed partition merges back.
+    const m = this.table.randomReachable(this.clock.now(), c.deadReapMs);
+    if (m === undefined) return;
+    if (this.pushPull.start(m.address, this.clock.now(), false)) this.stats.pushPulls++;
+    this.armDeadline();
+  }
+
+  /** The catch-up exchange goes to a seed: every member that joined through it is known there. */
+  catchUp(): void {
+    const seeds = this.seeds;
+    const to = seeds.length > 0 ? seeds[randomInt(this.random, seeds.length)]! : this.table.randomLive(undefined)?.address;
+    if (to !== undefined && this.pushPull.start(to, this.clock.now(), false)) this.stats.pushPulls++;
+    this.armDeadline();
+  }
+
+  accept(connection: Connection): void {
+    this.pushPull.accept(connection, this.clock.now());
+    this.armDeadline();
+  }
+
+  /** Abandons the exchanges past their deadline. */
+  expire(nowMs: number): void {
+    this.pushPull.expire(nowMs);
+    this.armDeadline();
+  }
+
+  closeAll(): void {
+    this.pushPull.closeAll();
+  }
+
+  // ------------------------------------------------------------------ PushPullHost
+
+  localState(join: boolean): StateMessage {
+    const members: StateEntry[] = [];
+    for (const m of this.table.values()) members.push(this.stateEntry(m));
+    const appState = this.app.localState(join);
+    return appState === undefined ? { join, members } : { join, members, appState };
+  }
+
+  merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {
+    this.admission.beginExchange(ownJoin);
+    try {
+      this.mergeEntries(remote, peer);
+    } finally {
+      this.admission.endExchange();
+    }
+    this.app.mergeRemoteState(remote.appState, remote.join);
+  }
+
+  completed(_to: Address, ok: boolean, join: boolean): void {
+    if (!ok) this.stats.pushPullFailures++;
+    this.armDeadline();
+    if (ok && join) this.catchUpAfterJoin();
+  }
+
+  rejected(peer: Address, reason: PushPullRejection, error: DecodeError | undefined): void {
+    if (error instanceof IncarnationRangeError) {
+      this.refusals.count('incarnationsRejected', 'refused a push-pull state with an incarnation that could never be refuted', { from: peer, incarnation: error.incarnation });
+    }
+    this.refusals.count('pushPullRejected', `refused a push-pull state frame: ${reason}`, { from: peer, reason, ...(error === undefined ? {} : { error: error.message }) });
+  }
+
+  refusedByPeer(peer: Address): void {
+    this.refusals.count('pushPullRefusedByPeer', 'a peer refused our push-pull state as unauthenticated (is our gossip key the cluster\'s?)', { peer });
+  }
+
+  // ------------------------------------------------------------------ inside
+
+  /**
+   * One early push-pull a few probe periods after joining. Members started together join
+   * through seeds that do not know each other yet, and the gossip announcing them is
+   * spent after a few transmissions; without this a member could miss another for a whole
+   * push-pull interval (memberlist has this gap). Once per start, so the cost is bounded.
+   */
+  private catchUpAfterJoin(): void {
+    if (this.catchUpArmed) return;
+    this.catchUpArmed = true;
+    this.timers.setIn('catchUp', (1 + 2 * this.random.next()) * this.config.probeIntervalMs);
+  }
+
+  private armDeadline(): void {
+    const next = this.pushPull.nextDeadlineMs();
+    if (next === Infinity) this.timers.clear('pushPullDeadline');
+    else this.timers.set('pushPullDeadline', next);
+  }
+
+  /**
+   * A member's push-pull entry, encoded, cached on the member until its incarnation or
+   * state changes (its address and tags change only with its incarnation), the bytes shared.
+   */
+  private stateEntry(m: Member): StateEntry {
+    const state = wireState(m.state);
+    const cached = m.entry;
+    if (cached !== undefined && cached.incarnation === m.incarnation && cached.state === state) return cached;
+    const entry: StateEntry = { name: m.name, address: m.address, incarnation: m.incarnation, state, tags: m.tags };
+    entry.wire = this.interner.bytes(encodeStateEntry(entry, this.entryScratch));
+    m.entry = entry;
+    return entry;
+  }
+
+  private mergeEntries(remote: StateMessage, peer: Address): void {
+    // The peer's verdict of suspect or dead is its own, independent of ours: it counts as a
+    // confirmation of a suspicion we already hold (memberlist counts it as ours, so a
+    // suspicion this node started waits out the maximum timeout even when every peer has
+    // long declared the member dead and their dead messages were lost). A peer we cannot
+    // name (an address we do not know) confirms nothing.
+    const from = this.table.at(peer)?.name ?? this.name;
+    for (const e of remote.members) {
+      switch (e.state) {
+        case WireState.Alive:
+          this.updates.onAlive({ type: MessageType.Alive, name: e.name, address: e.address, incarnation: e.incarnation, tags: e.tags });
+          break;
+        case WireState.Left:
+          this.updates.onDead({ type: MessageType.Dead, name: e.name, incarnation: e.incarnation, from: e.name });
+          break;
+        default:
+          // A peer's verdict of dead is only a suspicion here: we verify it ourselves.
+          this.updates.onSuspect({ type: MessageType.Suspect, name: e.name, incarnation: e.incarnation, from });
+      }
+    }
+  }
+}
+
+function wireState(state: Member['state']): (typeof WireState)[keyof typeof WireState] {
+  switch (state) {
+    case 'alive': return WireState.Alive;
+    case 'suspect': return WireState.Suspect;
+    case 'dead': return WireState.Dead;
+    case 'left': return WireState.Left;
+  }
+}
