@@ -1,3 +1,4 @@
+import type { Address } from '../core/index.ts';
 import type { SimConnection } from './connections.ts';
 import type { SimHost } from './hosts.ts';
 import type { Segment } from './streams.ts';
@@ -33,20 +34,32 @@ export class TimerEvent {
   ) {}
 }
 
-/** A datagram arriving at `to`. */
+/**
+ * A datagram arriving at `to`. Its fields are writable because `DatagramNetwork` reuses
+ * the event of a delivered datagram for a later send (nothing else holds it by then).
+ */
 export class DatagramEvent {
   readonly kind = 'datagram';
   /** Already put back once by its slow receiver (see `Simulation.slow`). */
   slowed = false;
   /** The receiver's epoch when it put the datagram back: a process started since never received it. */
   slowedEpoch = -1;
+  /** `data.length`, kept here so that a delivery need not touch the payload. */
+  bytes: number;
+  /** The sender's index and address, kept here so that a delivery need not touch the sender. */
+  fromIndex: number;
+  fromAddress: Address;
   constructor(
-    readonly to: SimHost,
-    readonly from: SimHost,
-    readonly data: Uint8Array,
+    public to: SimHost,
+    from: SimHost,
+    public data: Uint8Array,
     /** The `msg` of its send entry in the trace. */
-    readonly msg: number,
-  ) {}
+    public msg: number,
+  ) {
+    this.bytes = data.length;
+    this.fromIndex = from.index;
+    this.fromAddress = from.address;
+  }
 }
 
 /** A stream segment arriving at one side of a connection, or a local failure of that side (`msg` -1). */

@@ -1,6 +1,6 @@
 import {
   InvalidArgumentError, formatAddress,
-  type Address, type Clock, type Env, type LogLevel, type Logger, type TimerHandle, type Transport,
+  type Address, type Clock, type DatagramService, type Env, type LogLevel, type Logger, type TimerHandle, type Transport,
 } from '../core/index.ts';
 import { HostClock } from './clock.ts';
 import type { SimConnection } from './connections.ts';
@@ -30,19 +30,28 @@ export interface HostOutput {
   timeMs: number;
 }
 
-/** One simulated machine: the process its factory runs, its clock, and what faults did to it. */
+/**
+ * One simulated machine: the process its factory runs, its clock, and what faults did to it.
+ * The fields every datagram reads (sender and receiver) come first, so they share a cache
+ * line or two.
+ */
 export class SimHost {
+  readonly index: number;
   up = false;
   paused = false;
-  pausedSinceMs = 0;
   /** Inbound messages are handled this much later than they arrive (`slow`); 0 when the host is not slow. */
   slowDelayMs = 0;
   /** When the latest message put back by slowness is handled: later arrivals wait for it, so order is kept. */
   slowLastMs = 0;
-  /** Datagrams put back by slowness and not yet handled (at most `slowHeldMax`). */
-  slowHeld = 0;
   /** Changes on every start and every crash; events and handles of an older epoch are void. */
   epoch = 0;
+  /** `transport.datagrams` of the current boot, one hop closer for deliveries. */
+  datagrams: DatagramService | undefined = undefined;
+  bytesPerMs = Infinity;
+  readonly address: Address;
+  pausedSinceMs = 0;
+  /** Datagrams put back by slowness and not yet handled (at most `slowHeldMax`). */
+  slowHeld = 0;
   boot = 0;
   app: unknown = undefined;
   transport: Transport | undefined;
@@ -52,9 +61,15 @@ export class SimHost {
   readonly deferred: InboundEvent[] = [];
   deferredDatagramBytes = 0;
   egressFreeAtMs = 0;
-  bytesPerMs = Infinity;
   readonly connections = new Set<SimConnection>();
-  constructor(readonly index: number, readonly name: string, readonly address: Address, readonly factory: HostFactory) {}
+  readonly name: string;
+  readonly factory: HostFactory;
+  constructor(index: number, name: string, address: Address, factory: HostFactory) {
+    this.index = index;
+    this.address = address;
+    this.name = name;
+    this.factory = factory;
+  }
 }
 
 /** Where a host table gets what it cannot make itself. */
@@ -78,7 +93,13 @@ const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 export class Hosts {
   readonly list: SimHost[] = [];
   private readonly byName = new Map<string, SimHost>();
-  private readonly byAddress = new Map<Address, SimHost>();
+  /**
+   * Hosts by address, in a prototype-less dictionary rather than a `Map`: every send looks
+   * its destination up here, and a property lookup turns the (often rebuilt) address
+   * string into a reference to the key's own string once, so later lookups compare
+   * pointers instead of characters (twice as fast as `Map.get` on a string).
+   */
+  private readonly byAddress: Record<Address, SimHost | undefined> = Object.create(null) as Record<Address, SimHost | undefined>;
   private readonly outputListeners = new Set<(output: HostOutput) => void>();
   private nextTimerId = 1;
 
@@ -93,7 +114,7 @@ export class Hosts {
     const host = new SimHost(this.list.length, name, formatAddress(name, this.options.port), factory);
     this.list.push(host);
     this.byName.set(name, host);
-    this.byAddress.set(host.address, host);
+    this.byAddress[host.address] = host;
     return host;
   }
 
@@ -104,7 +125,7 @@ export class Hosts {
   }
 
   at(address: Address): SimHost | undefined {
-    return this.byAddress.get(address);
+    return typeof address === 'string' ? this.byAddress[address] : undefined;
   }
 
   names(): string[] {
@@ -120,6 +141,7 @@ export class Hosts {
     const epoch = host.epoch;
     const transport = this.options.transportFor(host, epoch);
     host.transport = transport;
+    host.datagrams = transport.datagrams;
     const context: HostContext = {
       name: host.name,
       address: host.address,
@@ -147,6 +169,7 @@ export class Hosts {
     host.epoch++;
     host.app = undefined;
     host.transport = undefined;
+    host.datagrams = undefined;
     for (const timer of host.timers.values()) timer.cancelled = true;
     host.timers.clear();
     host.deferred.length = 0;

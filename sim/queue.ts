@@ -6,31 +6,35 @@
  * It is a calendar queue (Brown, 1988) in front of a heap. Most events of a run are due
  * within milliseconds (latencies), so a wheel of `wheelBuckets` buckets of `1 /
  * bucketsPerMs` ms each holds everything due within its horizon: a push files the item
- * into the bucket of its time (each bucket sorted, new items nearly always at its end) and
- * a pop takes the head of the earliest non-empty bucket, both in constant time. What is
+ * into the bucket of its time (each bucket a sorted list of a node or two, new items nearly
+ * always at its end) and a pop takes the head of the earliest non-empty bucket, both in
+ * constant time, with no allocation (the nodes are typed arrays, recycled). What is
  * due beyond the horizon (most timers) waits in a heap and moves onto the wheel as the
  * wheel turns. The bucket width only changes how fast the queue is, never the order.
  */
 
 /** Buckets per simulated millisecond (a power of two, so `time × bucketsPerMs` is exact). */
-const bucketsPerMs = 256;
+const bucketsPerMs = 1024;
 /** Buckets on the wheel (a power of two, at least 32: one bitmap word): with `bucketsPerMs`, a horizon of 16 ms. */
-const wheelBuckets = 1 << 12;
+const wheelBuckets = 1 << 14;
 const wheelMask = wheelBuckets - 1;
 
-/**
- * The items of one bucket, sorted by (time, sequence number) from `head` to `tail`. The
- * arrays never shrink: an emptied bucket is reused as it is.
- */
-class Bucket<T> {
-  readonly times: number[] = [];
-  readonly items: (T | undefined)[] = [];
-  head = 0;
-  tail = 0;
-}
-
 export class EventQueue<T> {
-  private readonly buckets: (Bucket<T> | undefined)[] = new Array<Bucket<T> | undefined>(wheelBuckets);
+  /**
+   * The wheel's items live in nodes (struct of arrays, recycled through a free list): each
+   * bucket is a list of nodes sorted by (time, sequence number), from `heads` to `tails`
+   * (-1: empty). Buckets are narrow enough to hold an item or two, so filing one is
+   * nearly always an append and nothing is allocated per item.
+   */
+  private readonly heads = new Int32Array(wheelBuckets).fill(-1);
+  private readonly tails = new Int32Array(wheelBuckets).fill(-1);
+  private nodeTimes = new Float64Array(1024);
+  private nodeNext = new Int32Array(1024);
+  private readonly nodeItems: (T | undefined)[] = new Array<T | undefined>(1024).fill(undefined);
+  /** The first free node (linked through `nodeNext`); -1 when every node is in use. */
+  private free = -1;
+  /** Nodes ever used: those from `used` on have never been linked. */
+  private used = 0;
   /** One bit per bucket: set while it holds items. */
   private readonly occupied = new Int32Array(wheelBuckets >> 5);
   /** The absolute bucket number (`floor(time × bucketsPerMs)`) of the last item taken: every item on the wheel is in [cursor, cursor + wheelBuckets). */
@@ -40,6 +44,8 @@ export class EventQueue<T> {
   private earliest = -1;
   /** Items due beyond the wheel's horizon. */
   private readonly later = new HeapQueue<T>();
+  /** The time of the item `popDue` took last. */
+  takenMs = 0;
 
   get size(): number {
     return this.onWheel + this.later.size;
@@ -48,8 +54,40 @@ export class EventQueue<T> {
   /** The time of the earliest item; Infinity when the queue is empty. */
   peekTimeMs(): number {
     if (this.onWheel === 0) return this.later.peekTimeMs();
-    const bucket = this.buckets[this.findEarliest() & wheelMask]!;
-    return bucket.times[bucket.head]!;
+    return this.nodeTimes[this.heads[this.findEarliest() & wheelMask]!]!;
+  }
+
+  /** Whether the earliest item is due by `untilMs` (before it when `exclusive`). */
+  hasDue(untilMs: number, exclusive: boolean): boolean {
+    let timeMs: number;
+    if (this.onWheel !== 0) timeMs = this.nodeTimes[this.heads[this.findEarliest() & wheelMask]!]!;
+    else if (this.later.size !== 0) timeMs = this.later.peekTimeMs();
+    else return false;
+    return !(timeMs > untilMs || (exclusive && timeMs === untilMs));
+  }
+
+  /**
+   * `pop` if the earliest item is due by `untilMs` (before it when `exclusive`), its time
+   * then in `takenMs`; undefined, taking nothing, otherwise. (One call where a caller
+   * would make three, and no time returned: a number returned from a call the compiler
+   * does not inline is a heap allocation.)
+   */
+  popDue(untilMs: number, exclusive: boolean): T | undefined {
+    if (this.onWheel === 0) {
+      const timeMs = this.later.peekTimeMs();
+      if (this.later.size === 0 || timeMs > untilMs || (exclusive && timeMs === untilMs)) return undefined;
+      this.takenMs = timeMs;
+      return this.pop();
+    }
+    const number = this.findEarliest();
+    const index = number & wheelMask;
+    const node = this.heads[index]!;
+    const timeMs = this.nodeTimes[node]!;
+    if (timeMs > untilMs || (exclusive && timeMs === untilMs)) return undefined;
+    // Turning the wheel files nothing into this bucket: what it brings on is due later.
+    if (number !== this.cursor) this.turnTo(number);
+    this.takenMs = timeMs;
+    return this.take(index, node);
   }
 
   /** Inserts `item` at `timeMs` (never before the last item taken), after every item already queued for that time. */
@@ -72,14 +110,21 @@ export class EventQueue<T> {
     const number = this.findEarliest();
     if (number !== this.cursor) this.turnTo(number);
     const index = number & wheelMask;
-    const bucket = this.buckets[index]!;
-    const item = bucket.items[bucket.head];
-    bucket.items[bucket.head] = undefined;
-    bucket.head++;
+    return this.take(index, this.heads[index]!);
+  }
+
+  /** Unlinks `node`, the head of bucket `index`, frees it and returns its item. */
+  private take(index: number, node: number): T | undefined {
+    const items = this.nodeItems;
+    const item = items[node];
+    items[node] = undefined;
+    const next = this.nodeNext[node]!;
+    this.nodeNext[node] = this.free;
+    this.free = node;
     this.onWheel--;
-    if (bucket.head === bucket.tail) {
-      bucket.head = 0;
-      bucket.tail = 0;
+    this.heads[index] = next;
+    if (next === -1) {
+      this.tails[index] = -1;
       this.occupied[index >> 5]! &= ~(1 << (index & 31));
       this.earliest = -1;
     }
@@ -89,22 +134,52 @@ export class EventQueue<T> {
   /** Puts an item into its bucket, behind every item of that bucket due no later. */
   private file(number: number, item: T, timeMs: number): void {
     const index = number & wheelMask;
-    let bucket = this.buckets[index];
-    if (bucket === undefined) {
-      bucket = new Bucket<T>();
-      this.buckets[index] = bucket;
+    let node = this.free;
+    if (node !== -1) this.free = this.nodeNext[node]!;
+    else {
+      if (this.used === this.nodeTimes.length) this.grow();
+      node = this.used++;
     }
-    const { times, items } = bucket;
-    let i = bucket.tail++;
-    for (; i > bucket.head && times[i - 1]! > timeMs; i--) {
-      times[i] = times[i - 1]!;
-      items[i] = items[i - 1];
+    const times = this.nodeTimes;
+    const next = this.nodeNext;
+    times[node] = timeMs;
+    this.nodeItems[node] = item;
+    const tail = this.tails[index]!;
+    if (tail === -1) {
+      next[node] = -1;
+      this.heads[index] = node;
+      this.tails[index] = node;
+      this.occupied[index >> 5]! |= 1 << (index & 31);
+    } else if (times[tail]! <= timeMs) {
+      next[node] = -1;
+      next[tail] = node;
+      this.tails[index] = node;
+    } else {
+      // Before the tail: after every node due no later (the tail is due later, so the walk stops).
+      let previous = -1;
+      let at = this.heads[index]!;
+      while (times[at]! <= timeMs) {
+        previous = at;
+        at = next[at]!;
+      }
+      next[node] = at;
+      if (previous === -1) this.heads[index] = node;
+      else next[previous] = node;
     }
-    times[i] = timeMs;
-    items[i] = item;
-    this.occupied[index >> 5]! |= 1 << (index & 31);
     this.onWheel++;
     if (this.earliest !== -1 && number < this.earliest) this.earliest = number;
+  }
+
+  private grow(): void {
+    const capacity = this.nodeTimes.length * 2;
+    const times = new Float64Array(capacity);
+    times.set(this.nodeTimes);
+    const next = new Int32Array(capacity);
+    next.set(this.nodeNext);
+    this.nodeTimes = times;
+    this.nodeNext = next;
+    const items = this.nodeItems;
+    for (let i = items.length; i < capacity; i++) items.push(undefined);
   }
 
   /** Moves the cursor to bucket `number` and brings onto the wheel what is now within its horizon, in order. */

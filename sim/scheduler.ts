@@ -60,18 +60,26 @@ export class Scheduler {
    */
   run(untilMs: number, exclusive: boolean, scope: Scope, budget: RunBudget | null): number {
     const queue = this.queue;
-    const firstMs = queue.peekTimeMs();
+    if (scope === 'instant') {
+      // The events of the first instant only: every later one is due after it.
+      const firstMs = queue.peekTimeMs();
+      if (!(firstMs < untilMs || (!exclusive && firstMs === untilMs))) return 0;
+      untilMs = firstMs;
+      exclusive = false;
+    }
+    const most = scope === 'one' ? 1 : Infinity;
     let ran = 0;
     let event: SimEvent | undefined;
     try {
-      for (;;) {
-        if (queue.size === 0) break;
-        const timeMs = queue.peekTimeMs();
-        if (timeMs > untilMs || (exclusive && timeMs === untilMs)) break;
-        if ((scope === 'instant' && timeMs !== firstMs) || (scope === 'one' && ran === 1)) break;
-        if (budget !== null) this.charge(budget);
-        event = queue.pop()!;
-        this.nowMs = timeMs;
+      while (ran < most) {
+        if (budget !== null) {
+          // Charged only for an event that runs: a limit stops the run with the event still queued.
+          if (!queue.hasDue(untilMs, exclusive)) break;
+          this.charge(budget);
+        }
+        event = queue.popDue(untilMs, exclusive);
+        if (event === undefined) break;
+        this.nowMs = queue.takenMs;
         this.eventCount++;
         ran++;
         this.dispatch(event);

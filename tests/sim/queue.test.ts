@@ -46,6 +46,38 @@ describe('event queue', () => {
       expect(queue.pop()).toBeUndefined();
     }), { numRuns: 300 });
   });
+
+  it('popDue takes the earliest item only when it is due by the bound, and hasDue agrees', () => {
+    const delay = fc.oneof(fc.constant(0), fc.double({ min: 0, max: 5, noNaN: true }), fc.double({ min: 200, max: 5_000, noNaN: true }), fc.constant(Infinity));
+    const step = fc.oneof(
+      fc.record({ push: delay }),
+      fc.record({ bound: fc.oneof(fc.double({ min: 0, max: 6_000, noNaN: true }), fc.constant(Infinity)), exclusive: fc.boolean() }),
+    );
+    fc.assert(fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+      const queue = new EventQueue<number>();
+      const model: { timeMs: number; label: number }[] = [];
+      let nowMs = 0;
+      steps.forEach((s, label) => {
+        if ('push' in s) {
+          const timeMs = nowMs + s.push;
+          queue.push(label, timeMs);
+          const at = model.findIndex((m) => m.timeMs > timeMs);
+          model.splice(at === -1 ? model.length : at, 0, { timeMs, label });
+          return;
+        }
+        const head = model[0];
+        const due = head !== undefined && !(head.timeMs > s.bound || (s.exclusive && head.timeMs === s.bound));
+        expect(queue.hasDue(s.bound, s.exclusive)).toBe(due);
+        const got = queue.popDue(s.bound, s.exclusive);
+        if (!due) return expect(got).toBeUndefined();
+        model.shift();
+        expect(got).toBe(head.label);
+        expect(queue.takenMs).toBe(head.timeMs);
+        nowMs = head.timeMs;
+      });
+      expect(queue.size).toBe(model.length);
+    }), { numRuns: 300 });
+  });
 });
 
 describe('running up to an instant', () => {
