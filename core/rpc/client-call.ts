@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import { DecodeError, InvalidArgumentError, ShoalError } from '../errors.ts';
 import { msgpackCodec } from './codec.ts';
 import { ReceiveWindow, SendWindow, pumpMessages, toAsyncIterable, type MessageSink } from './flow.ts';
-import { compactHeadersBytes, compactVersion } from './compact.ts';
+import { compactHeadersBytes, compactVersion, repeatVersion } from './compact.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import {
   FrameFlag, FrameType, decodeTrailer, decodeWindowUpdate, encodeCancel, encodeHeaders, encodeWindowUpdate, methodBytes,
@@ -149,7 +149,7 @@ export class ClientCall implements DeadlineEntry {
     } catch (error) {
       return this.fail(asLocalError(error), false);
     }
-    if (session.version === compactVersion) {
+    if (session.version >= compactVersion) {
       this.sendCompactHeaders(session, metadataBlock, request);
     } else {
       session.send(FrameType.HEADERS, 0, id, encodeHeaders(this.fullMethod, this.timeoutField(), metadataBlock));
@@ -169,16 +169,24 @@ export class ClientCall implements DeadlineEntry {
     });
   }
 
-  /** Version 2: one HEADERS frame carries the method (by index after its first call), the deadline, metadata if any, and the request if single. */
+  /**
+   * Versions 2 and 3: one HEADERS frame carries the method (by index after its first call),
+   * the deadline, metadata if any, and the request if single; in version 3 a call to the
+   * previous call's method with its timeout leaves both out (REPEAT).
+   */
   private sendCompactHeaders(session: RpcSession, metadataBlock: Uint8Array, request: Uint8Array | undefined): void {
     const method = this.fullMethod;
-    const reference = session.methods.reference(method);
+    const methods = session.methods;
+    const timeoutMs = this.timeoutField();
+    const repeat = session.version >= repeatVersion && methods.repeats(method, timeoutMs);
+    const reference = repeat ? 0 : methods.reference(method);
     const metadata = metadataBlock.length > emptyMetadataBlockBytes ? metadataBlock : undefined;
     const name = methodBytes(method);
-    const timeoutMs = this.timeoutField();
+    const fieldFlags = (repeat ? FrameFlag.REPEAT : 0) | (metadata === undefined ? 0 : FrameFlag.METADATA);
     // The request rides along unless the two together would pass the server's frame limit.
-    const inline = request !== undefined && compactHeadersBytes(reference, name, timeoutMs, metadata) + request.length <= session.peerLimits!.maxFrameBytes;
-    const flags = (inline ? FrameFlag.END : 0) | (metadata === undefined ? 0 : FrameFlag.METADATA);
+    const inline = request !== undefined && compactHeadersBytes(fieldFlags, reference, name, timeoutMs, metadata) + request.length <= session.peerLimits!.maxFrameBytes;
+    const flags = (inline ? FrameFlag.END : 0) | fieldFlags;
+    if (!repeat) methods.remember(method, timeoutMs);
     session.sendCompactHeaders(flags, this.id, reference, name, timeoutMs, metadata, inline ? request : undefined);
     this.headersSent = true;
     if (request !== undefined && !inline && this.state === 'open') session.send(FrameType.MESSAGE, FrameFlag.END, this.id, request);
@@ -190,7 +198,7 @@ export class ClientCall implements DeadlineEntry {
       case FrameType.MESSAGE:
         this.onMessage(payload);
         // Version 2: a server's MESSAGE|END is the last one and ends the call OK.
-        if ((flags & FrameFlag.END) !== 0 && this.state === 'open' && this.host!.session.version === compactVersion) this.succeed();
+        if ((flags & FrameFlag.END) !== 0 && this.state === 'open' && this.host!.session.version >= compactVersion) this.succeed();
         return;
       case FrameType.TRAILER:
         return this.onTrailer(flags, payload);

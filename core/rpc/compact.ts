@@ -14,6 +14,13 @@ import { decodeMetadata, noMetadata, type Metadata } from './metadata.ts';
  */
 export const compactVersion = 2;
 
+/**
+ * Protocol version 3: version 2 plus one HEADERS shortcut, flag REPEAT: a call to the same
+ * method with the same timeout as the previous call on the connection leaves both fields
+ * out (4 of a small request's 76 bytes; docs/PROTOCOL.md §3.3).
+ */
+export const repeatVersion = 3;
+
 /** Longest compact frame header: varint length (5), type, flags, varint call id (5). */
 export const compactHeaderBytesMax = 12;
 
@@ -62,6 +69,26 @@ export function writeCompactHeader(buf: Uint8Array, type: number, flags: number,
 export class MethodIndex {
   private readonly byName = new Map<string, number>();
   private readonly names: string[] = [];
+  /** Version 3: the method and timeout of the last HEADERS on this connection (sent by the client, read by the server). */
+  private lastMethod: string | undefined;
+  private lastTimeoutMs = -1;
+
+  /** The client side: true when a HEADERS for `method` and `timeoutMs` may say REPEAT. */
+  repeats(method: string, timeoutMs: number): boolean {
+    return method === this.lastMethod && timeoutMs === this.lastTimeoutMs;
+  }
+
+  /** Both sides: the method and timeout of a HEADERS frame just written or read. */
+  remember(method: string, timeoutMs: number): void {
+    this.lastMethod = method;
+    this.lastTimeoutMs = timeoutMs;
+  }
+
+  /** The server side: the method and timeout a REPEAT refers to. */
+  previous(): { method: string; timeoutMs: number } {
+    if (this.lastMethod === undefined) throw new DecodeError('HEADERS: REPEAT before any HEADERS on this connection');
+    return { method: this.lastMethod, timeoutMs: this.lastTimeoutMs };
+  }
 
   /** The client side: the reference to send for `method` (0: send the name), indexing it when there is room. */
   reference(method: string): number {
@@ -89,24 +116,28 @@ export class MethodIndex {
 /**
  * A version 2 HEADERS payload: varint method reference (0: varint name length and the name
  * follow), varint timeoutMs, then with flag METADATA a varint block length and the block,
- * then with flag END the request message (the caller appends it). This is its length
- * without the request.
+ * then with flag END the request message (the caller appends it). With flag REPEAT
+ * (version 3) the reference, name and timeout are left out. This is its length without
+ * the request.
  */
-export function compactHeadersBytes(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
-  const nameBytes = reference === 0 ? varintBytes(methodBytes.length) + methodBytes.length : 0;
+export function compactHeadersBytes(flags: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
   const metadataBytes = metadataBlock === undefined ? 0 : varintBytes(metadataBlock.length) + metadataBlock.length;
+  if ((flags & FrameFlag.REPEAT) !== 0) return metadataBytes;
+  const nameBytes = reference === 0 ? varintBytes(methodBytes.length) + methodBytes.length : 0;
   return varintBytes(reference) + nameBytes + varintBytes(timeoutMs) + metadataBytes;
 }
 
 /** Writes those fields at `offset` of `buf` (room checked by the caller); returns the offset after them. */
-export function writeCompactHeaders(buf: Uint8Array, offset: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
-  offset = writeVarint(buf, offset, reference);
-  if (reference === 0) {
-    offset = writeVarint(buf, offset, methodBytes.length);
-    buf.set(methodBytes, offset);
-    offset += methodBytes.length;
+export function writeCompactHeaders(buf: Uint8Array, offset: number, flags: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): number {
+  if ((flags & FrameFlag.REPEAT) === 0) {
+    offset = writeVarint(buf, offset, reference);
+    if (reference === 0) {
+      offset = writeVarint(buf, offset, methodBytes.length);
+      buf.set(methodBytes, offset);
+      offset += methodBytes.length;
+    }
+    offset = writeVarint(buf, offset, timeoutMs);
   }
-  offset = writeVarint(buf, offset, timeoutMs);
   if (metadataBlock !== undefined) {
     offset = writeVarint(buf, offset, metadataBlock.length);
     buf.set(metadataBlock, offset);
@@ -116,9 +147,9 @@ export function writeCompactHeaders(buf: Uint8Array, offset: number, reference: 
 }
 
 /** The same fields as a payload of their own (tests, tools; a session writes them in place, `RpcSession.sendCompactHeaders`). */
-export function encodeCompactHeaders(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined): Uint8Array {
-  const out = new Uint8Array(compactHeadersBytes(reference, methodBytes, timeoutMs, metadataBlock));
-  writeCompactHeaders(out, 0, reference, methodBytes, timeoutMs, metadataBlock);
+export function encodeCompactHeaders(reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined, flags = 0): Uint8Array {
+  const out = new Uint8Array(compactHeadersBytes(flags, reference, methodBytes, timeoutMs, metadataBlock));
+  writeCompactHeaders(out, 0, flags, reference, methodBytes, timeoutMs, metadataBlock);
   return out;
 }
 
@@ -130,19 +161,31 @@ export interface CompactHeaders {
   readonly message: Uint8Array | undefined;
 }
 
-export function decodeCompactHeaders(payload: Uint8Array, flags: number, maxMetadataBytes: number, index: MethodIndex): CompactHeaders {
+/**
+ * Reads a compact HEADERS payload (`version` 2 or 3: only version 3 knows REPEAT); every
+ * HEADERS on a connection must be read, refused calls too, so the index and the previous
+ * call stay the client's.
+ */
+export function decodeCompactHeaders(payload: Uint8Array, flags: number, maxMetadataBytes: number, index: MethodIndex, version = repeatVersion): CompactHeaders {
   const reader = new Reader(payload, 'HEADERS');
-  const reference = reader.varint();
   let method: string;
-  if (reference === 0) {
-    const nameLength = reader.varint();
-    if (nameLength === 0 || nameLength > methodNameBytesMax) throw new DecodeError(`HEADERS: method name length ${nameLength} out of range 1..${methodNameBytesMax}`);
-    method = decodeUtf8(reader.bytes(nameLength), 'HEADERS method');
-    index.add(method);
+  let timeoutMs: number;
+  // Before version 3 the bit means nothing (unknown flag bits are ignored) and the fields are there.
+  if ((flags & FrameFlag.REPEAT) !== 0 && version >= repeatVersion) {
+    ({ method, timeoutMs } = index.previous());
   } else {
-    method = index.name(reference);
+    const reference = reader.varint();
+    if (reference === 0) {
+      const nameLength = reader.varint();
+      if (nameLength === 0 || nameLength > methodNameBytesMax) throw new DecodeError(`HEADERS: method name length ${nameLength} out of range 1..${methodNameBytesMax}`);
+      method = decodeUtf8(reader.bytes(nameLength), 'HEADERS method');
+      index.add(method);
+    } else {
+      method = index.name(reference);
+    }
+    timeoutMs = reader.varint();
+    index.remember(method, timeoutMs);
   }
-  const timeoutMs = reader.varint();
   let metadata = noMetadata;
   if ((flags & FrameFlag.METADATA) !== 0) {
     const blockLength = reader.varint();

@@ -66,7 +66,7 @@ export class FrameDecoder {
     let offset = 0;
     if (!this.preambleSeen) {
       this.preambleSeen = true;
-      this.compact = this.sink.onPreamble(decodePreamble(buf.subarray(0, preambleBytes))) === compactVersion;
+      this.compact = (this.sink.onPreamble(decodePreamble(buf.subarray(0, preambleBytes))) ?? 1) >= compactVersion;
       offset = preambleBytes;
     }
     // A compact frame can be as short as 3 bytes.

@@ -30,6 +30,11 @@ export const FrameFlag = {
   UNPROCESSED: 0x02,
   /** HEADERS, version 2: a metadata block follows the timeout. */
   METADATA: 0x04,
+  /**
+   * HEADERS, version 3: the method reference and the timeout are left out; they are those
+   * of the previous HEADERS frame on this connection.
+   */
+  REPEAT: 0x08,
 } as const;
 
 /** Longest method name ("service/method"), in bytes. */

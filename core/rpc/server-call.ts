@@ -181,7 +181,7 @@ export class ServerCall implements ServerCallContext, DeadlineEntry {
     const session = this.host.session;
     // The response and the trailer go out before `finish`, which may close a draining connection.
     if (this.response !== undefined && error === undefined) {
-      if (session.version === compactVersion) {
+      if (session.version >= compactVersion) {
         session.send(FrameType.MESSAGE, FrameFlag.END, this.callId, this.response);
         return this.finish(undefined);
       }

@@ -278,8 +278,8 @@ class ServerConnection implements SessionHandler, ServerCallHost {
   private onHeaders(callId: number, flags: number, payload: Uint8Array): void {
     if (callId <= this.highestSeen) throw new DecodeError(`HEADERS for call ${callId}: call ids must increase (last was ${this.highestSeen})`);
     this.highestSeen = callId;
-    const headers: HeadersPayload & { readonly message?: Uint8Array } = this.session.version === compactVersion
-      ? decodeCompactHeaders(payload, flags, this.server.limits.maxMetadataBytes, this.session.methods)
+    const headers: HeadersPayload & { readonly message?: Uint8Array } = this.session.version >= compactVersion
+      ? decodeCompactHeaders(payload, flags, this.server.limits.maxMetadataBytes, this.session.methods, this.session.version)
       : decodeHeaders(payload, this.server.limits.maxMetadataBytes);
     const route = this.server.route(headers.method);
     const method = route === undefined ? undefined : headers.method;

@@ -152,7 +152,7 @@ export class RpcSession {
     if (this.state === 'closed') return false;
     this.framesOut++;
     const payloadBytes = (payload?.length ?? 0) + (tail?.length ?? 0);
-    const compact = this.version === compactVersion;
+    const compact = this.version >= compactVersion;
     const buf = frameBuffer((compact ? compactHeaderBytesMax : frameHeaderBytes) + payloadBytes);
     let offset = compact ? writeCompactHeader(buf, type, flags, callId, payloadBytes) : writeFixedHeader(buf, type, flags, callId, payloadBytes);
     if (payload !== undefined) offset = copyInto(buf, offset, payload);
@@ -167,10 +167,10 @@ export class RpcSession {
   sendCompactHeaders(flags: number, callId: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined, request: Uint8Array | undefined): boolean {
     if (this.state === 'closed') return false;
     this.framesOut++;
-    const payloadBytes = compactHeadersBytes(reference, methodBytes, timeoutMs, metadataBlock) + (request?.length ?? 0);
+    const payloadBytes = compactHeadersBytes(flags, reference, methodBytes, timeoutMs, metadataBlock) + (request?.length ?? 0);
     const buf = frameBuffer(compactHeaderBytesMax + payloadBytes);
     let offset = writeCompactHeader(buf, FrameType.HEADERS, flags, callId, payloadBytes);
-    offset = writeCompactHeaders(buf, offset, reference, methodBytes, timeoutMs, metadataBlock);
+    offset = writeCompactHeaders(buf, offset, flags, reference, methodBytes, timeoutMs, metadataBlock);
     if (request !== undefined) offset = copyInto(buf, offset, request);
     return this.write(frameView(buf, offset));
   }

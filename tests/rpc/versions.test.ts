@@ -56,6 +56,11 @@ describe('rpc protocol versions: negotiation through the preamble', () => {
     ['a version 2 client and server speak 2', 81, 2, 2, 2],
     ['a version 1 client gets version 1 from a version 2 server', 82, 1, 2, 1],
     ['a version 2 client gets version 1 from a version 1 server', 83, 2, 1, 1],
+    ['a version 3 client and server speak 3', 88, 3, 3, 3],
+    ['a version 3 client gets version 2 from a version 2 server', 89, 3, 2, 2],
+    ['a version 2 client gets version 2 from a version 3 server', 90, 2, 3, 2],
+    ['a version 1 client gets version 1 from a version 3 server', 91, 1, 3, 1],
+    ['a version 3 client gets version 1 from a version 1 server', 92, 3, 1, 1],
   ] as const) {
     test(`${name}; every kind of call works`, seed, async (s) => {
       const { sim, calc, client, serverAddress } = rig({ seed: s, client: { protocolVersionMax: clientMax }, server: { protocolVersionMax: serverMax } });
@@ -68,6 +73,12 @@ describe('rpc protocol versions: negotiation through the preamble', () => {
       expect((boom as { error: RpcError }).error.code).toBe('NOT_FOUND');
       // A method name used again goes by its index (version 2); a second connection starts a fresh table.
       expect(await settle(sim, calc().add({ a: 2, b: 2 }))).toEqual({ ok: true, value: { sum: 4 } });
+      // The same method and timeout again (version 3: REPEAT), with metadata, then another timeout, then another method.
+      expect(await settle(sim, calc().add({ a: 3, b: 2 }))).toEqual({ ok: true, value: { sum: 5 } });
+      expect(await settle(sim, calc().add({ a: 4, b: 2 }, { metadata: { token: 'y' } }))).toEqual({ ok: true, value: { sum: 6 } });
+      expect(await settle(sim, calc().add({ a: 5, b: 2 }, { timeoutMs: 1_234 }))).toEqual({ ok: true, value: { sum: 7 } });
+      expect(await settle(sim, calc().sum([{ x: 4 }]))).toEqual({ ok: true, value: { total: 4 } });
+      expect(await settle(sim, calc().add({ a: 6, b: 2 }))).toEqual({ ok: true, value: { sum: 8 } });
     });
   }
 
@@ -94,6 +105,48 @@ describe('rpc protocol versions: negotiation through the preamble', () => {
     expect(benchRequest.length).toBeLessThanOrEqual(80);
     expect(encodeCompactFrame(FrameType.MESSAGE, FrameFlag.END, 20_000, msgpackCodec.encode(payload64)).length).toBeLessThanOrEqual(80);
     expect(peer().closed).toBe(false);
+  });
+
+  test('version 3 on the wire: a repeated call leaves out method and timeout, 72 bytes each way for the bench call', 93, async (seed) => {
+    const { sim, serverAddress } = rig({ seed });
+    const peer = rawClient(sim, serverAddress, 3);
+    await sim.runForAsync(10);
+    expect(peer().version).toBe(3);
+    const index = new MethodIndex();
+    const call = (callId: number, method: string, flags = 0) => {
+      const fields = encodeCompactHeaders(index.reference(method), methodBytes(method), 30_000, undefined, flags);
+      return encodeCompactFrame(FrameType.HEADERS, FrameFlag.END | flags, callId, new Uint8Array([...fields, ...msgpackCodec.encode({ a: callId, b: 1 })]));
+    };
+    const first = call(1, 'calc.v1/add');
+    const repeated = call(2, 'calc.v1/add', FrameFlag.REPEAT);
+    // A call the server refuses (no such method) is still the previous call: its REPEAT is refused too.
+    const unknown = call(3, 'calc.v1/nope');
+    const repeatedUnknown = call(4, 'calc.v1/nope', FrameFlag.REPEAT);
+    for (const frame of [first, repeated, unknown, repeatedUnknown]) peer().write(frame);
+    await sim.runForAsync(50);
+    expect(repeated.length).toBe(first.length - 1 - 'calc.v1/add'.length - 1 - 3);
+    expect(peer().frames.map((f) => [f.type, f.callId])).toEqual([[FrameType.MESSAGE, 1], [FrameType.MESSAGE, 2], [FrameType.TRAILER, 3], [FrameType.TRAILER, 4]]);
+    expect(msgpackCodec.decode(peer().frames[1]!.payload)).toEqual({ sum: 3 });
+    expect(peer().frames.slice(2).map((f) => decodeTrailer(f.payload).status)).toEqual([Status.UNIMPLEMENTED, Status.UNIMPLEMENTED]);
+    const benchRequest = encodeCompactFrame(FrameType.HEADERS, FrameFlag.END | FrameFlag.REPEAT, 20_000, msgpackCodec.encode(payload64));
+    expect(benchRequest.length).toBe(encodeCompactFrame(FrameType.MESSAGE, FrameFlag.END, 20_000, msgpackCodec.encode(payload64)).length);
+    expect(benchRequest.length).toBe(72);
+    expect(peer().closed).toBe(false);
+  });
+
+  test('REPEAT before any HEADERS is a protocol violation; in version 2 the bit means nothing', 94, async (seed) => {
+    const { sim, serverAddress } = rig({ seed });
+    const v3 = rawClient(sim, serverAddress, 3);
+    await sim.runForAsync(10);
+    v3().write(encodeCompactFrame(FrameType.HEADERS, FrameFlag.END | FrameFlag.REPEAT, 1, msgpackCodec.encode({ a: 1, b: 1 })));
+    await sim.runForAsync(50);
+    expect(v3().version).toBe(3);
+    expect(v3().frames.map((f) => f.type)).toEqual([FrameType.GOAWAY]);
+    expect(v3().closed).toBe(true);
+    // Version 2: an unknown flag bit is ignored, the method and timeout are read as usual.
+    const fields = encodeCompactHeaders(0, methodBytes('calc.v1/add'), 500, undefined);
+    expect(decodeCompactHeaders(fields, FrameFlag.REPEAT, 64, new MethodIndex(), 2)).toMatchObject({ method: 'calc.v1/add', timeoutMs: 500 });
+    expect(() => decodeCompactHeaders(new Uint8Array(0), FrameFlag.REPEAT, 64, new MethodIndex(), 3)).toThrow(/REPEAT before any HEADERS/);
   });
 
   test('a server answers a bad preamble with its own in version 1, then GOAWAY', 85, async (seed) => {
@@ -126,7 +179,7 @@ describe('rpc protocol versions: negotiation through the preamble', () => {
       onFrame: () => undefined,
     });
     expect(() => decoder.push(encodePreamble(defaultLimits, 2, 2))).toThrow(DecodeError);
-    expect(() => new FrameDecoder(1024, { onPreamble: () => undefined, onFrame: () => undefined }).push(encodePreamble(defaultLimits, 3, 3))).toThrow(/version 3/);
+    expect(() => new FrameDecoder(1024, { onPreamble: () => undefined, onFrame: () => undefined }).push(encodePreamble(defaultLimits, 4, 4))).toThrow(/version 4/);
   });
 });
 
