@@ -139,11 +139,16 @@ export class DatagramNetwork {
     if (event.slowed) {
       // Held by a process that has since crashed: the new one never received it.
       if (event.slowedEpoch !== host.epoch) return this.trace.drop(nowMs, event.fromIndex, host.index, bytes, 'host-down', event.msg, host.index);
-      host.slowHeld--;
+      // Once: a held datagram that came due while its host was paused comes back here on resume.
+      if (event.slowHeldCounted) {
+        event.slowHeldCounted = false;
+        host.slowHeld--;
+      }
     } else if (this.hosts.mustWait(event, host)) {
       // A slow host holds at most `slowHeldMax` datagrams, as a real node's fault control does.
       if (host.slowHeld >= slowHeldMax) return this.trace.drop(nowMs, event.fromIndex, host.index, bytes, 'buffer-full', event.msg, host.index);
       host.slowHeld++;
+      event.slowHeldCounted = true;
       event.slowedEpoch = host.epoch;
       return this.hosts.putBack(event, host);
     }

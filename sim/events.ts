@@ -36,7 +36,10 @@ export class TimerEvent {
 
 /**
  * A datagram arriving at `to`. Its fields are writable because `DatagramNetwork` reuses
- * the event of a delivered datagram for a later send (nothing else holds it by then).
+ * the event of a delivered datagram for a later send. The rule that makes this safe: once
+ * `DatagramNetwork.deliver` has handed a datagram to its host on the fast path, nothing may
+ * keep its event (held, deferred and put-back events take the checked path and are never
+ * freed).
  */
 export class DatagramEvent {
   readonly kind = 'datagram';
@@ -44,6 +47,8 @@ export class DatagramEvent {
   slowed = false;
   /** The receiver's epoch when it put the datagram back: a process started since never received it. */
   slowedEpoch = -1;
+  /** Counted in its receiver's `slowHeld` until it comes due (then, if the host is paused, it waits as a deferred datagram, no longer held). */
+  slowHeldCounted = false;
   /** `data.length`, kept here so that a delivery need not touch the payload. */
   bytes: number;
   /** The sender's index and address, kept here so that a delivery need not touch the sender. */

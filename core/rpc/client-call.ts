@@ -47,6 +47,8 @@ export class ClientCall implements DeadlineEntry {
   id = 0;
   /** Absolute deadline on the Env clock; Infinity for none. */
   deadlineMs = Infinity;
+  /** `deadlineMs − startedAtMs`, exact when set by the timeout (see `arm`). */
+  private budgetMs = Infinity;
   deadlineSlot = -1;
   deadlineOrder = 0;
   state: 'pending' | 'open' | 'done' = 'pending';
@@ -305,8 +307,12 @@ export class ClientCall implements DeadlineEntry {
   }
 
   private arm(defaultTimeoutMs: number): void {
-    const byTimeout = this.startedAtMs + (this.options.timeoutMs ?? defaultTimeoutMs);
+    const timeoutMs = this.options.timeoutMs ?? defaultTimeoutMs;
+    const byTimeout = this.startedAtMs + timeoutMs;
     const deadline = Math.min(byTimeout, this.options.deadlineMs ?? Infinity);
+    // The time left at the start, exact when the timeout decides (start + timeout − start
+    // need not give the timeout back in floating point; version 3 repeats equal fields).
+    this.budgetMs = deadline === byTimeout ? timeoutMs : deadline - this.startedAtMs;
     const signal = this.options.signal;
     if (signal !== undefined) {
       this.onAbort = () => this.cancel('CANCELLED', `${this.fullMethod}: cancelled by the caller's signal`);
@@ -327,8 +333,8 @@ export class ClientCall implements DeadlineEntry {
   private timeoutField(): number {
     if (this.deadlineMs === Infinity) return 0;
     // A call that begins as it is made saves a clock read: no time has passed since `startedAtMs`.
-    const nowMs = this.mayWait ? this.clock.now() : this.startedAtMs;
-    return Math.min(u32Max, Math.max(1, Math.ceil(this.deadlineMs - nowMs)));
+    const leftMs = this.mayWait ? this.deadlineMs - this.clock.now() : this.budgetMs;
+    return Math.min(u32Max, Math.max(1, Math.ceil(leftMs)));
   }
 
   private finish(error: RpcError | undefined): void {

@@ -66,7 +66,7 @@ export interface RpcClientOptions {
   pendingCallsMax?: number;
   interceptors?: readonly ClientInterceptor[];
   onCallEnd?: (info: CallEndInfo) => void;
-  /** The highest protocol version offered to servers; a server that speaks only an earlier one gets that. @default 2 */
+  /** The highest protocol version offered to servers; a server that speaks only an earlier one gets that. @default 3 */
   protocolVersionMax?: number;
 }
 

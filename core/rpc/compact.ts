@@ -166,7 +166,7 @@ export interface CompactHeaders {
  * HEADERS on a connection must be read, refused calls too, so the index and the previous
  * call stay the client's.
  */
-export function decodeCompactHeaders(payload: Uint8Array, flags: number, maxMetadataBytes: number, index: MethodIndex, version = repeatVersion): CompactHeaders {
+export function decodeCompactHeaders(payload: Uint8Array, flags: number, maxMetadataBytes: number, index: MethodIndex, version: number = compactVersion): CompactHeaders {
   const reader = new Reader(payload, 'HEADERS');
   let method: string;
   let timeoutMs: number;

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.ts';
 export const protocolMagic = Uint8Array.of(0x53, 0x48, 0x52, 0x50);
 /** The first protocol version: fixed 10-byte frame headers. Every client preamble says it, so version 1 servers accept it. */
 export const protocolVersion = 1;
-/** The highest version this implementation speaks (2: compact framing, see compact.ts); a peer naming another is refused. */
+/** The highest version this implementation speaks (2: compact framing, 3: and REPEAT; see compact.ts); a peer naming another is refused. */
 export const protocolVersionMax = 3;
 /** Preamble: magic(4) version(1) versionMax(1) reserved(2) maxFrameBytes(4) maxConcurrentCalls(4) maxMetadataBytes(4) initialCallWindowBytes(4) idleTimeoutMs(4). */
 export const preambleBytes = 32;

@@ -49,7 +49,7 @@ export interface RpcServerOptions {
   buffers?: Partial<BufferLimits>;
   /** Told of each refusal for holding too many request bytes (a refusal counter). Must be quick and must not throw. */
   onBufferRefused?: () => void;
-  /** The highest protocol version served; clients that speak only an earlier one get that. @default 2 */
+  /** The highest protocol version served; clients that speak only an earlier one get that. @default 3 */
   protocolVersionMax?: number;
 }
 

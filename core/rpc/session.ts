@@ -44,9 +44,9 @@ export interface SessionOptions {
    */
   role?: 'client' | 'server';
   /**
-   * The highest protocol version this side speaks: 1 (fixed 10-byte frame headers) or 2
-   * (compact framing, fewer bytes per call; see compact.ts). A peer that speaks only 1
-   * still gets 1. @default 1
+   * The highest protocol version this side speaks: 1 (fixed 10-byte frame headers), 2
+   * (compact framing, fewer bytes per call; see compact.ts) or 3 (2 and REPEAT). A peer
+   * that speaks only an earlier one gets that. @default 1
    */
   versionMax?: number;
 }
@@ -87,7 +87,7 @@ export class RpcSession {
   framesOut = 0;
   /** The protocol version of the frames on this connection: 1 until the preambles agree on another. */
   version = protocolVersion;
-  /** Version 2's method names by index (both sides keep the same table). */
+  /** Versions 2 and 3: method names by index, and the previous HEADERS' method and timeout (both sides keep the same). */
   readonly methods = new MethodIndex();
   private preambleWritten = false;
   private stream: Stream | undefined;
@@ -161,8 +161,8 @@ export class RpcSession {
   }
 
   /**
-   * Version 2: a HEADERS frame whose fields (compact.ts) are written straight into the
-   * frame, followed by `request` when it rides along (flag END).
+   * Versions 2 and 3: a HEADERS frame whose fields (compact.ts) are written straight into
+   * the frame, followed by `request` when it rides along (flag END).
    */
   sendCompactHeaders(flags: number, callId: number, reference: number, methodBytes: Uint8Array, timeoutMs: number, metadataBlock: Uint8Array | undefined, request: Uint8Array | undefined): boolean {
     if (this.state === 'closed') return false;

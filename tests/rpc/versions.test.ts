@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DecodeError } from '../../core/index.ts';
 import {
   FrameDecoder, FrameFlag, FrameType, MethodIndex, RpcError, Status, decodeCancel, decodeCompactHeaders, decodeTrailer, defaultLimits,
   encodeCompactFrame, encodeCompactHeaders, encodeFrame, encodeHeaders, encodeMetadata, encodePreamble, methodBytes, msgpackCodec,
 } from '../../core/rpc/index.ts';
 import { readVarint, varintBytes, writeVarint } from '../../core/rpc/bytes.ts';
+import { RpcSession } from '../../core/rpc/session.ts';
 import type { Simulation } from '../../sim/index.ts';
 import { collect, rig, settle, simTest } from './helpers.ts';
 
@@ -132,6 +133,30 @@ describe('rpc protocol versions: negotiation through the preamble', () => {
     expect(benchRequest.length).toBe(encodeCompactFrame(FrameType.MESSAGE, FrameFlag.END, 20_000, msgpackCodec.encode(payload64)).length);
     expect(benchRequest.length).toBe(72);
     expect(peer().closed).toBe(false);
+  });
+
+  test('version 3: calls to one method with one timeout say REPEAT, whatever the clock reads', 95, async (seed) => {
+    const flags: number[] = [];
+    const send = RpcSession.prototype.sendCompactHeaders;
+    const spied = vi.spyOn(RpcSession.prototype, 'sendCompactHeaders').mockImplementation(function (this: RpcSession, ...args) {
+      flags.push(args[0]);
+      return send.apply(this, args);
+    });
+    try {
+      const { sim, calc } = rig({ seed });
+      // A fractional clock reading just under 2^20 ms: start + timeout crosses a power of two
+      // and rounds, so start + timeout − start is not always the timeout.
+      sim.skewClock('client', 1_040_000.123_456_789);
+      for (let i = 0; i < 100; i++) {
+        await sim.runForAsync(0.37);
+        expect(await settle(sim, calc().add({ a: i, b: 1 }, { timeoutMs: 30_000 }))).toEqual({ ok: true, value: { sum: i + 1 } });
+      }
+    } finally {
+      spied.mockRestore();
+    }
+    // The first call waited for the connection, so its timeout field is what was left then;
+    // the second names the full timeout; every later one repeats it.
+    expect(flags.map((f) => f & FrameFlag.REPEAT)).toEqual([0, 0, ...Array<number>(98).fill(FrameFlag.REPEAT)]);
   });
 
   test('REPEAT before any HEADERS is a protocol violation; in version 2 the bit means nothing', 94, async (seed) => {

@@ -253,3 +253,26 @@ describe('host faults', () => {
     expect(() => sim.partition(['a'])).toThrow(/two groups/);
   });
 });
+
+describe('slow and pause together', () => {
+  it('a held datagram that comes due while its host is paused is counted off once (slowHeld back to 0)', () => {
+    const sim = new Simulation({ seed: 1 });
+    const got: number[] = [];
+    sim.host('b', ({ transport }) => {
+      transport.datagrams.onDatagram = (_from, data) => got.push(data[0]!);
+    });
+    sim.host('a', ({ transport, clock }) => {
+      clock.setTimer(1, () => transport.datagrams.send('b:7946', Uint8Array.of(1)));
+    });
+    sim.slow('b', 50);
+    sim.runFor(20); // arrived and held until about 50 ms later
+    sim.pause('b');
+    sim.runFor(100); // comes due while b is paused: deferred
+    sim.slow('b', 0);
+    sim.resume('b');
+    sim.runFor(10);
+    expect(got).toEqual([1]);
+    // Counted twice before the fix (-1): the host could then hold one datagram over slowHeldMax.
+    expect((sim as unknown as { hosts: { get(name: string): { slowHeld: number } } }).hosts.get('b').slowHeld).toBe(0);
+  });
+});
