@@ -172,12 +172,8 @@ export class EventQueue<T> {
 
   private grow(): void {
     const capacity = this.nodeTimes.length * 2;
-    const times = new Float64Array(capacity);
-    times.set(this.nodeTimes);
-    const next = new Int32Array(capacity);
-    next.set(this.nodeNext);
-    this.nodeTimes = times;
-    this.nodeNext = next;
+    this.nodeTimes = grown(this.nodeTimes, capacity);
+    this.nodeNext = grown(this.nodeNext, capacity);
     const items = this.nodeItems;
     for (let i = items.length; i < capacity; i++) items.push(undefined);
   }
@@ -283,12 +279,15 @@ export class HeapQueue<T> {
 
   private grow(): void {
     const capacity = this.times.length * 2;
-    const times = new Float64Array(capacity);
-    times.set(this.times);
-    const seqs = new Float64Array(capacity);
-    seqs.set(this.seqs);
-    this.times = times;
-    this.seqs = seqs;
+    this.times = grown(this.times, capacity);
+    this.seqs = grown(this.seqs, capacity);
     this.items.length = capacity;
   }
+}
+
+/** A copy of `array` with room for `capacity` entries (the queue's arrays only grow). */
+function grown<A extends Float64Array | Int32Array>(array: A, capacity: number): A {
+  const copy = new (array.constructor as new (length: number) => A)(capacity);
+  copy.set(array);
+  return copy;
 }
