@@ -199,7 +199,7 @@ export class ClientCall implements DeadlineEntry {
     switch (type) {
       case FrameType.MESSAGE:
         this.onMessage(payload);
-        // Version 2: a server's MESSAGE|END is the last one and ends the call OK.
+        // Versions 2 and 3: a server's MESSAGE|END is the last one and ends the call OK.
         if ((flags & FrameFlag.END) !== 0 && this.state === 'open' && this.host!.session.version >= compactVersion) this.succeed();
         return;
       case FrameType.TRAILER:

@@ -84,10 +84,14 @@ export class MethodIndex {
     this.lastTimeoutMs = timeoutMs;
   }
 
-  /** The server side: the method and timeout a REPEAT refers to. */
-  previous(): { method: string; timeoutMs: number } {
+  /** The server side: the method a REPEAT refers to (its timeout is `previousTimeoutMs`). */
+  previousMethod(): string {
     if (this.lastMethod === undefined) throw new DecodeError('HEADERS: REPEAT before any HEADERS on this connection');
-    return { method: this.lastMethod, timeoutMs: this.lastTimeoutMs };
+    return this.lastMethod;
+  }
+
+  get previousTimeoutMs(): number {
+    return this.lastTimeoutMs;
   }
 
   /** The client side: the reference to send for `method` (0: send the name), indexing it when there is room. */
@@ -172,7 +176,8 @@ export function decodeCompactHeaders(payload: Uint8Array, flags: number, maxMeta
   let timeoutMs: number;
   // Before version 3 the bit means nothing (unknown flag bits are ignored) and the fields are there.
   if ((flags & FrameFlag.REPEAT) !== 0 && version >= repeatVersion) {
-    ({ method, timeoutMs } = index.previous());
+    method = index.previousMethod();
+    timeoutMs = index.previousTimeoutMs;
   } else {
     const reference = reader.varint();
     if (reference === 0) {
