@@ -451,6 +451,18 @@ function largestPacket(results: Record<string, Record<string, VariantFigures>>):
   return max > 0 ? max : null;
 }
 
+/** Run-by-run ratios of one pair at one in-flight level (medians over the runs). */
+export interface PairedRatio {
+  callsPerSec: number | null;
+  cpuUsPerCall: number | null;
+  /**
+   * p99 latency over p99 latency. A 1.5 s window's p99 is set by the few pipeline stalls
+   * that fall in it, so one run's p99 moves by 2× between runs of the same variant; pairing
+   * run i with run i and taking the median is the steadiest comparison this bench has.
+   */
+  p99Ms: number | null;
+}
+
 /**
  * The same pairs, taken run by run: run i of the subject and run i of the baseline ran
  * minutes apart at most (runs are interleaved), so their ratio is less exposed to load that
@@ -458,10 +470,10 @@ function largestPacket(results: Record<string, Record<string, VariantFigures>>):
  * level: the median over runs of calls/s over calls/s, and of CPU µs per call over CPU µs
  * per call (the issue's "CPU per call at most 1.15× the transport's").
  */
-export function pairedRatios(samples: ReadonlyMap<string, readonly LoadResult[]>, levels: readonly number[]): Record<string, Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }>> {
-  const out: Record<string, Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }>> = {};
+export function pairedRatios(samples: ReadonlyMap<string, readonly LoadResult[]>, levels: readonly number[]): Record<string, Record<string, PairedRatio>> {
+  const out: Record<string, Record<string, PairedRatio>> = {};
   for (const [subjectName, baselineName] of ratioPairs) {
-    const byLevel: Record<string, { callsPerSec: number | null; cpuUsPerCall: number | null }> = {};
+    const byLevel: Record<string, PairedRatio> = {};
     for (const level of levels) {
       const subject = samples.get(`${subjectName}@${level}`);
       const baseline = samples.get(`${baselineName}@${level}`);
@@ -470,6 +482,7 @@ export function pairedRatios(samples: ReadonlyMap<string, readonly LoadResult[]>
       byLevel[String(level)] = {
         callsPerSec: medianOf(pairs.map(([s, b]) => s.callsPerSec / b.callsPerSec)),
         cpuUsPerCall: medianOf(pairs.map(([s, b]) => s.cpuUsPerCall / b.cpuUsPerCall)),
+        p99Ms: medianOf(pairs.map(([s, b]) => s.p99Ms / b.p99Ms)),
       };
     }
     if (Object.keys(byLevel).length > 0) out[`${subjectName}/${baselineName}`] = byLevel;

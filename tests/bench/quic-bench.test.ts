@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { medianOf, quicBenchOptionsFromArgs, ratios, runQuicBench, type VariantFigures } from '../../bench/quic.ts';
+import { medianOf, pairedRatios, quicBenchOptionsFromArgs, ratios, runQuicBench, type LoadResult, type VariantFigures } from '../../bench/quic.ts';
 import { runRpcMemory } from '../../bench/rpc-memory.ts';
 import { rpcBenchIncludesQuic } from '../../bench/rpc.ts';
 
@@ -13,7 +13,7 @@ describe('quic bench', () => {
     const parsed = JSON.parse(JSON.stringify(report)) as {
       packetBytesLimit: number; packetBytesMaxSeen: number;
       results: Record<string, Record<string, VariantFigures>>; ratios: Record<string, Record<string, number>>;
-      pairedRatios: Record<string, Record<string, { callsPerSec: number; cpuUsPerCall: number }>>;
+      pairedRatios: Record<string, Record<string, { callsPerSec: number; cpuUsPerCall: number; p99Ms: number }>>;
       streaming: { results: Record<string, { messages: number; messagesPerSec: number; cpuUsPerMessage: number }>; ratios: Record<string, number> };
     };
     for (const level of ['1', '16']) {
@@ -30,6 +30,7 @@ describe('quic bench', () => {
     expect(parsed.packetBytesMaxSeen).toBeLessThanOrEqual(parsed.packetBytesLimit);
     expect(parsed.ratios['shoal-rpc/shoal-transport']!['16']).toBeGreaterThan(0);
     expect(parsed.pairedRatios['shoal-rpc/shoal-transport']!['16']!.cpuUsPerCall).toBeGreaterThan(0);
+    expect(parsed.pairedRatios['shoal-rpc/shoal-transport']!['16']!.p99Ms).toBeGreaterThan(0);
     // One-way streaming, RPC server stream against the transport: both moved messages.
     for (const name of ['shoal-rpc', 'shoal-transport']) expect(parsed.streaming.results[name]!.messages, name).toBeGreaterThan(0);
     expect(parsed.streaming.ratios['shoal-rpc/shoal-transport']).toBeGreaterThan(0);
@@ -43,6 +44,16 @@ describe('quic bench', () => {
     expect(medianOf([3, 1, 2])).toBe(2);
     expect(medianOf([4, 1, Number.NaN, 2, 3])).toBe(2.5);
     expect(medianOf([])).toBeNull();
+  });
+
+  it('pairs run i with run i: calls/s, CPU per call and p99, each the median over runs', () => {
+    const run = (callsPerSec: number, cpuUsPerCall: number, p99Ms: number): LoadResult => ({ calls: callsPerSec, timeouts: 0, callsPerSec, p50Ms: 1, p99Ms, cpuUsPerCall });
+    const samples = new Map<string, LoadResult[]>([
+      // Run 2 of both variants hit a stall: its p99 doubles, the ratio of that pair does not.
+      ['shoal-rpc@256', [run(900, 110, 33), run(950, 100, 80), run(800, 120, 36)]],
+      ['raw-multiplexed-coalesced@256', [run(1000, 100, 30), run(1000, 100, 70), run(1000, 100, 24)]],
+    ]);
+    expect(pairedRatios(samples, [256])['shoal-rpc/raw-multiplexed-coalesced']!['256']).toEqual({ callsPerSec: 0.9, cpuUsPerCall: 1.1, p99Ms: 1.14 });
   });
 
   it('reports a ratio against a baseline that completed no call as null with a reason', () => {
