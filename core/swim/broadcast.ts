@@ -102,7 +102,12 @@ export class BroadcastQueue {
       const items = bucket.items;
       for (let i = bucket.head; i < items.length; i++) {
         const b = items[i]!;
-        if (!bucket.holds(b)) continue;
+        if (!bucket.holds(b)) {
+          // Sent or replaced: the oldest are sent first, so stale entries gather at the
+          // front; stepping the head past them keeps the next packet from scanning them again.
+          if (i === bucket.head) bucket.head++;
+          continue;
+        }
         if (packet.tryAppend(b.bytes)) picked.push(b);
         else if (++misses >= fillMissesMax) break scan;
       }
