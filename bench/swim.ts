@@ -37,7 +37,15 @@ export interface SwimSizeResult {
 
 const lanProbeIntervalMs = 1000;
 
-export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSizeResult {
+/** How often a child reports how far it got (simulated ms), so a run that dies says where. */
+const progressEveryMs = 5_000;
+
+/** One progress line on stderr: `progress <simulated ms> <members started> <rss MiB>`. */
+function reportProgress(simulatedMs: number, started: number): void {
+  process.stderr.write(`progress ${simulatedMs} ${started} ${Math.round(process.memoryUsage.rss() / 1048576)}\n`);
+}
+
+export function runSwimSize(size: number, simulatedMs: number, seed = 1, progress?: (simulatedMs: number, started: number) => void): SwimSizeResult {
   const sim = new Simulation({ seed, trace: { capacity: 0 } });
   const config: SwimConfigInput = { preset: 'lan' };
   const seeds = Array.from({ length: Math.min(5, size) }, (_, i) => `n${i}`);
@@ -101,6 +109,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1): SwimSi
   let events = 0;
   for (let t = 1000; t <= simulatedMs; t += 1000) {
     events += sim.runUntil(t);
+    if (progress !== undefined && t % progressEveryMs === 0) progress(t, sim.hostNames().length);
     if (convergedAtMs === null && t > Math.min(20_000, size * 10)) {
       const nodes = running();
       if (nodes.length === size && nodes.every((n) => n.liveMembers === size)) convergedAtMs = t;
@@ -202,7 +211,7 @@ function round(x: number): number {
 export const semiSpaceMiB = 32;
 
 /** Runs one size in a child process, so each gets its own heap limit and peak RSS. */
-export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: number, timeoutMs: number): SwimSizeResult | { size: number; error: string } {
+export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: number, timeoutMs: number): SwimSizeResult | ({ size: number } & SwimSizeFailure) {
   const file = fileURLToPath(import.meta.url);
   // A 32 MiB semi-space (V8's default is 16): a join allocates short-lived messages faster
   // than the default young generation turns over, and promotes some of them. ~7 % less CPU
@@ -212,14 +221,35 @@ export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: n
   });
   const line = child.stdout?.trim().split('\n').pop();
   if (child.status === 0 && line) return JSON.parse(line) as SwimSizeResult;
-  const reason = child.signal === 'SIGTERM' ? `timed out after ${timeoutMs / 1000} s wall` : (child.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-  return { size, error: `did not complete: ${reason}` };
+  return { size, ...childFailure(child.stderr ?? '', child.signal === 'SIGTERM' ? timeoutMs : undefined, heapMiB) };
+}
+
+/** What a child that did not finish got through, from its progress lines, and why it stopped. */
+export interface SwimSizeFailure {
+  error: string;
+  /** The last simulated time it reported (progress every 5 s simulated), and the members started by then. */
+  reachedSimulatedMs?: number;
+  membersStarted?: number;
+  /** Its resident memory at that report, MiB. */
+  rssMiB?: number;
+}
+
+export function childFailure(stderr: string, timedOutAfterMs: number | undefined, heapMiB: number): SwimSizeFailure {
+  const lines = stderr.trim().split('\n');
+  const last = lines.filter((l) => l.startsWith('progress ')).pop()?.split(' ').map(Number);
+  const reached = last === undefined ? {} : { reachedSimulatedMs: last[1]!, membersStarted: last[2]!, rssMiB: last[3]! };
+  const where = last === undefined ? 'before its first progress report' : `after ${last[1]! / 1000} s simulated (${last[2]} members started, RSS ${last[3]} MiB)`;
+  let why: string;
+  if (timedOutAfterMs !== undefined) why = `timed out after ${timedOutAfterMs / 1000} s wall`;
+  else if (/heap out of memory|Reached heap limit/.test(stderr)) why = `ran out of its ${heapMiB} MiB heap`;
+  else why = lines.filter((l) => !l.startsWith('progress ')).slice(-3).join(' | ') || 'exited without a result';
+  return { error: `did not complete: ${why} ${where}`, ...reached };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const size = Number(process.argv[2] ?? 100);
   const simulatedMs = Number(process.argv[3] ?? 600_000);
-  console.log(JSON.stringify(size === 0 ? runFalsePositives(100, simulatedMs) : runSwimSize(size, simulatedMs)));
+  console.log(JSON.stringify(size === 0 ? runFalsePositives(100, simulatedMs) : runSwimSize(size, simulatedMs, 1, reportProgress)));
 }
 
 /**

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { childFailure, runSwimSizeInChild } from '../../bench/swim.ts';
+
+describe('swim bench: a size that does not complete', () => {
+  it('says why it stopped and how far it got, from the child\'s progress lines', () => {
+    const oom = 'progress 5000 4100 900\nprogress 10000 8200 2400\n\n<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n 9: 0x1080237 v8::internal::StackGuard::HandleInterrupts()';
+    expect(childFailure(oom, undefined, 4096)).toEqual({
+      error: 'did not complete: ran out of its 4096 MiB heap after 10 s simulated (8200 members started, RSS 2400 MiB)',
+      reachedSimulatedMs: 10_000, membersStarted: 8200, rssMiB: 2400,
+    });
+    expect(childFailure('progress 5000 100 80\n', 300_000, 4096).error).toBe('did not complete: timed out after 300 s wall after 5 s simulated (100 members started, RSS 80 MiB)');
+    expect(childFailure('Error: boom\n    at x (y.ts:1:1)', undefined, 4096)).toEqual({ error: 'did not complete: Error: boom |     at x (y.ts:1:1) before its first progress report' });
+    expect(childFailure('', undefined, 4096).error).toBe('did not complete: exited without a result before its first progress report');
+  });
+
+  it('a real child cut off by its wall-time bound reports the simulated time it reached', () => {
+    const result = runSwimSizeInChild(1000, 600_000, 3072, 6_000);
+    expect(result).toMatchObject({ size: 1000, error: expect.stringMatching(/^did not complete: timed out after 6 s wall after \d+ s simulated \(\d+ members started, RSS \d+ MiB\)$/) });
+    expect((result as { reachedSimulatedMs: number }).reachedSimulatedMs).toBeGreaterThanOrEqual(5_000);
+  }, 20_000);
+});
