@@ -12,7 +12,7 @@ import { pushPullIntervalMs } from './formulas.ts';
 import type { Member, SwimStats } from './member.ts';
 import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import type { Refusals } from './refusals.ts';
-import { WireState, encodeStateEntry, stateEntryBytesMax, type StateEntry, type StateMessage } from './state.ts';
+import { WireState, encodeStateEntry, joinEntries, stateEntryBytesMax, type OutgoingState, type StateEntry, type StateMessage } from './state.ts';
 import type { MemberTable } from './table.ts';
 import type { SwimTimers } from './timers.ts';
 import type { MemberUpdates } from './updates.ts';
@@ -95,9 +95,10 @@ export class StateExchange implements PushPullHost {
 
   // ------------------------------------------------------------------ PushPullHost
 
-  localState(join: boolean): StateMessage {
-    const members: StateEntry[] = [];
-    for (const m of this.table.values()) members.push(this.stateEntry(m));
+  localState(join: boolean): OutgoingState {
+    const wires: Uint8Array[] = [];
+    for (const m of this.table.values()) wires.push(this.entryWire(m));
+    const members = joinEntries(wires);
     const appState = this.app.localState(join);
     return appState === undefined ? { join, members } : { join, members, appState };
   }
@@ -150,17 +151,19 @@ export class StateExchange implements PushPullHost {
   }
 
   /**
-   * A member's push-pull entry, encoded, cached on the member until its incarnation or
-   * state changes (its address and tags change only with its incarnation), the bytes shared.
+   * A member's push-pull entry, encoded, kept on the member until its incarnation or state
+   * changes (its address and tags change only with its incarnation), the bytes shared with
+   * every member holding the same entry. Only the bytes and their key are kept: one object
+   * per member this node knows costs bytes at every other member too.
    */
-  private stateEntry(m: Member): StateEntry {
+  private entryWire(m: Member): Uint8Array {
     const state = wireState(m.state);
-    const cached = m.entry;
-    if (cached !== undefined && cached.incarnation === m.incarnation && cached.state === state) return cached;
+    const key = m.incarnation * 4 + state;
+    if (m.entryWire !== undefined && m.entryKey === key) return m.entryWire;
     const entry: StateEntry = { name: m.name, address: m.address, incarnation: m.incarnation, state, tags: m.tags };
-    entry.wire = this.interner.bytes(encodeStateEntry(entry, this.entryScratch));
-    m.entry = entry;
-    return entry;
+    m.entryWire = this.interner.bytes(encodeStateEntry(entry, this.entryScratch));
+    m.entryKey = key;
+    return m.entryWire;
   }
 
   private mergeEntries(remote: StateMessage, peer: Address): void {

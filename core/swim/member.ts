@@ -1,7 +1,6 @@
 import type { Address } from '../address.ts';
 import type { PhiAccrualDetector } from '../phi/index.ts';
 import type { Tags } from './codec.ts';
-import type { StateEntry } from './state.ts';
 import type { Suspicion } from './suspicion.ts';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
@@ -107,8 +106,9 @@ export class Member {
   firstHeartbeatMs = -1;
   firstIntervalMs = 0;
   suspicion: Suspicion | undefined;
-  /** This member's push-pull entry as last sent (encoded), while its incarnation and state are unchanged. */
-  entry: StateEntry | undefined;
+  /** This member's push-pull entry as last sent (encoded, shared), and the incarnation × 4 + state it shows. */
+  entryWire: Uint8Array | undefined;
+  entryKey = -1;
 
   constructor(
     readonly name: string,

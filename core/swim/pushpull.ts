@@ -2,7 +2,7 @@ import type { Address } from '../address.ts';
 import { defaultInterner, type Interner } from '../intern.ts';
 import { DecodeError, StreamResetError, TransportError } from '../errors.ts';
 import type { Connection, Stream, StreamService } from '../transport.ts';
-import { FrameReader, decodeState, encodeState, frameHeaderBytes, type KnownEntry, type StateMessage } from './state.ts';
+import { FrameReader, decodeState, encodeState, frameHeaderBytes, type KnownEntry, type OutgoingState, type StateMessage } from './state.ts';
 
 /** Stream reset code sent when an exchange is refused or malformed. */
 export const pushPullResetCode = 1;
@@ -28,7 +28,7 @@ export interface StateSeal {
 }
 
 /** A state message as one push-pull frame (`length | body`), the body sealed when `seal` is given. */
-export function encodeStateFrame(state: StateMessage, bytesMax: number, seal: StateSeal | undefined): Uint8Array {
+export function encodeStateFrame(state: OutgoingState, bytesMax: number, seal: StateSeal | undefined): Uint8Array {
   const plain = encodeState(state, bytesMax);
   if (seal === undefined) return plain;
   const sealed = seal.seal(plain.subarray(frameHeaderBytes));
@@ -43,7 +43,7 @@ export type PushPullRejection = 'unauthenticated' | 'malformed';
 
 export interface PushPullHost {
   /** This node's state, to send. */
-  localState(join: boolean): StateMessage;
+  localState(join: boolean): OutgoingState;
   /**
    * Merges the state of the peer at `peer` (the address dialled, or the connection's remote
    * address); `ownJoin` is true when this node started the exchange to join.
@@ -136,7 +136,7 @@ export class PushPull {
   }
 
   /** This node's state as one frame, sealed when a seal is configured. */
-  private frame(state: StateMessage): Uint8Array {
+  private frame(state: OutgoingState): Uint8Array {
     return encodeStateFrame(state, this.bytesMax, this.seal);
   }
 

@@ -35,6 +35,32 @@ export interface StateMessage {
   appState?: Uint8Array;
 }
 
+/** Member entries already encoded back to back (`encodeStateEntry` each): written as is. */
+export interface EncodedMembers {
+  readonly count: number;
+  readonly bytes: Uint8Array;
+}
+
+/** A state message to send: its members as entries, or as one block already encoded. */
+export interface OutgoingState {
+  join: boolean;
+  members: readonly StateEntry[] | EncodedMembers;
+  appState?: Uint8Array;
+}
+
+/** Encoded entries joined into one block. */
+export function joinEntries(wires: readonly Uint8Array[]): EncodedMembers {
+  let size = 0;
+  for (const wire of wires) size += wire.length;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const wire of wires) {
+    bytes.set(wire, offset);
+    offset += wire.length;
+  }
+  return { count: wires.length, bytes };
+}
+
 /**
  * State message versions: 1 carries members only; 2 appends the application's state
  * (`varint length | bytes`). A sender without app state writes version 1, so members
@@ -48,11 +74,14 @@ export const stateEntryBytesMax = 2 + nameBytesMax + 2 + addressBytesMax + 5 + 1
 /** Bytes of the frame's length prefix. */
 export const frameHeaderBytes = 4;
 
-export function encodeState(message: StateMessage, bytesMax: number): Uint8Array {
-  if (message.members.length > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
+export function encodeState(message: OutgoingState, bytesMax: number): Uint8Array {
+  const members = message.members;
+  const count = isEncoded(members) ? members.count : members.length;
+  if (count > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
   // Start from an estimate (names, addresses and small tags) and grow up to the limit.
   let estimate = 64 + (message.appState?.length ?? 0);
-  for (const m of message.members) estimate += m.wire !== undefined ? m.wire.length : 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
+  if (isEncoded(members)) estimate += members.bytes.length;
+  else for (const m of members) estimate += m.wire !== undefined ? m.wire.length : 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
   for (let size = Math.min(bytesMax, estimate); ; size = Math.min(bytesMax, size * 4)) {
     try {
       return encodeInto(message, new Uint8Array(size));
@@ -62,16 +91,26 @@ export function encodeState(message: StateMessage, bytesMax: number): Uint8Array
   }
 }
 
-function encodeInto(message: StateMessage, buffer: Uint8Array): Uint8Array {
+function isEncoded(members: OutgoingState['members']): members is EncodedMembers {
+  return !Array.isArray(members);
+}
+
+function encodeInto(message: OutgoingState, buffer: Uint8Array): Uint8Array {
   const w = new Writer(buffer);
   w.offset = frameHeaderBytes;
   const appState = message.appState;
   w.u8(appState === undefined ? wireVersion : stateVersionWithAppState);
   w.u8(message.join ? 1 : 0);
-  w.varint(message.members.length);
-  for (const m of message.members) {
-    if (m.wire !== undefined) w.bytes(m.wire);
-    else writeEntry(w, m);
+  const members = message.members;
+  if (isEncoded(members)) {
+    w.varint(members.count);
+    w.bytes(members.bytes);
+  } else {
+    w.varint(members.length);
+    for (const m of members) {
+      if (m.wire !== undefined) w.bytes(m.wire);
+      else writeEntry(w, m);
+    }
   }
   if (appState !== undefined) {
     w.varint(appState.length);
