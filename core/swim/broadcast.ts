@@ -38,6 +38,12 @@ class Bucket {
   /** One broadcast left this bucket; compacts when most entries are stale. */
   left(): void {
     this.live--;
+    if (this.live === 0) {
+      // Emptied (a join's burst spent): let go of the spent broadcasts and the array's room.
+      this.items = [];
+      this.head = 0;
+      return;
+    }
     const stale = this.items.length - this.head - this.live;
     if (stale > 64 && stale > this.live) {
       this.items = this.items.filter((b, i) => i >= this.head && this.holds(b));
