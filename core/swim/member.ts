@@ -1,7 +1,6 @@
 import type { Address } from '../address.ts';
 import type { PhiAccrualDetector } from '../phi/index.ts';
 import type { Tags } from './codec.ts';
-import type { Suspicion } from './suspicion.ts';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -105,7 +104,6 @@ export class Member {
   phi: PhiAccrualDetector | undefined;
   firstHeartbeatMs = -1;
   firstIntervalMs = 0;
-  suspicion: Suspicion | undefined;
   /** This member's push-pull entry as last sent (encoded, shared), and the incarnation × 4 + state it shows. */
   entryWire: Uint8Array | undefined;
   entryKey = -1;

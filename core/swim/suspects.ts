@@ -9,7 +9,7 @@ import type { SwimTimers } from './timers.ts';
  * shrinks with independent confirmations), and the one timer at the earliest deadline.
  */
 export class Suspects {
-  private readonly members = new Set<Member>();
+  private readonly members = new Map<Member, Suspicion>();
 
   constructor(private readonly config: Readonly<SwimConfig>, private readonly timers: SwimTimers) {}
 
@@ -18,32 +18,34 @@ export class Suspects {
     const c = this.config;
     const { minMs, maxMs } = suspicionTimeoutBoundsMs(c.suspicionMult, c.suspicionMaxTimeoutMult, liveCount, c.probeIntervalMs);
     const expected = c.dynamicSuspicionEnabled ? expectedConfirmations(c.suspicionMult, liveCount) : 0;
-    m.suspicion = new Suspicion(incarnation, from, nowMs, expected, minMs, maxMs);
-    this.members.add(m);
+    this.members.set(m, new Suspicion(incarnation, from, nowMs, expected, minMs, maxMs));
     this.arm();
   }
 
   clear(m: Member): void {
-    if (m.suspicion === undefined) return;
-    m.suspicion = undefined;
-    this.members.delete(m);
+    if (!this.members.delete(m)) return;
     this.arm();
   }
 
   /** The suspects as of now (a copy: declaring one dead changes the set). */
   snapshot(): Member[] {
-    return [...this.members];
+    return [...this.members.keys()];
   }
 
   /** The suspects, in the order they became suspect. */
   values(): IterableIterator<Member> {
-    return this.members.values();
+    return this.members.keys();
+  }
+
+  /** The suspicion of `m`, while it is suspected. */
+  of(m: Member): Suspicion | undefined {
+    return this.members.get(m);
   }
 
   /** Re-arms the timer at the earliest deadline (call after a confirmation moved one). */
   arm(): void {
     let next = Infinity;
-    for (const m of this.members) if (m.suspicion !== undefined && m.suspicion.deadlineMs < next) next = m.suspicion.deadlineMs;
+    for (const s of this.members.values()) if (s.deadlineMs < next) next = s.deadlineMs;
     if (next === Infinity) this.timers.clear('suspicion');
     else if (this.timers.deadline('suspicion') !== next) this.timers.set('suspicion', next);
   }

@@ -61,9 +61,10 @@ export class MemberUpdates {
     if (s.name === this.name) return this.local.accused(s.incarnation, s.from);
     const m = this.table.get(s.name);
     if (m === undefined || s.incarnation < m.incarnation || !m.live) return;
-    if (m.state === 'suspect' && m.suspicion !== undefined && s.incarnation === m.incarnation) {
+    const suspicion = this.suspects.of(m);
+    if (m.state === 'suspect' && suspicion !== undefined && s.incarnation === m.incarnation) {
       // An independent confirmation shortens the timeout and is gossiped on.
-      if (m.suspicion.confirm(s.from)) {
+      if (suspicion.confirm(s.from)) {
         this.dissemination.queueBroadcast(s);
         this.suspects.arm();
       }
@@ -98,7 +99,8 @@ export class MemberUpdates {
   /** Declares dead every suspect whose suspicion timed out by `nowMs`. */
   suspicionTick(nowMs: number): void {
     for (const m of this.suspects.snapshot()) {
-      if (m.suspicion !== undefined && m.suspicion.deadlineMs <= nowMs) {
+      const suspicion = this.suspects.of(m);
+      if (suspicion !== undefined && suspicion.deadlineMs <= nowMs) {
         this.onDead({ type: MessageType.Dead, name: m.name, incarnation: m.incarnation, from: this.name });
       }
     }
