@@ -44,7 +44,8 @@ class Bucket {
       this.head = 0;
       return;
     }
-    const stale = this.items.length - this.head - this.live;
+    // Everything but the live entries is dead weight, those before the head included.
+    const stale = this.items.length - this.live;
     if (stale > 64 && stale > this.live) {
       this.items = this.items.filter((b, i) => i >= this.head && this.holds(b));
       this.head = 0;
