@@ -33,9 +33,24 @@ export interface SwimSizeResult {
   bytesPerSecPerMember: number;
   gossipBytesPerSecPerMember: number;
   falseFailures: number;
+  /**
+   * Live heap once the cluster is steady (after two full collections), over size²: what
+   * one member's record costs at one observer, everything else included. Null when the
+   * process was not started with `--expose-gc` (the bench's children are).
+   */
+  heapBytesPerPair: number | null;
 }
 
 const lanProbeIntervalMs = 1000;
+
+/** The live heap after two full collections, when `--expose-gc` made `gc` available. */
+function liveHeapBytes(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 /** How often a child reports how far it got (simulated ms), so a run that dies says where. */
 const progressEveryMs = 5_000;
@@ -107,6 +122,9 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
     return { bytes, gossip };
   };
   let events = 0;
+  let heapBytesPerPair: number | null = null;
+  /** Wall time spent measuring the heap (forced collections), left out of `wallSeconds`. */
+  let measuringMs = 0;
   for (let t = 1000; t <= simulatedMs; t += 1000) {
     events += sim.runUntil(t);
     if (progress !== undefined && t % progressEveryMs === 0) progress(t, sim.hostNames().length);
@@ -115,6 +133,10 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
       if (nodes.length === size && nodes.every((n) => n.liveMembers === size)) convergedAtMs = t;
     }
     if (t === Math.floor(steadyFromMs / 1000) * 1000) {
+      const gcFrom = performance.now();
+      const live = liveHeapBytes();
+      measuringMs += performance.now() - gcFrom;
+      heapBytesPerPair = live === null ? null : Math.round(live / (size * size));
       subscribeAll();
       const x = totals();
       bytesAt = { t, bytes: x.bytes, gossip: x.gossip };
@@ -137,7 +159,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
       sim.host(late.name, swimHost({ config, seeds: seeds.map((s) => `${s}:7946`), emitEvents: false }));
     }
   }
-  const wallSeconds = (performance.now() - startWall) / 1000;
+  const wallSeconds = (performance.now() - startWall - measuringMs) / 1000;
   const done = [...crashes.values()];
   const first = done.filter((c) => c.firstSuspectMs !== undefined).map((c) => (c.firstSuspectMs! - c.atMs) / lanProbeIntervalMs);
   const full = done.filter((c) => c.allFailedMs !== undefined).map((c) => c.allFailedMs! - c.atMs);
@@ -151,7 +173,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
     fullDetectionTargetMs: firstMedian === null ? null : Math.round(firstMedian * lanProbeIntervalMs + minSuspicionMs + 2000),
     joinDissemination9999Ms: late.doneMs === undefined ? null : Math.round(late.doneMs - late.startMs),
     bytesPerSecPerMember: Math.round(bytesRate.all), gossipBytesPerSecPerMember: Math.round(bytesRate.gossip),
-    falseFailures: falseFailures.count,
+    falseFailures: falseFailures.count, heapBytesPerPair,
   };
 }
 
@@ -216,7 +238,7 @@ export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: n
   // A 32 MiB semi-space (V8's default is 16): a join allocates short-lived messages faster
   // than the default young generation turns over, and promotes some of them. ~7 % less CPU
   // at N = 1 000, the same peak RSS (docs/MEMBERSHIP.md).
-  const child = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, `--max-semi-space-size=${semiSpaceMiB}`, '--import', 'tsx', file, String(size), String(simulatedMs)], {
+  const child = spawnSync(process.execPath, [`--max-old-space-size=${heapMiB}`, `--max-semi-space-size=${semiSpaceMiB}`, '--expose-gc', '--import', 'tsx', file, String(size), String(simulatedMs)], {
     encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20,
   });
   const line = child.stdout?.trim().split('\n').pop();

@@ -13,6 +13,12 @@ describe('swim bench: a size that does not complete', () => {
     expect(childFailure('', undefined, 4096).error).toBe('did not complete: exited without a result before its first progress report');
   });
 
+  it('a child that completes reports its figures, the live heap per observer-member pair among them', () => {
+    const result = runSwimSizeInChild(100, 60_000, 512, 60_000);
+    expect(result).toMatchObject({ size: 100, simulatedMs: 60_000, convergedAtMs: expect.any(Number) });
+    expect((result as { heapBytesPerPair: number }).heapBytesPerPair).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a real child cut off by its wall-time bound reports the simulated time it reached', () => {
     const result = runSwimSizeInChild(1000, 600_000, 3072, 6_000);
     expect(result).toMatchObject({ size: 1000, error: expect.stringMatching(/^did not complete: timed out after 6 s wall after \d+ s simulated \(\d+ members started, RSS \d+ MiB\)$/) });
