@@ -457,7 +457,8 @@ export interface PairedRatio {
   cpuUsPerCall: number | null;
   /**
    * p99 latency over p99 latency. A 1.5 s window's p99 is set by the few pipeline stalls
-   * that fall in it, so one run's p99 moves by 2× between runs of the same variant; pairing
+   * that fall in it, so one run's p99 moves a lot between runs of the same variant (p99 of the
+   * transport over the raw library's: 1.1–2.2 across five invocations, docs/PROTOCOL.md §12); pairing
    * run i with run i and taking the median is the steadiest comparison this bench has.
    */
   p99Ms: number | null;

@@ -35,8 +35,10 @@ export interface SwimSizeResult {
   falseFailures: number;
   /**
    * Live heap once the cluster is steady (after two full collections), over size²: what
-   * one member's record costs at one observer, everything else included. Null when the
-   * process was not started with `--expose-gc` (the bench's children are).
+   * one member's record costs at one observer, everything else included (at small sizes the
+   * fixed heap, about 11 MB, dominates: 1 167 B at 100). Null when the process was not
+   * started with `--expose-gc` (the bench's children are) or the run ended before the
+   * steady point (a third of the simulated time, at most 120 s + 10 ms per member).
    */
   heapBytesPerPair: number | null;
 }
@@ -243,7 +245,8 @@ export function runSwimSizeInChild(size: number, simulatedMs: number, heapMiB: n
   });
   const line = child.stdout?.trim().split('\n').pop();
   if (child.status === 0 && line) return JSON.parse(line) as SwimSizeResult;
-  return { size, ...childFailure(child.stderr ?? '', child.signal === 'SIGTERM' ? timeoutMs : undefined, heapMiB) };
+  const stopped = child.signal === 'SIGTERM' ? { timedOutAfterMs: timeoutMs } : child.signal !== null ? { signal: child.signal } : {};
+  return { size, ...childFailure(child.stderr ?? '', stopped, heapMiB) };
 }
 
 /** What a child that did not finish got through, from its progress lines, and why it stopped. */
@@ -256,15 +259,20 @@ export interface SwimSizeFailure {
   rssMiB?: number;
 }
 
-export function childFailure(stderr: string, timedOutAfterMs: number | undefined, heapMiB: number): SwimSizeFailure {
+export function childFailure(stderr: string, stopped: { timedOutAfterMs?: number; signal?: string }, heapMiB: number): SwimSizeFailure {
   const lines = stderr.trim().split('\n');
   const last = lines.filter((l) => l.startsWith('progress ')).pop()?.split(' ').map(Number);
   const reached = last === undefined ? {} : { reachedSimulatedMs: last[1]!, membersStarted: last[2]!, rssMiB: last[3]! };
   const where = last === undefined ? 'before its first progress report' : `after ${last[1]! / 1000} s simulated (${last[2]} members started, RSS ${last[3]} MiB)`;
   let why: string;
-  if (timedOutAfterMs !== undefined) why = `timed out after ${timedOutAfterMs / 1000} s wall`;
+  if (stopped.timedOutAfterMs !== undefined) why = `timed out after ${stopped.timedOutAfterMs / 1000} s wall`;
   else if (/heap out of memory|Reached heap limit/.test(stderr)) why = `ran out of its ${heapMiB} MiB heap`;
-  else why = lines.filter((l) => !l.startsWith('progress ')).slice(-3).join(' | ') || 'exited without a result';
+  else if (stopped.signal !== undefined) why = `was killed by ${stopped.signal}`;
+  else {
+    // An uncaught exception ends with its stack and Node's version line: name the error itself.
+    const error = lines.find((l) => /^\w*Error\b/.test(l));
+    why = error ?? (lines.filter((l) => !l.startsWith('progress ') && l.trim() !== '').pop() || 'exited without a result');
+  }
   return { error: `did not complete: ${why} ${where}`, ...reached };
 }
 

@@ -33,23 +33,28 @@ export class LocalMember {
     return this.leaving;
   }
 
-  aliveMessage(): AliveMessage {
+  aliveMessage(tags = this.self.tags): AliveMessage {
     const m = this.self;
-    return { type: MessageType.Alive, name: m.name, address: m.address, incarnation: m.incarnation, tags: m.tags };
+    return { type: MessageType.Alive, name: m.name, address: m.address, incarnation: m.incarnation, tags };
   }
 
-  /** Replaces the tags; gossiped with a new incarnation. */
+  /**
+   * Replaces the tags (a copy: the caller's object may change later); gossiped with a new
+   * incarnation. Tags that could never be gossiped are refused and the old ones kept, so
+   * this member's tags change only together with its incarnation.
+   */
   setTags(tags: Tags): void {
-    this.self.tags = { ...tags };
-    this.checkTags();
+    const copy = { ...tags };
+    this.checkTags(copy);
+    this.self.tags = copy;
     this.self.incarnation++;
     this.dissemination.queueBroadcast(this.aliveMessage());
   }
 
   /** Refuses tags that could never be gossiped (too many, too large). */
-  checkTags(): void {
+  checkTags(tags = this.self.tags): void {
     try {
-      this.dissemination.checkEncodable(this.aliveMessage());
+      this.dissemination.checkEncodable(this.aliveMessage(tags));
     } catch (error) {
       if (error instanceof LimitExceededError) throw new InvalidArgumentError(`tags of ${this.self.name} too large to gossip: ${error.message}`);
       throw error;

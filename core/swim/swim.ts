@@ -81,7 +81,8 @@ export class Swim {
     const seeds = (options.seeds ?? []).filter((s) => s !== this.address);
     const { clock, random } = env;
     const stats = this.stats;
-    const self = new Member(name, this.address, 0, options.tags ?? noTags, clock.now());
+    // The tags are copied: a caller changing its object later must not change them behind the incarnation.
+    const self = new Member(name, this.address, 0, options.tags === undefined ? noTags : { ...options.tags }, clock.now());
     const table = this.table = new MemberTable(self, random);
     const timers = this.timers = new TimerTable(clock, (key, now) => this.onTimer(key, now));
     const awareness = this.awareness = new Awareness(c.awarenessMax, c.awarenessEnabled);

@@ -4,13 +4,16 @@ import { childFailure, runSwimSizeInChild } from '../../bench/swim.ts';
 describe('swim bench: a size that does not complete', () => {
   it('says why it stopped and how far it got, from the child\'s progress lines', () => {
     const oom = 'progress 5000 4100 900\nprogress 10000 8200 2400\n\n<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n 9: 0x1080237 v8::internal::StackGuard::HandleInterrupts()';
-    expect(childFailure(oom, undefined, 4096)).toEqual({
+    expect(childFailure(oom, {}, 4096)).toEqual({
       error: 'did not complete: ran out of its 4096 MiB heap after 10 s simulated (8200 members started, RSS 2400 MiB)',
       reachedSimulatedMs: 10_000, membersStarted: 8200, rssMiB: 2400,
     });
-    expect(childFailure('progress 5000 100 80\n', 300_000, 4096).error).toBe('did not complete: timed out after 300 s wall after 5 s simulated (100 members started, RSS 80 MiB)');
-    expect(childFailure('Error: boom\n    at x (y.ts:1:1)', undefined, 4096)).toEqual({ error: 'did not complete: Error: boom |     at x (y.ts:1:1) before its first progress report' });
-    expect(childFailure('', undefined, 4096).error).toBe('did not complete: exited without a result before its first progress report');
+    expect(childFailure('progress 5000 100 80\n', { timedOutAfterMs: 300_000 }, 4096).error).toBe('did not complete: timed out after 300 s wall after 5 s simulated (100 members started, RSS 80 MiB)');
+    // What Node prints for an uncaught exception: the error is named, not the last stack frame.
+    const crash = 'progress 5000 100 80\n/work/bench/swim.ts:90\n    throw new RangeError(\'Invalid array length\');\n    ^\n\nRangeError: Invalid array length\n    at runSwimSize (/work/bench/swim.ts:90:11)\n    at asyncRunEntryPointWithESMLoader (node:internal/modules/run_main:117:11)\n\nNode.js v20.20.2\n';
+    expect(childFailure(crash, {}, 4096).error).toBe('did not complete: RangeError: Invalid array length after 5 s simulated (100 members started, RSS 80 MiB)');
+    expect(childFailure('progress 5000 100 80\n', { signal: 'SIGKILL' }, 4096).error).toBe('did not complete: was killed by SIGKILL after 5 s simulated (100 members started, RSS 80 MiB)');
+    expect(childFailure('', {}, 4096).error).toBe('did not complete: exited without a result before its first progress report');
   });
 
   it('a child that completes reports its figures, the live heap per observer-member pair among them', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stateOf, withSeed, world } from './helpers.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
 
 const file = 'tests/swim/cluster.test.ts';
 
@@ -112,6 +113,23 @@ describe('SWIM in the simulator', () => {
       expect(w.node('n4').incarnation).toBe(before + 1);
       for (const n of w.cluster.names) expect(w.node(n).member('n4')!.tags, n).toEqual({ role: 'worker', zone: 'b' });
       expect(w.events.filter((e) => e.type === 'updated' && e.name === 'n4').length).toBe(9);
+    });
+  });
+
+  it('tags too large to gossip are refused and the old tags kept; a caller\'s tags object is copied', () => {
+    const w = world(109, 4);
+    withSeed(w, file, () => {
+      w.sim.runUntil(5_000);
+      const n1 = w.node('n1');
+      const tags: Record<string, string> = { role: 'db' };
+      n1.setTags(tags);
+      tags.role = 'changed behind its back';
+      const incarnation = n1.incarnation;
+      expect(() => n1.setTags({ big: 'x'.repeat(600) })).toThrow(InvalidArgumentError);
+      expect(n1.incarnation).toBe(incarnation);
+      expect(n1.member('n1')!.tags).toEqual({ role: 'db' });
+      w.sim.runUntil(10_000);
+      for (const n of w.cluster.names) expect(w.node(n).member('n1')!.tags, n).toEqual({ role: 'db' });
     });
   });
 
