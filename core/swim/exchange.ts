@@ -12,7 +12,7 @@ import { pushPullIntervalMs } from './formulas.ts';
 import type { Member, SwimStats } from './member.ts';
 import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import type { Refusals } from './refusals.ts';
-import { WireState, encodeStateEntry, joinEntries, stateEntryBytesMax, type OutgoingState, type StateEntry, type StateMessage } from './state.ts';
+import { WireState, encodeStateEntry, stateEntryBytesMax, type OutgoingState, type StateEntry, type StateMessage } from './state.ts';
 import type { MemberTable } from './table.ts';
 import type { SwimTimers } from './timers.ts';
 import type { MemberUpdates } from './updates.ts';
@@ -98,7 +98,7 @@ export class StateExchange implements PushPullHost {
   localState(join: boolean): OutgoingState {
     const wires: Uint8Array[] = [];
     for (const m of this.table.values()) wires.push(this.entryWire(m));
-    const members = joinEntries(wires);
+    const members = { wires };
     const appState = this.app.localState(join);
     return appState === undefined ? { join, members } : { join, members, appState };
   }

@@ -35,30 +35,16 @@ export interface StateMessage {
   appState?: Uint8Array;
 }
 
-/** Member entries already encoded back to back (`encodeStateEntry` each): written as is. */
+/** Member entries already encoded (`encodeStateEntry` each): written as they are. */
 export interface EncodedMembers {
-  readonly count: number;
-  readonly bytes: Uint8Array;
+  readonly wires: readonly Uint8Array[];
 }
 
-/** A state message to send: its members as entries, or as one block already encoded. */
+/** A state message to send: its members as entries, or already encoded. */
 export interface OutgoingState {
   join: boolean;
   members: readonly StateEntry[] | EncodedMembers;
   appState?: Uint8Array;
-}
-
-/** Encoded entries joined into one block. */
-export function joinEntries(wires: readonly Uint8Array[]): EncodedMembers {
-  let size = 0;
-  for (const wire of wires) size += wire.length;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const wire of wires) {
-    bytes.set(wire, offset);
-    offset += wire.length;
-  }
-  return { count: wires.length, bytes };
 }
 
 /**
@@ -76,11 +62,11 @@ export const frameHeaderBytes = 4;
 
 export function encodeState(message: OutgoingState, bytesMax: number): Uint8Array {
   const members = message.members;
-  const count = isEncoded(members) ? members.count : members.length;
+  const count = isEncoded(members) ? members.wires.length : members.length;
   if (count > stateMembersMax) throw new LimitExceededError('stateMembers', stateMembersMax);
   // Start from an estimate (names, addresses and small tags) and grow up to the limit.
   let estimate = 64 + (message.appState?.length ?? 0);
-  if (isEncoded(members)) estimate += members.bytes.length;
+  if (isEncoded(members)) for (const wire of members.wires) estimate += wire.length;
   else for (const m of members) estimate += m.wire !== undefined ? m.wire.length : 3 * (m.name.length + m.address.length) + 16 + (m.tags === noTags ? 1 : tagsBytesMax);
   for (let size = Math.min(bytesMax, estimate); ; size = Math.min(bytesMax, size * 4)) {
     try {
@@ -103,8 +89,8 @@ function encodeInto(message: OutgoingState, buffer: Uint8Array): Uint8Array {
   w.u8(message.join ? 1 : 0);
   const members = message.members;
   if (isEncoded(members)) {
-    w.varint(members.count);
-    w.bytes(members.bytes);
+    w.varint(members.wires.length);
+    for (const wire of members.wires) w.bytes(wire);
   } else {
     w.varint(members.length);
     for (const m of members) {
