@@ -151,19 +151,14 @@ export class StateExchange implements PushPullHost {
   }
 
   /**
-   * A member's push-pull entry, encoded, kept on the member until its incarnation or state
-   * changes (its address and tags change only with its incarnation), the bytes shared with
-   * every member holding the same entry. Only the bytes and their key are kept: one object
-   * per member this node knows costs bytes at every other member too.
+   * A member's push-pull entry, encoded once per version and state and kept on the shared
+   * version (`MemberVersion.wire`): every node that holds the member as it is encodes
+   * nothing more.
    */
   private entryWire(m: Member): Uint8Array {
     const state = wireState(m.state);
-    const key = m.incarnation * 4 + state;
-    if (m.entryWire !== undefined && m.entryKey === key) return m.entryWire;
-    const entry: StateEntry = { name: m.name, address: m.address, incarnation: m.incarnation, state, tags: m.tags };
-    m.entryWire = this.interner.bytes(encodeStateEntry(entry, this.entryScratch));
-    m.entryKey = key;
-    return m.entryWire;
+    const v = m.version;
+    return v.wire(state) ?? v.keepWire(state, this.interner.bytes(encodeStateEntry({ name: v.name, address: v.address, incarnation: v.incarnation, state, tags: v.tags }, this.entryScratch)));
   }
 
   private mergeEntries(remote: StateMessage, peer: Address): void {

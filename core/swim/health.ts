@@ -1,6 +1,6 @@
 import { PhiAccrualDetector } from '../phi/index.ts';
 import type { SwimConfig } from './config.ts';
-import type { Member, MemberHealth, MemberView } from './member.ts';
+import { FirstAck, type Member, type MemberHealth, type MemberView } from './member.ts';
 
 /**
  * Feeds a member's phi detector with an ack that arrived at `nowMs`. The detector is
@@ -9,21 +9,22 @@ import type { Member, MemberHealth, MemberView } from './member.ts';
  * second one, and a detector costs far more than two numbers.
  */
 export function heartbeat(m: Member, nowMs: number, config: Readonly<SwimConfig>, liveCount: number): void {
-  if (m.phi !== undefined) return m.phi.heartbeat(nowMs);
-  if (m.firstHeartbeatMs < 0) {
-    m.firstHeartbeatMs = nowMs;
+  const acks = m.acks;
+  if (acks instanceof PhiAccrualDetector) return acks.heartbeat(nowMs);
+  if (acks === undefined) {
     // Round-robin probing reaches each member about once per n periods.
-    m.firstIntervalMs = config.probeIntervalMs * Math.max(1, liveCount - 1);
+    m.acks = new FirstAck(nowMs, config.probeIntervalMs * Math.max(1, liveCount - 1));
     return;
   }
-  m.phi = detector(m, config);
-  m.phi.heartbeat(nowMs);
+  const phi = m.acks = detector(acks, config);
+  phi.heartbeat(nowMs);
 }
 
 /** Phi of a member's acks at `nowMs` (0 before its first ack). */
 export function phiOf(m: Member, nowMs: number, config: Readonly<SwimConfig>): number {
-  if (m.phi !== undefined) return m.phi.phi(nowMs);
-  return m.firstHeartbeatMs < 0 ? 0 : detector(m, config).phi(nowMs);
+  const acks = m.acks;
+  if (acks instanceof PhiAccrualDetector) return acks.phi(nowMs);
+  return acks === undefined ? 0 : detector(acks, config).phi(nowMs);
 }
 
 /** A snapshot of `m` for the application. */
@@ -42,8 +43,8 @@ export function healthOf(state: Member['state'], phi: number, degradedThreshold:
 }
 
 /** A detector that has seen the member's first heartbeat. */
-function detector(m: Member, config: Readonly<SwimConfig>): PhiAccrualDetector {
-  const phi = new PhiAccrualDetector({ model: config.phiModel, windowSize: config.phiWindowSize, firstIntervalMs: m.firstIntervalMs, minStdDevMs: config.probeIntervalMs });
-  phi.heartbeat(m.firstHeartbeatMs);
+function detector(first: FirstAck, config: Readonly<SwimConfig>): PhiAccrualDetector {
+  const phi = new PhiAccrualDetector({ model: config.phiModel, windowSize: config.phiWindowSize, firstIntervalMs: first.intervalMs, minStdDevMs: config.probeIntervalMs });
+  phi.heartbeat(first.atMs);
   return phi;
 }

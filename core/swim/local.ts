@@ -46,8 +46,7 @@ export class LocalMember {
   setTags(tags: Tags): void {
     const copy = { ...tags };
     this.checkTags(copy);
-    this.self.tags = copy;
-    this.self.incarnation++;
+    this.self.seen(this.self.address, this.self.incarnation + 1, copy);
     this.dissemination.queueBroadcast(this.aliveMessage());
   }
 
@@ -81,7 +80,7 @@ export class LocalMember {
   }
 
   private refute(seenIncarnation: number): void {
-    this.self.incarnation = Math.max(this.self.incarnation, seenIncarnation) + 1;
+    this.self.setIncarnation(Math.max(this.self.incarnation, seenIncarnation) + 1);
     this.awareness.apply(1);
     this.stats.refutations++;
     this.dissemination.queueBroadcast(this.aliveMessage());

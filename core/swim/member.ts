@@ -1,5 +1,6 @@
 import type { Address } from '../address.ts';
 import type { PhiAccrualDetector } from '../phi/index.ts';
+import { internedMax } from '../intern.ts';
 import type { Tags } from './codec.ts';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
@@ -94,28 +95,114 @@ export function emptyStats(): SwimStats {
   };
 }
 
-/** This node's record of one member. Mutable; never handed out (see `MemberView`). */
+/**
+ * Who a member is and the incarnation it was seen at: its name, address, incarnation and
+ * tags. The same for every node that holds the same four values, so one object serves them
+ * all (see `memberVersion`): in a simulation every node holds every other member, and what
+ * every node holds the same should cost bytes once, not at every node. Immutable.
+ */
+export class MemberVersion {
+  /** Encoded push-pull entries of this version, by wire state (alive, suspect, dead, left), made when first needed. */
+  private wires: (Uint8Array | undefined)[] | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly address: Address,
+    readonly incarnation: number,
+    readonly tags: Tags,
+  ) {}
+
+  /** This version's push-pull entry in `state` (a wire state, 0–3), if encoded before. */
+  wire(state: number): Uint8Array | undefined {
+    return this.wires?.[state];
+  }
+
+  /** Keeps `wire` as this version's entry in `state`, and returns it. */
+  keepWire(state: number, wire: Uint8Array): Uint8Array {
+    (this.wires ??= [undefined, undefined, undefined, undefined])[state] = wire;
+    return wire;
+  }
+}
+
+/** Versions the registry keeps (the latest one of each name) before it starts again from empty. */
+export const memberVersionsMax = internedMax;
+
+/**
+ * The latest version of each member name seen in this process: a node that moves a member
+ * to a version equal to it takes the shared object. Sharing changes no result (versions are
+ * immutable and compared by value), only what they cost; bounded like the interner, and
+ * what it handed out stays valid when it starts again.
+ */
+const latestVersions = new Map<string, MemberVersion>();
+
+/** The shared version with these values (made and kept as the latest of `name` when none matches). */
+export function memberVersion(name: string, address: Address, incarnation: number, tags: Tags): MemberVersion {
+  const v = latestVersions.get(name);
+  if (v !== undefined && v.incarnation === incarnation && v.address === address && sameTags(v.tags, tags)) return v;
+  if (latestVersions.size >= memberVersionsMax) latestVersions.clear();
+  const made = new MemberVersion(name, address, incarnation, Object.isFrozen(tags) ? tags : Object.freeze(tags));
+  latestVersions.set(name, made);
+  return made;
+}
+
+export function sameTags(a: Tags, b: Tags): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** A member's first ack, kept until the second creates its phi detector. */
+export class FirstAck {
+  constructor(readonly atMs: number, readonly intervalMs: number) {}
+}
+
+/**
+ * This node's record of one member. Mutable; never handed out (see `MemberView`). It holds
+ * only what is this node's own (the state it gives the member, since when, the member's
+ * place in the probe order, its acks); who the member is lives in its shared `version`.
+ */
 export class Member {
   state: MemberState = 'alive';
   stateChangedAtMs: number;
   /** Position in the probe list, -1 for the local node. */
   probeIndex = -1;
-  /** Created at the second ack; until then the first ack's time and the interval expected then. */
-  phi: PhiAccrualDetector | undefined;
-  firstHeartbeatMs = -1;
-  firstIntervalMs = 0;
-  /** This member's push-pull entry as last sent (encoded, shared), and the incarnation × 4 + state it shows. */
-  entryWire: Uint8Array | undefined;
-  entryKey = -1;
+  /** Undefined before the first ack, then the first ack, then (from the second) the phi detector. */
+  acks: PhiAccrualDetector | FirstAck | undefined;
+  version: MemberVersion;
 
-  constructor(
-    readonly name: string,
-    public address: Address,
-    public incarnation: number,
-    public tags: Tags,
-    nowMs: number,
-  ) {
+  constructor(name: string, address: Address, incarnation: number, tags: Tags, nowMs: number) {
+    this.version = memberVersion(name, address, incarnation, tags);
     this.stateChangedAtMs = nowMs;
+  }
+
+  get name(): string {
+    return this.version.name;
+  }
+
+  get address(): Address {
+    return this.version.address;
+  }
+
+  get incarnation(): number {
+    return this.version.incarnation;
+  }
+
+  get tags(): Tags {
+    return this.version.tags;
+  }
+
+  /** Moves to the version with these values (an Alive at a newer incarnation may bring a new address and tags). */
+  seen(address: Address, incarnation: number, tags: Tags): void {
+    const v = this.version;
+    if (v.address !== address || v.incarnation !== incarnation || v.tags !== tags) this.version = memberVersion(v.name, address, incarnation, tags);
+  }
+
+  /** Moves to the same version at another incarnation (a Suspect or Dead names only that). */
+  setIncarnation(incarnation: number): void {
+    const v = this.version;
+    if (v.incarnation !== incarnation) this.version = memberVersion(v.name, v.address, incarnation, v.tags);
   }
 
   get live(): boolean {

@@ -1,5 +1,6 @@
 import type { Address } from '../address.ts';
 import { randomInt, shuffle, type Random } from '../random.ts';
+import type { Tags } from './codec.ts';
 import type { Member, MemberState } from './member.ts';
 
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
@@ -93,12 +94,13 @@ export class MemberTable {
     if (wasLive !== m.live) this.live += m.live ? 1 : -1;
   }
 
-  /** A member moved (a restart on another address, announced with a new incarnation). */
-  readdress(m: Member, address: Address): void {
-    if (m.address === address) return;
-    if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
-    m.address = address;
-    this.byAddress.set(address, m);
+  /** An Alive at a newer incarnation, which may move the member (a restart on another address) and bring new tags. */
+  seen(m: Member, address: Address, incarnation: number, tags: Tags): void {
+    if (m.address !== address) {
+      if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
+      this.byAddress.set(address, m);
+    }
+    m.seen(address, incarnation, tags);
   }
 
   /** Round-robin over the probe list, skipping dead and left members; reshuffles on wrap. */

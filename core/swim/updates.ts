@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.ts';
 import type { Admission } from './admission.ts';
-import { MessageType, type AliveMessage, type DeadMessage, type SuspectMessage, type Tags } from './codec.ts';
+import { MessageType, type AliveMessage, type DeadMessage, type SuspectMessage } from './codec.ts';
 import type { SwimConfig } from './config.ts';
 import type { Dissemination } from './dissemination.ts';
 import type { MembershipEvents } from './events.ts';
 import { phiOf } from './health.ts';
 import type { LocalMember } from './local.ts';
-import { Member, type SwimStats } from './member.ts';
+import { Member, sameTags, type SwimStats } from './member.ts';
 import { PartitionDetector } from './partition.ts';
 import type { Reaper } from './reaper.ts';
 import type { Suspects } from './suspects.ts';
@@ -43,9 +43,7 @@ export class MemberUpdates {
     if (a.incarnation <= m.incarnation) return;
     const previous = m.state;
     const tagsChanged = !sameTags(m.tags, a.tags);
-    m.incarnation = a.incarnation;
-    this.table.readdress(m, a.address);
-    m.tags = a.tags;
+    this.table.seen(m, a.address, a.incarnation, a.tags);
     this.suspects.clear(m);
     this.table.setState(m, 'alive', this.clock.now());
     this.dissemination.queueBroadcast(a);
@@ -70,7 +68,7 @@ export class MemberUpdates {
       }
       return;
     }
-    m.incarnation = s.incarnation;
+    m.setIncarnation(s.incarnation);
     this.suspects.clear(m);
     const now = this.clock.now();
     this.table.setState(m, 'suspect', now);
@@ -86,7 +84,7 @@ export class MemberUpdates {
     const m = this.table.get(d.name);
     if (m === undefined || d.incarnation < m.incarnation || !m.live) return;
     const left = d.from === d.name;
-    m.incarnation = d.incarnation;
+    m.setIncarnation(d.incarnation);
     this.suspects.clear(m);
     this.table.setState(m, left ? 'left' : 'dead', this.clock.now());
     this.dissemination.queueBroadcast(d);
@@ -133,12 +131,4 @@ export class MemberUpdates {
     const healed = this.partition.returned(m.name);
     if (healed !== undefined) this.events.emitPartition('partition-healed', healed);
   }
-}
-
-function sameTags(a: Tags, b: Tags): boolean {
-  if (a === b) return true;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
 }
