@@ -126,17 +126,12 @@ export class Prober {
    */
   deadProbe(): void {
     this.timers.setIn('deadProbe', this.config.deadProbeIntervalMs);
-    const now = this.clock.now();
-    for (let tries = 0; tries < deadProbeTriesMax; tries++) {
-      const m = this.table.anyOther();
-      if (m === undefined) return;
-      if (m.state !== 'dead' || now - m.stateChangedAtMs >= this.config.deadReapMs) continue;
-      const p = this.dissemination.newPacket();
-      p.add({ type: MessageType.Dead, name: m.name, incarnation: m.incarnation, from: this.name });
-      p.add({ type: MessageType.Ping, seq: this.seq++, target: m.name });
-      this.dissemination.send(m.address, p.view());
-      return;
-    }
+    const m = this.table.randomRecentlyDead(deadProbeTriesMax, this.clock.now(), this.config.deadReapMs);
+    if (m === undefined) return;
+    const p = this.dissemination.newPacket();
+    p.add({ type: MessageType.Dead, name: m.name, incarnation: m.incarnation, from: this.name });
+    p.add({ type: MessageType.Ping, seq: this.seq++, target: m.name });
+    this.dissemination.send(m.address, p.view());
   }
 
   /** Closes the probe in flight: a probe without ack makes the target suspect. */

@@ -20,6 +20,8 @@ export class MemberTable {
   private probeCursor = 0;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
+  /** Members in state dead (not yet reaped). */
+  private dead = 0;
 
   constructor(private readonly self: Member, private readonly random: Random) {
     this.byName.set(self.name, self);
@@ -77,6 +79,7 @@ export class MemberTable {
     this.byName.delete(m.name);
     if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
     if (m.live) this.live--;
+    else if (m.state === 'dead') this.dead--;
     const list = this.probeList;
     const last = list.pop()!;
     if (last !== m) {
@@ -89,8 +92,10 @@ export class MemberTable {
   setState(m: Member, state: MemberState, nowMs: number): void {
     if (m.state === state) return;
     const wasLive = m.live;
+    if (m.state === 'dead') this.dead--;
     m.state = state;
     m.stateChangedAtMs = nowMs;
+    if (state === 'dead') this.dead++;
     if (wasLive !== m.live) this.live += m.live ? 1 : -1;
   }
 
@@ -118,10 +123,22 @@ export class MemberTable {
     return undefined;
   }
 
-  /** Any other member, whatever its state (one draw), or undefined when there is none. */
-  anyOther(): Member | undefined {
+  /**
+   * Up to `tries` draws of any other member, whatever its state; the first drawn that is
+   * dead and was declared within `withinMs` of `nowMs`, if any. While no member is dead the
+   * draws are made all the same (the same random numbers consumed, so every later draw is
+   * the one it would be) but no record is read: a large cluster mostly has none.
+   */
+  randomRecentlyDead(tries: number, nowMs: number, withinMs: number): Member | undefined {
     const list = this.probeList;
-    return list.length === 0 ? undefined : list[randomInt(this.random, list.length)];
+    if (list.length === 0) return undefined;
+    for (let i = 0; i < tries; i++) {
+      const at = randomInt(this.random, list.length);
+      if (this.dead === 0) continue;
+      const m = list[at]!;
+      if (m.state === 'dead' && nowMs - m.stateChangedAtMs < withinMs) return m;
+    }
+    return undefined;
   }
 
   /** A random live other member, not `exclude`. O(1) expected. */

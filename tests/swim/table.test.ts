@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { randomInt, type Random } from '../../core/random.ts';
+import { noTags } from '../../core/swim/codec.ts';
+import { Member, type MemberState } from '../../core/swim/member.ts';
+import { MemberTable } from '../../core/swim/table.ts';
+
+/** Replays a fixed list of draws, so two tables (or a table and a model) see the same numbers. */
+class Replay implements Random {
+  private at = 0;
+  constructor(private readonly draws: readonly number[]) {}
+  next(): number {
+    return this.draws[this.at++ % this.draws.length]!;
+  }
+  fork(): Random {
+    return this;
+  }
+  get consumed(): number {
+    return this.at;
+  }
+}
+
+type Op =
+  | { kind: 'add'; id: number }
+  | { kind: 'state'; id: number; state: MemberState; atMs: number }
+  | { kind: 'remove'; id: number }
+  | { kind: 'deadProbe'; nowMs: number; withinMs: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), id: fc.nat(30) }),
+  fc.record({ kind: fc.constant('state' as const), id: fc.nat(30), state: fc.constantFrom<MemberState>('alive', 'suspect', 'dead', 'left'), atMs: fc.nat(1000) }),
+  fc.record({ kind: fc.constant('remove' as const), id: fc.nat(30) }),
+  fc.record({ kind: fc.constant('deadProbe' as const), nowMs: fc.nat(2000), withinMs: fc.nat(1500) }),
+);
+
+describe('MemberTable.randomRecentlyDead', () => {
+  it('picks what reading every drawn record would pick, and consumes the same draws whether or not any member is dead', () => {
+    fc.assert(fc.property(
+      fc.array(op, { maxLength: 200, size: 'max' }),
+      fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 64 }),
+      (ops, draws) => {
+        const random = new Replay(draws);
+        const modelRandom = new Replay(draws);
+        const table = new MemberTable(new Member('self', 'self:1', 0, noTags, 0), random);
+        const members = new Map<number, Member>();
+        for (const o of ops) {
+          if (o.kind === 'add') {
+            if (members.has(o.id)) continue;
+            const m = new Member(`m${o.id}`, `a${o.id}:1`, 0, noTags, 0);
+            members.set(o.id, m);
+            table.add(m);
+            randomInt(modelRandom, 1); // add draws a position: keep the model's stream in step
+          } else if (o.kind === 'state') {
+            const m = members.get(o.id);
+            if (m !== undefined) table.setState(m, o.state, o.atMs);
+          } else if (o.kind === 'remove') {
+            const m = members.get(o.id);
+            if (m === undefined) continue;
+            members.delete(o.id);
+            table.remove(m);
+          } else {
+            // The model: the probe list is the table's own order, every drawn record read.
+            const list = probeList(table);
+            let expected: Member | undefined;
+            if (list.length > 0) {
+              for (let i = 0; i < 8; i++) {
+                const m = list[randomInt(modelRandom, list.length)]!;
+                if (m.state === 'dead' && o.nowMs - m.stateChangedAtMs < o.withinMs) {
+                  expected = m;
+                  break;
+                }
+              }
+            }
+            expect(table.randomRecentlyDead(8, o.nowMs, o.withinMs)).toBe(expected);
+            expect(random.consumed).toBe(modelRandom.consumed);
+          }
+          // The count that lets draws skip reading records stays the number of dead members.
+          expect((table as unknown as { dead: number }).dead).toBe([...members.values()].filter((m) => m.state === 'dead').length);
+        }
+      },
+    ), { numRuns: 300 });
+  });
+});
+
+/** The table's probe list, in order (private: read for the model only). */
+function probeList(table: MemberTable): Member[] {
+  return (table as unknown as { probeList: Member[] }).probeList;
+}
