@@ -12,7 +12,7 @@ import { pushPullIntervalMs } from './formulas.ts';
 import type { Member, SwimStats } from './member.ts';
 import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import type { Refusals } from './refusals.ts';
-import { WireState, encodeStateEntry, stateEntryBytesMax, type OutgoingState, type StateEntry, type StateMessage } from './state.ts';
+import { WireState, encodeStateEntry, stateEntryBytesMax, type OutgoingState, type StateMessage } from './state.ts';
 import type { MemberTable } from './table.ts';
 import type { SwimTimers } from './timers.ts';
 import type { MemberUpdates } from './updates.ts';
