@@ -149,8 +149,11 @@ export class ConnectionEnd implements Connection {
   finish(error: TransportError | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    const streamError = error ?? new ConnectionClosedError('connection closed locally');
-    for (const stream of [...this.streams.values()]) stream.finish(streamError);
+    if (this.streams.size > 0) {
+      // An error captures a stack: made only when a stream is left to tell.
+      const streamError = error ?? new ConnectionClosedError('connection closed locally');
+      for (const stream of [...this.streams.values()]) stream.finish(streamError);
+    }
     this.fabric.ended(this);
     this.onClose?.(error);
   }
