@@ -92,6 +92,22 @@ export class Writer {
 
   string(value: string, maxBytes: number): void {
     const start = this.offset;
+    const n = value.length;
+    const buffer = this.buffer;
+    if (n < 0x80 && n <= maxBytes && start + 1 + n <= buffer.length) {
+      // Names and addresses are short ASCII: copied by char code, no encoder call.
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buffer[start + 1 + i] = c;
+      }
+      if (i === n) {
+        buffer[start] = n;
+        this.offset = start + 1 + n;
+        return;
+      }
+    }
     this.ensure(1);
     // Encode after a one-byte length guess; move the bytes if the length needs more.
     const result = encoder.encodeInto(value, this.buffer.subarray(start + 1));

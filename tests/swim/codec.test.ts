@@ -4,6 +4,7 @@ import { DecodeError, LimitExceededError } from '../../core/index.ts';
 import {
   FrameReader, MessageType, PacketBuilder, WireState, decodePacket, decodeState, encodeState, wireVersion, type SwimMessage,
 } from '../../core/swim/index.ts';
+import { Writer } from '../../core/swim/codec.ts';
 
 const name = fc.string({ minLength: 1, maxLength: 40 });
 const tags = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 4 });
@@ -29,6 +30,29 @@ describe('SWIM packet codec', () => {
       for (const m of messages) p.add(m);
       expect(decodePacket(p.view()).map(normalise)).toEqual(messages.map(normalise));
     }), { numRuns: 300 });
+  });
+
+  it('writes a string as its length and UTF-8 bytes, whatever the characters, and refuses one that does not fit', () => {
+    const utf8 = new TextEncoder();
+    fc.assert(fc.property(
+      fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 })),
+      fc.nat(300), fc.nat(4), fc.integer({ min: 1, max: 400 }),
+      (value, room, at, maxBytes) => {
+        const w = new Writer(new Uint8Array(at + room));
+        w.offset = at;
+        const bytes = utf8.encode(value);
+        const lengthBytes = bytes.length < 0x80 ? 1 : 2;
+        if (bytes.length > maxBytes || lengthBytes + bytes.length > room) {
+          expect(() => w.string(value, maxBytes)).toThrow(LimitExceededError);
+          return;
+        }
+        w.string(value, maxBytes);
+        const out = w.buffer.subarray(at, w.offset);
+        expect(out.length).toBe(lengthBytes + bytes.length);
+        expect(out.subarray(lengthBytes)).toEqual(bytes);
+        expect(lengthBytes === 1 ? out[0] : (out[0]! & 0x7f) + out[1]! * 0x80).toBe(bytes.length);
+      },
+    ), { numRuns: 1000 });
   });
 
   it('throws only DecodeError on arbitrary bytes', () => {
