@@ -20,8 +20,9 @@ export class MemberTable {
   private probeCursor = 0;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
-  /** Members in state dead (not yet reaped). */
+  /** Members in state dead (not yet reaped), and in state suspect. */
   private dead = 0;
+  private suspect = 0;
 
   constructor(private readonly self: Member, private readonly random: Random) {
     this.byName.set(self.name, self);
@@ -44,6 +45,11 @@ export class MemberTable {
   /** The other member at `address`, if any. */
   at(address: Address): Member | undefined {
     return this.byAddress.get(address);
+  }
+
+  /** Whether any member is suspect or dead (if none, no member needs our verdict on it). */
+  get anySuspectOrDead(): boolean {
+    return this.suspect + this.dead > 0;
   }
 
   values(): IterableIterator<Member> {
@@ -79,7 +85,8 @@ export class MemberTable {
     this.byName.delete(m.name);
     if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
     if (m.live) this.live--;
-    else if (m.state === 'dead') this.dead--;
+    if (m.state === 'dead') this.dead--;
+    else if (m.state === 'suspect') this.suspect--;
     const list = this.probeList;
     const last = list.pop()!;
     if (last !== m) {
@@ -93,9 +100,11 @@ export class MemberTable {
     if (m.state === state) return;
     const wasLive = m.live;
     if (m.state === 'dead') this.dead--;
+    else if (m.state === 'suspect') this.suspect--;
     m.state = state;
     m.stateChangedAtMs = nowMs;
     if (state === 'dead') this.dead++;
+    else if (state === 'suspect') this.suspect++;
     if (wasLive !== m.live) this.live += m.live ? 1 : -1;
   }
 

@@ -76,6 +76,7 @@ describe('MemberTable.randomRecentlyDead', () => {
           }
           // The count that lets draws skip reading records stays the number of dead members.
           expect((table as unknown as { dead: number }).dead).toBe([...members.values()].filter((m) => m.state === 'dead').length);
+          expect(table.anySuspectOrDead).toBe([...members.values()].some((m) => m.state === 'dead' || m.state === 'suspect'));
         }
       },
     ), { numRuns: 300 });
