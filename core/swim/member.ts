@@ -138,13 +138,29 @@ const latestVersions = new Map<string, MemberVersion>();
 /** The shared version with these values (made and kept as the latest of `name` when none matches). */
 export function memberVersion(name: string, address: Address, incarnation: number, tags: Tags): MemberVersion {
   const v = latestVersions.get(name);
-  if (v !== undefined && v.incarnation === incarnation && v.address === address && sameTags(v.tags, tags)) return v;
+  if (v !== undefined && v.incarnation === incarnation && v.address === address && identicalTags(v.tags, tags)) return v;
   if (latestVersions.size >= memberVersionsMax) latestVersions.clear();
   const made = new MemberVersion(name, address, incarnation, Object.isFrozen(tags) ? tags : Object.freeze(tags));
   latestVersions.set(name, made);
   return made;
 }
 
+/**
+ * Tags no reader could tell apart: the same keys in the same order (the order they are
+ * encoded and listed in), the same values, the same prototype (decoded tags have none).
+ * Only such tags may share a version; `sameTags` is the looser test of a change.
+ */
+function identicalTags(a: Tags, b: Tags): boolean {
+  if (a === b) return true;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[ka[i]!]) return false;
+  return true;
+}
+
+/** The same tags, whatever the order of their keys. */
 export function sameTags(a: Tags, b: Tags): boolean {
   if (a === b) return true;
   const ka = Object.keys(a);

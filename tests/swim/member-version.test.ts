@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { Reader, Writer, readTags, writeTags } from '../../core/swim/codec.ts';
+import { Member, memberVersion, memberVersionsMax } from '../../core/swim/member.ts';
+import { buildSwimCluster } from '../../sim/hosts/swim.ts';
+import { Simulation } from '../../sim/index.ts';
+
+/** A small cluster in which n1 carries `tags`; what every node lists as n1's tag keys. */
+function run(tags: Record<string, string>): { hash: string; keys: string[] } {
+  const sim = new Simulation({ seed: 7, trace: { capacity: 0 } });
+  const cluster = buildSwimCluster(sim, { size: 5, tags: (i) => (i === 1 ? tags : {}) });
+  sim.runUntil(20_000);
+  return { hash: sim.trace.hash, keys: cluster.names.map((n) => Object.keys(cluster.node(n)!.member('n1')!.tags).join(',')) };
+}
+
+function decoded(tags: Record<string, string>): Record<string, string> {
+  const w = new Writer(new Uint8Array(256));
+  writeTags(w, tags);
+  return readTags(new Reader(w.buffer, 0, w.offset)) as Record<string, string>;
+}
+
+describe('MemberVersion: what every node holds the same, held once', () => {
+  it('is shared by every member built from the same values, and not across any difference', () => {
+    const a = new Member('v1', 'v1:1', 3, { role: 'w' }, 0);
+    const b = new Member('v1', 'v1:1', 3, { role: 'w' }, 5);
+    expect(b.version).toBe(a.version);
+    expect(new Member('v1', 'v1:2', 3, { role: 'w' }, 0).version).not.toBe(a.version);
+    expect(new Member('v1', 'v1:1', 4, { role: 'w' }, 0).version).not.toBe(a.version);
+    expect(new Member('v1', 'v1:1', 3, { role: 'x' }, 0).version).not.toBe(a.version);
+    // Each member keeps its own view: moving one moves no other.
+    b.setIncarnation(9);
+    expect([a.incarnation, b.incarnation]).toEqual([3, 9]);
+    b.seen('v1:7', 10, { role: 'y' });
+    expect([a.address, a.tags, b.address, b.tags]).toEqual(['v1:1', { role: 'w' }, 'v1:7', { role: 'y' }]);
+  });
+
+  it('shares only tags no reader could tell apart: key order and prototype count', () => {
+    const plain = memberVersion('v2', 'v2:1', 0, { role: 'w', zone: 'a' });
+    expect(Object.keys(memberVersion('v2', 'v2:1', 0, { zone: 'a', role: 'w' }).tags)).toEqual(['zone', 'role']);
+    const fromWire = memberVersion('v2', 'v2:1', 0, decoded({ role: 'w', zone: 'a' }));
+    expect(Object.getPrototypeOf(fromWire.tags)).toBe(null);
+    expect(Object.getPrototypeOf(memberVersion('v2', 'v2:1', 0, { role: 'w', zone: 'a' }).tags)).toBe(Object.prototype);
+    expect(Object.isFrozen(plain.tags)).toBe(true);
+  });
+
+  it('a simulation does not depend on one that ran before it in the same process', () => {
+    const alone = run({ role: 'w', zone: 'a' });
+    // The same values in another order, as another test might use: every node lists them in that order.
+    expect(run({ zone: 'a', role: 'w' }).keys).toEqual(Array(5).fill('zone,role'));
+    const after = run({ role: 'w', zone: 'a' });
+    expect(after.keys).toEqual(Array(5).fill('role,zone'));
+    expect(after).toEqual(alone);
+  });
+
+  it('keeps its encoded push-pull entries per state, and versions handed out stay whole when the registry starts again', () => {
+    const v = memberVersion('v3', 'v3:1', 1, {});
+    const alive = Uint8Array.of(1, 2, 3);
+    expect(v.wire(0)).toBeUndefined();
+    expect(v.keepWire(0, alive)).toBe(alive);
+    expect(v.wire(0)).toBe(alive);
+    expect(v.wire(1)).toBeUndefined();
+    const m = new Member('v3', 'v3:1', 1, {}, 0);
+    for (let i = 0; i <= memberVersionsMax; i++) memberVersion(`filler-${i}`, 'x:1', 0, {});
+    expect([m.name, m.address, m.incarnation, m.version.wire(0)]).toEqual(['v3', 'v3:1', 1, alive]);
+    expect(memberVersion('v3', 'v3:1', 1, {})).not.toBe(v); // forgotten, made again
+  });
+});
