@@ -35,8 +35,13 @@ describe('SWIM packet codec', () => {
   it('writes a string as its length and UTF-8 bytes, whatever the characters, and refuses one that does not fit', () => {
     const utf8 = new TextEncoder();
     fc.assert(fc.property(
-      fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 })),
-      fc.nat(300), fc.nat(4), fc.integer({ min: 1, max: 400 }),
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.string({ unit: 'binary', maxLength: 100 }),
+        // Boundaries: the last one-byte character, the first two-byte one, lone surrogates, astral.
+        fc.string({ unit: fc.constantFrom('a', '\u007f', '\u0080', '\u00e9', '\ud800', '\udfff', '\u{1f600}'), maxLength: 140 }),
+      ),
+      fc.nat(300), fc.nat(4), fc.integer({ min: 0, max: 400 }),
       (value, room, at, maxBytes) => {
         const w = new Writer(new Uint8Array(at + room));
         w.offset = at;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { randomInt, type Random } from '../../core/random.ts';
 import { noTags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
+import { deadProbeTriesMax } from '../../core/swim/probe.ts';
 import { MemberTable } from '../../core/swim/table.ts';
 
 /** Replays a fixed list of draws, so two tables (or a table and a model) see the same numbers. */
@@ -63,7 +64,7 @@ describe('MemberTable.randomRecentlyDead', () => {
             const list = probeList(table);
             let expected: Member | undefined;
             if (list.length > 0) {
-              for (let i = 0; i < 8; i++) {
+              for (let i = 0; i < deadProbeTriesMax; i++) {
                 const m = list[randomInt(modelRandom, list.length)]!;
                 if (m.state === 'dead' && o.nowMs - m.stateChangedAtMs < o.withinMs) {
                   expected = m;
@@ -71,7 +72,7 @@ describe('MemberTable.randomRecentlyDead', () => {
                 }
               }
             }
-            expect(table.randomRecentlyDead(8, o.nowMs, o.withinMs)).toBe(expected);
+            expect(table.randomRecentlyDead(deadProbeTriesMax, o.nowMs, o.withinMs)).toBe(expected);
             expect(random.consumed).toBe(modelRandom.consumed);
           }
           // The count that lets draws skip reading records stays the number of dead members.
