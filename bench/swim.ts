@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { randomInt } from '../core/index.ts';
 import { SeededRandom } from '../sim/index.ts';
 import type { MembershipEvent, Swim, SwimConfigInput } from '../core/swim/index.ts';
@@ -54,6 +55,40 @@ function liveHeapBytes(): number | null {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * A child stops once this share of its heap limit is still in use after a full collection:
+ * left alone, V8 would spend minutes collecting ever more often before it gave up (at N =
+ * 10 000 with a 4 GiB heap, about 4 minutes).
+ */
+export const heapFullShare = 0.85;
+
+/** The heap in use after a full collection when that is above `heapFullShare` of the limit (checked only when the heap in use is), else undefined. */
+function heapNearlyFull(): { liveBytes: number; limitBytes: number } | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const limitBytes = oldSpaceLimitBytes();
+  if (gc === undefined || getHeapStatistics().used_heap_size < heapFullShare * limitBytes) return undefined;
+  gc();
+  const liveBytes = getHeapStatistics().used_heap_size;
+  return liveBytes < heapFullShare * limitBytes ? undefined : { liveBytes, limitBytes };
+}
+
+/** How often (simulated ms) a guarded run looks at its heap. */
+const heapCheckEveryMs = 100;
+
+/** The old generation's limit: `--max-old-space-size` when given (V8's heap limit adds the young generation to it). */
+function oldSpaceLimitBytes(): number {
+  const flag = process.execArgv.find((a) => a.startsWith('--max-old-space-size='));
+  const mib = flag === undefined ? NaN : Number(flag.slice('--max-old-space-size='.length));
+  return Number.isFinite(mib) && mib > 0 ? mib * 1048576 : getHeapStatistics().heap_size_limit;
+}
+
+/** A run stopped by `heapNearlyFull`: the child prints its message as its last line. */
+export class HeapFullError extends Error {
+  constructor(readonly liveBytes: number, readonly limitBytes: number, readonly simulatedMs: number) {
+    super(`HeapFull: ${Math.round(liveBytes / 1048576)} of ${Math.round(limitBytes / 1048576)} MiB in use after a full collection at ${simulatedMs / 1000} s simulated`);
+  }
+}
+
 /** How often a child reports how far it got (simulated ms), so a run that dies says where. */
 const progressEveryMs = 5_000;
 
@@ -62,7 +97,12 @@ function reportProgress(simulatedMs: number, started: number): void {
   process.stderr.write(`progress ${simulatedMs} ${started} ${Math.round(process.memoryUsage.rss() / 1048576)}\n`);
 }
 
-export function runSwimSize(size: number, simulatedMs: number, seed = 1, progress?: (simulatedMs: number, started: number) => void): SwimSizeResult {
+/**
+ * One size. `progress` is told how far the run got every 5 s simulated; with `guardHeap`
+ * (the bench's children) the run throws `HeapFullError` once the heap stays nearly full
+ * after a full collection (a collection it forces only when the heap in use is that high).
+ */
+export function runSwimSize(size: number, simulatedMs: number, seed = 1, progress?: (simulatedMs: number, started: number) => void, guardHeap = false): SwimSizeResult {
   const sim = new Simulation({ seed, trace: { capacity: 0 } });
   const config: SwimConfigInput = { preset: 'lan' };
   const seeds = Array.from({ length: Math.min(5, size) }, (_, i) => `n${i}`);
@@ -128,7 +168,21 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
   /** Wall time spent measuring the heap (forced collections), left out of `wallSeconds`. */
   let measuringMs = 0;
   for (let t = 1000; t <= simulatedMs; t += 1000) {
-    events += sim.runUntil(t);
+    if (guardHeap) {
+      // A join can fill hundreds of MiB in a simulated second: look every tenth of one.
+      for (let step = t - 1000 + heapCheckEveryMs; step <= t; step += heapCheckEveryMs) {
+        events += sim.runUntil(step);
+        const gcFrom = performance.now();
+        const full = heapNearlyFull();
+        measuringMs += performance.now() - gcFrom;
+        if (full !== undefined) {
+          progress?.(step, sim.hostNames().length);
+          throw new HeapFullError(full.liveBytes, full.limitBytes, step);
+        }
+      }
+    } else {
+      events += sim.runUntil(t);
+    }
     if (progress !== undefined && t % progressEveryMs === 0) progress(t, sim.hostNames().length);
     if (convergedAtMs === null && t > Math.min(20_000, size * 10)) {
       const nodes = running();
@@ -267,6 +321,7 @@ export function childFailure(stderr: string, stopped: { timedOutAfterMs?: number
   let why: string;
   if (stopped.timedOutAfterMs !== undefined) why = `timed out after ${stopped.timedOutAfterMs / 1000} s wall`;
   else if (/heap out of memory|Reached heap limit/.test(stderr)) why = `ran out of its ${heapMiB} MiB heap`;
+  else if (/^HeapFull: /m.test(stderr)) why = `ran out of its ${heapMiB} MiB heap (${/^HeapFull: (\d+) of/m.exec(stderr)![1]} MiB still in use after a full collection)`;
   else if (stopped.signal !== undefined) why = `was killed by ${stopped.signal}`;
   else {
     // An uncaught exception ends with its stack and Node's version line: name the error itself.
@@ -279,7 +334,13 @@ export function childFailure(stderr: string, stopped: { timedOutAfterMs?: number
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const size = Number(process.argv[2] ?? 100);
   const simulatedMs = Number(process.argv[3] ?? 600_000);
-  console.log(JSON.stringify(size === 0 ? runFalsePositives(100, simulatedMs) : runSwimSize(size, simulatedMs, 1, reportProgress)));
+  try {
+    console.log(JSON.stringify(size === 0 ? runFalsePositives(100, simulatedMs) : runSwimSize(size, simulatedMs, 1, reportProgress, true)));
+  } catch (error) {
+    if (!(error instanceof HeapFullError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 3;
+  }
 }
 
 /**

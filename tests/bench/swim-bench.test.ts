@@ -14,6 +14,11 @@ describe('swim bench: a size that does not complete', () => {
     expect(childFailure(crash, {}, 4096).error).toBe('did not complete: RangeError: Invalid array length after 5 s simulated (100 members started, RSS 80 MiB)');
     expect(childFailure('progress 5000 100 80\n', { signal: 'SIGKILL' }, 4096).error).toBe('did not complete: was killed by SIGKILL after 5 s simulated (100 members started, RSS 80 MiB)');
     expect(childFailure('', {}, 4096).error).toBe('did not complete: exited without a result before its first progress report');
+    // The child's own guard: it stops while the heap is nearly full rather than collect for minutes.
+    expect(childFailure('progress 5000 2501 1597\nprogress 9000 4501 3933\nHeapFull: 3494 of 4096 MiB in use after a full collection at 9 s simulated\n', {}, 4096)).toEqual({
+      error: 'did not complete: ran out of its 4096 MiB heap (3494 MiB still in use after a full collection) after 9 s simulated (4501 members started, RSS 3933 MiB)',
+      reachedSimulatedMs: 9_000, membersStarted: 4501, rssMiB: 3933,
+    });
   });
 
   it('a child that completes reports its figures, the live heap per observer-member pair among them', () => {
@@ -21,6 +26,13 @@ describe('swim bench: a size that does not complete', () => {
     expect(result).toMatchObject({ size: 100, simulatedMs: 60_000, convergedAtMs: expect.any(Number) });
     expect((result as { heapBytesPerPair: number }).heapBytesPerPair).toBeGreaterThan(0);
   }, 60_000);
+
+  it('a real child whose heap fills stops by itself and says how far it got', () => {
+    // Only the child's guard names the heap still in use; V8 running out says nothing of it.
+    const result = runSwimSizeInChild(2000, 600_000, 300, 120_000);
+    expect(result).toMatchObject({ size: 2000, error: expect.stringMatching(/^did not complete: ran out of its 300 MiB heap \(\d+ MiB still in use after a full collection\) after [\d.]+ s simulated \(\d+ members started, RSS \d+ MiB\)$/) });
+    expect((result as { reachedSimulatedMs: number }).reachedSimulatedMs).toBeGreaterThan(5_000);
+  }, 130_000);
 
   it('a real child cut off by its wall-time bound reports the simulated time it reached', () => {
     const result = runSwimSizeInChild(1000, 600_000, 3072, 6_000);
