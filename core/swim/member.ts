@@ -129,9 +129,10 @@ export const memberVersionsMax = internedMax;
 
 /**
  * The latest version of each member name seen in this process: a node that moves a member
- * to a version equal to it takes the shared object. Sharing changes no result (versions are
- * immutable and compared by value), only what they cost; bounded like the interner, and
- * what it handed out stays valid when it starts again.
+ * to a version identical to it (see `identicalTags`) takes the shared object. Sharing
+ * changes no result (versions are immutable, and no reader can tell identical ones apart),
+ * only what they cost; bounded like the interner, and what it handed out stays valid when
+ * it starts again.
  */
 const latestVersions = new Map<string, MemberVersion>();
 
