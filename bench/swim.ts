@@ -60,12 +60,19 @@ function liveHeapBytes(): number | null {
  * left alone, V8 would spend minutes collecting ever more often before it gave up (at N =
  * 10 000 with a 4 GiB heap, about 4 minutes).
  */
-export const heapFullShare = 0.85;
+const heapFullShare = 0.85;
+
+/** The old generation's limit: `--max-old-space-size` when given (V8's heap limit adds the young generation to it). */
+const oldSpaceLimitBytes = ((): number => {
+  const flag = process.execArgv.find((a) => a.startsWith('--max-old-space-size='));
+  const mib = flag === undefined ? NaN : Number(flag.slice('--max-old-space-size='.length));
+  return Number.isFinite(mib) && mib > 0 ? mib * 1048576 : getHeapStatistics().heap_size_limit;
+})();
 
 /** The heap in use after a full collection when that is above `heapFullShare` of the limit (checked only when the heap in use is), else undefined. */
 function heapNearlyFull(): { liveBytes: number; limitBytes: number } | undefined {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const limitBytes = oldSpaceLimitBytes();
+  const limitBytes = oldSpaceLimitBytes;
   if (gc === undefined || getHeapStatistics().used_heap_size < heapFullShare * limitBytes) return undefined;
   gc();
   const liveBytes = getHeapStatistics().used_heap_size;
@@ -74,13 +81,6 @@ function heapNearlyFull(): { liveBytes: number; limitBytes: number } | undefined
 
 /** How often (simulated ms) a guarded run looks at its heap. */
 const heapCheckEveryMs = 100;
-
-/** The old generation's limit: `--max-old-space-size` when given (V8's heap limit adds the young generation to it). */
-function oldSpaceLimitBytes(): number {
-  const flag = process.execArgv.find((a) => a.startsWith('--max-old-space-size='));
-  const mib = flag === undefined ? NaN : Number(flag.slice('--max-old-space-size='.length));
-  return Number.isFinite(mib) && mib > 0 ? mib * 1048576 : getHeapStatistics().heap_size_limit;
-}
 
 /** A run stopped by `heapNearlyFull`: the child prints its message as its last line. */
 export class HeapFullError extends Error {
