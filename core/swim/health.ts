@@ -27,12 +27,12 @@ export function phiOf(m: Member, nowMs: number, config: Readonly<SwimConfig>): n
   return acks === undefined ? 0 : detector(acks, config).phi(nowMs);
 }
 
-/** A snapshot of `m` for the application. */
-export function viewOf(m: Member, nowMs: number, config: Readonly<SwimConfig>): MemberView {
+/** A snapshot of `m` (in its state since `stateChangedAtMs`) for the application. */
+export function viewOf(m: Member, stateChangedAtMs: number, nowMs: number, config: Readonly<SwimConfig>): MemberView {
   const phi = phiOf(m, nowMs, config);
   return {
     name: m.name, address: m.address, state: m.state, incarnation: m.incarnation, tags: m.tags, phi,
-    health: healthOf(m.state, phi, config.phiDegradedThreshold), stateChangedAtMs: m.stateChangedAtMs,
+    health: healthOf(m.state, phi, config.phiDegradedThreshold), stateChangedAtMs,
   };
 }
 

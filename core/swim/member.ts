@@ -177,21 +177,20 @@ export class FirstAck {
 
 /**
  * This node's record of one member. Mutable; never handed out (see `MemberView`). It holds
- * only what is this node's own (the state it gives the member, since when, the member's
- * place in the probe order, its acks); who the member is lives in its shared `version`.
+ * only what is this node's own (the state it gives the member, the member's place in the
+ * probe order, its acks); who the member is lives in its shared `version`, and since when
+ * it is in its state in the table (`MemberTable.changedAtMs`).
  */
 export class Member {
   state: MemberState = 'alive';
-  stateChangedAtMs: number;
-  /** Position in the probe list, -1 for the local node. */
+  /** Position in the probe list (also of its time in the table), -1 for the local node and once removed. */
   probeIndex = -1;
   /** Undefined before the first ack, then the first ack, then (from the second) the phi detector. */
   acks: PhiAccrualDetector | FirstAck | undefined;
   version: MemberVersion;
 
-  constructor(name: string, address: Address, incarnation: number, tags: Tags, nowMs: number) {
+  constructor(name: string, address: Address, incarnation: number, tags: Tags) {
     this.version = memberVersion(name, address, incarnation, tags);
-    this.stateChangedAtMs = nowMs;
   }
 
   get name(): string {

@@ -45,7 +45,7 @@ export class Reaper {
     while (this.head < q.length) {
       const m = q[this.head]!;
       const stillGone = !m.live && this.table.get(m.name) === m;
-      if (stillGone && m.stateChangedAtMs + this.config.deadReapMs > nowMs) break;
+      if (stillGone && this.table.changedAtMs(m) + this.config.deadReapMs > nowMs) break;
       this.head++;
       if (stillGone) {
         this.table.remove(m);
@@ -79,6 +79,6 @@ export class Reaper {
   private arm(): void {
     const head = this.queue[this.head];
     if (head === undefined) this.timers.clear('reap');
-    else if (!this.timers.has('reap')) this.timers.set('reap', head.stateChangedAtMs + this.config.deadReapMs);
+    else if (!this.timers.has('reap')) this.timers.set('reap', this.table.changedAtMs(head) + this.config.deadReapMs);
   }
 }

@@ -93,8 +93,8 @@ export class Responder {
   private noticeTo(from: Address): PacketBuilder {
     const p = this.dissemination.newPacket();
     if (!this.table.anySuspectOrDead) return p;
-    const sender = this.table.at(from);
-    if (sender === undefined || sender.state === 'alive' || sender.state === 'left') return p;
+    const sender = this.table.unwellAt(from);
+    if (sender === undefined) return p;
     const type = sender.state === 'dead' ? MessageType.Dead : MessageType.Suspect;
     p.add({ type, name: sender.name, incarnation: sender.incarnation, from: this.name });
     return p;

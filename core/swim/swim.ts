@@ -82,8 +82,8 @@ export class Swim {
     const { clock, random } = env;
     const stats = this.stats;
     // The tags are copied: a caller changing its object later must not change them behind the incarnation.
-    const self = new Member(name, this.address, 0, options.tags === undefined ? noTags : { ...options.tags }, clock.now());
-    const table = this.table = new MemberTable(self, random);
+    const self = new Member(name, this.address, 0, options.tags === undefined ? noTags : { ...options.tags });
+    const table = this.table = new MemberTable(self, random, clock.now());
     const timers = this.timers = new TimerTable(clock, (key, now) => this.onTimer(key, now));
     const awareness = this.awareness = new Awareness(c.awarenessMax, c.awarenessEnabled);
     const refusals = this.refusals = new Refusals(stats, env.logger);
@@ -165,14 +165,14 @@ export class Swim {
   members(): MemberView[] {
     const now = this.env.clock.now();
     const views: MemberView[] = [];
-    for (const m of this.table.values()) views.push(viewOf(m, now, this.config));
+    for (const m of this.table.values()) views.push(viewOf(m, this.table.changedAtMs(m), now, this.config));
     return views;
   }
 
   /** One member's view, or undefined when unknown. */
   member(name: string): MemberView | undefined {
     const m = this.table.get(name);
-    return m === undefined ? undefined : viewOf(m, this.env.clock.now(), this.config);
+    return m === undefined ? undefined : viewOf(m, this.table.changedAtMs(m), this.env.clock.now(), this.config);
   }
 
   /** Alive or suspect members, the local node included. */

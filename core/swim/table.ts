@@ -7,16 +7,26 @@ import type { Member, MemberState } from './member.ts';
 export const randomMemberTriesMax = 16;
 
 /**
- * The member table: every known member by name (the local node included) and by address
- * (the local node excluded), the probe list (the other members in probe order, reshuffled
- * on wrap) and the count of live members. It keeps these consistent; what a change means
- * (events, gossip, suspicion) is decided by its callers.
+ * The member table: every known member by name (the local node included), the probe list
+ * (the other members in probe order, reshuffled on wrap), when each member last changed
+ * state, the suspect and dead members by address, and the count of live members. It keeps
+ * these consistent; what a change means (events, gossip, suspicion) is decided by its callers.
+ *
+ * What is kept per member is what a large cluster pays for at every node (n² in all): no
+ * index by address (only the few suspect and dead members have one), and the times of
+ * the last state change in one array of doubles beside the probe list rather than a boxed
+ * number per record.
  */
 export class MemberTable {
   private readonly byName = new Map<string, Member>();
-  /** Members by address, to know who a datagram or exchange came from. */
-  private readonly byAddress = new Map<Address, Member>();
+  /** Suspect and dead members by address (the last one set wins): whom a ping that needs our verdict came from. */
+  private readonly unwellByAddress = new Map<Address, Member>();
   private readonly probeList: Member[] = [];
+  /** times[i]: when probeList[i] last changed state (a double array: unboxed). */
+  private readonly times: number[] = [];
+  private selfChangedAtMs: number;
+  /** The last state change of members no longer in the table (a reaper may still look at them). */
+  private readonly removedChangedAtMs = new WeakMap<Member, number>();
   private probeCursor = 0;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
@@ -24,8 +34,9 @@ export class MemberTable {
   private dead = 0;
   private suspect = 0;
 
-  constructor(private readonly self: Member, private readonly random: Random) {
+  constructor(private readonly self: Member, private readonly random: Random, nowMs: number) {
     this.byName.set(self.name, self);
+    this.selfChangedAtMs = nowMs;
   }
 
   /** Every known member, the local node included. */
@@ -42,9 +53,25 @@ export class MemberTable {
     return this.byName.get(name);
   }
 
-  /** The other member at `address`, if any. */
+  /**
+   * The other member at `address`, if any (the last in table order when several claim it).
+   * O(n): a scan, for callers that do O(n) work anyway (merging a push-pull).
+   */
   at(address: Address): Member | undefined {
-    return this.byAddress.get(address);
+    let found: Member | undefined;
+    for (const m of this.byName.values()) if (m.address === address && m !== this.self) found = m;
+    return found;
+  }
+
+  /** The suspect or dead member at `address`, if any. O(1). */
+  unwellAt(address: Address): Member | undefined {
+    return this.unwellByAddress.get(address);
+  }
+
+  /** When `m` last changed state, by this node's clock (when it was added, if never since). */
+  changedAtMs(m: Member): number {
+    if (m.probeIndex >= 0) return this.times[m.probeIndex]!;
+    return m === this.self ? this.selfChangedAtMs : this.removedChangedAtMs.get(m) ?? NaN;
   }
 
   /** Whether any member is suspect or dead (if none, no member needs our verdict on it). */
@@ -63,35 +90,44 @@ export class MemberTable {
     return m !== undefined && incarnation <= m.incarnation;
   };
 
-  /** Adds a new member at a random position of the probe list (bounds time to first probe). */
-  add(m: Member): void {
+  /** Adds a new (alive) member, as of `nowMs`, at a random position of the probe list (bounds time to first probe). */
+  add(m: Member, nowMs: number): void {
     this.byName.set(m.name, m);
-    this.byAddress.set(m.address, m);
     this.live++;
     const list = this.probeList;
+    const times = this.times;
     const at = randomInt(this.random, list.length + 1);
     const displaced = list[at];
     list.push(m);
+    times.push(nowMs);
     m.probeIndex = list.length - 1;
     if (displaced !== undefined) {
+      const last = list.length - 1;
+      times[last] = times[at]!;
+      times[at] = nowMs;
       list[at] = m;
       m.probeIndex = at;
-      list[list.length - 1] = displaced;
-      displaced.probeIndex = list.length - 1;
+      list[last] = displaced;
+      displaced.probeIndex = last;
     }
   }
 
   remove(m: Member): void {
     this.byName.delete(m.name);
-    if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
+    this.forgetUnwell(m);
     if (m.live) this.live--;
     if (m.state === 'dead') this.dead--;
     else if (m.state === 'suspect') this.suspect--;
     const list = this.probeList;
+    const times = this.times;
+    const at = m.probeIndex;
+    this.removedChangedAtMs.set(m, times[at]!);
     const last = list.pop()!;
+    const lastAt = times.pop()!;
     if (last !== m) {
-      list[m.probeIndex] = last;
-      last.probeIndex = m.probeIndex;
+      list[at] = last;
+      times[at] = lastAt;
+      last.probeIndex = at;
     }
     m.probeIndex = -1;
   }
@@ -101,20 +137,26 @@ export class MemberTable {
     const wasLive = m.live;
     if (m.state === 'dead') this.dead--;
     else if (m.state === 'suspect') this.suspect--;
+    if (m.state === 'dead' || m.state === 'suspect') this.forgetUnwell(m);
     m.state = state;
-    m.stateChangedAtMs = nowMs;
+    if (m.probeIndex >= 0) this.times[m.probeIndex] = nowMs;
+    else if (m === this.self) this.selfChangedAtMs = nowMs;
     if (state === 'dead') this.dead++;
     else if (state === 'suspect') this.suspect++;
+    if ((state === 'dead' || state === 'suspect') && m !== this.self) this.unwellByAddress.set(m.address, m);
     if (wasLive !== m.live) this.live += m.live ? 1 : -1;
   }
 
   /** An Alive at a newer incarnation, which may move the member (a restart on another address) and bring new tags. */
   seen(m: Member, address: Address, incarnation: number, tags: Tags): void {
-    if (m.address !== address) {
-      if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
-      this.byAddress.set(address, m);
-    }
+    const unwell = m.address !== address && (m.state === 'dead' || m.state === 'suspect') && m !== this.self;
+    if (unwell) this.forgetUnwell(m);
     m.seen(address, incarnation, tags);
+    if (unwell) this.unwellByAddress.set(address, m);
+  }
+
+  private forgetUnwell(m: Member): void {
+    if (this.unwellByAddress.get(m.address) === m) this.unwellByAddress.delete(m.address);
   }
 
   /** Round-robin over the probe list, skipping dead and left members; reshuffles on wrap. */
@@ -124,7 +166,14 @@ export class MemberTable {
       if (this.probeCursor >= list.length) {
         this.probeCursor = 0;
         shuffle(this.random, list);
-        for (let i = 0; i < list.length; i++) list[i]!.probeIndex = i;
+        // The times follow their members to their new places.
+        const times = this.times;
+        const old = times.slice();
+        for (let i = 0; i < list.length; i++) {
+          const member = list[i]!;
+          times[i] = old[member.probeIndex]!;
+          member.probeIndex = i;
+        }
       }
       const m = list[this.probeCursor++]!;
       if (m.live) return m;
@@ -145,7 +194,7 @@ export class MemberTable {
       const at = randomInt(this.random, list.length);
       if (this.dead === 0) continue;
       const m = list[at]!;
-      if (m.state === 'dead' && nowMs - m.stateChangedAtMs < withinMs) return m;
+      if (m.state === 'dead' && nowMs - this.times[at]! < withinMs) return m;
     }
     return undefined;
   }
@@ -167,10 +216,11 @@ export class MemberTable {
     const list = this.probeList;
     if (list.length === 0) return undefined;
     for (let tries = 0; tries < randomMemberTriesMax; tries++) {
-      const m = list[randomInt(this.random, list.length)]!;
+      const at = randomInt(this.random, list.length);
+      const m = list[at]!;
       if (m === exclude) continue;
       if (m.live) return m;
-      if (!liveOnly && m.state === 'dead' && nowMs - m.stateChangedAtMs < deadWithinMs) return m;
+      if (!liveOnly && m.state === 'dead' && nowMs - this.times[at]! < deadWithinMs) return m;
     }
     return undefined;
   }

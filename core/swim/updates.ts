@@ -108,8 +108,8 @@ export class MemberUpdates {
   private newMember(a: AliveMessage): void {
     const now = this.clock.now();
     if (this.reaper.refusedByTombstone(a, now) || !this.admission.admit(a.name, this.table.size, now)) return;
-    const m = new Member(a.name, a.address, a.incarnation, a.tags, now);
-    this.table.add(m);
+    const m = new Member(a.name, a.address, a.incarnation, a.tags);
+    this.table.add(m, now);
     // The members a joining node pulls from its seeds were gossiped when they joined:
     // passing every one on again would make each join cost O(n log n) messages per
     // member already there (a storm of n² log n while a cluster starts).

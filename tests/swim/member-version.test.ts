@@ -20,12 +20,12 @@ function decoded(tags: Record<string, string>): Record<string, string> {
 
 describe('MemberVersion: what every node holds the same, held once', () => {
   it('is shared by every member built from the same values, and not across any difference', () => {
-    const a = new Member('v1', 'v1:1', 3, { role: 'w' }, 0);
-    const b = new Member('v1', 'v1:1', 3, { role: 'w' }, 5);
+    const a = new Member('v1', 'v1:1', 3, { role: 'w' });
+    const b = new Member('v1', 'v1:1', 3, { role: 'w' });
     expect(b.version).toBe(a.version);
-    expect(new Member('v1', 'v1:2', 3, { role: 'w' }, 0).version).not.toBe(a.version);
-    expect(new Member('v1', 'v1:1', 4, { role: 'w' }, 0).version).not.toBe(a.version);
-    expect(new Member('v1', 'v1:1', 3, { role: 'x' }, 0).version).not.toBe(a.version);
+    expect(new Member('v1', 'v1:2', 3, { role: 'w' }).version).not.toBe(a.version);
+    expect(new Member('v1', 'v1:1', 4, { role: 'w' }).version).not.toBe(a.version);
+    expect(new Member('v1', 'v1:1', 3, { role: 'x' }).version).not.toBe(a.version);
     // Each member keeps its own view: moving one moves no other.
     b.setIncarnation(9);
     expect([a.incarnation, b.incarnation]).toEqual([3, 9]);
@@ -58,7 +58,7 @@ describe('MemberVersion: what every node holds the same, held once', () => {
     expect(v.keepWire(0, alive)).toBe(alive);
     expect(v.wire(0)).toBe(alive);
     expect(v.wire(1)).toBeUndefined();
-    const m = new Member('v3', 'v3:1', 1, {}, 0);
+    const m = new Member('v3', 'v3:1', 1, {});
     for (let i = 0; i <= memberVersionsMax; i++) memberVersion(`filler-${i}`, 'x:1', 0, {});
     expect([m.name, m.address, m.incarnation, m.version.wire(0)]).toEqual(['v3', 'v3:1', 1, alive]);
     expect(memberVersion('v3', 'v3:1', 1, {})).not.toBe(v); // forgotten, made again

@@ -19,46 +19,65 @@ class Replay implements Random {
   get consumed(): number {
     return this.at;
   }
+  /** Catches up with another replay of the same draws (after draws the model does not make itself). */
+  skipTo(consumed: number): void {
+    this.at = consumed;
+  }
 }
 
 type Op =
   | { kind: 'add'; id: number }
   | { kind: 'state'; id: number; state: MemberState; atMs: number }
   | { kind: 'remove'; id: number }
-  | { kind: 'deadProbe'; nowMs: number; withinMs: number };
+  | { kind: 'deadProbe'; nowMs: number; withinMs: number }
+  | { kind: 'probe'; times: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('add' as const), id: fc.nat(30) }),
   fc.record({ kind: fc.constant('state' as const), id: fc.nat(30), state: fc.constantFrom<MemberState>('alive', 'suspect', 'dead', 'left'), atMs: fc.nat(1000) }),
   fc.record({ kind: fc.constant('remove' as const), id: fc.nat(30) }),
   fc.record({ kind: fc.constant('deadProbe' as const), nowMs: fc.nat(2000), withinMs: fc.nat(1500) }),
+  fc.record({ kind: fc.constant('probe' as const), times: fc.integer({ min: 1, max: 40 }) }),
 );
 
-describe('MemberTable.randomRecentlyDead', () => {
-  it('picks what reading every drawn record would pick, and consumes the same draws whether or not any member is dead', () => {
+describe('MemberTable', () => {
+  it('randomRecentlyDead picks what reading every drawn record would pick, consuming the same draws whether or not any member is dead; times, counts and addresses follow every change', () => {
     fc.assert(fc.property(
       fc.array(op, { maxLength: 200, size: 'max' }),
       fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 64 }),
       (ops, draws) => {
         const random = new Replay(draws);
         const modelRandom = new Replay(draws);
-        const table = new MemberTable(new Member('self', 'self:1', 0, noTags, 0), random);
+        const table = new MemberTable(new Member('self', 'self:1', 0, noTags), random, 0);
         const members = new Map<number, Member>();
+        // The model of when each member last changed state (the time of its add, at first).
+        const changedAt = new Map<Member, number>();
+        let clock = 0;
         for (const o of ops) {
+          clock++;
           if (o.kind === 'add') {
             if (members.has(o.id)) continue;
-            const m = new Member(`m${o.id}`, `a${o.id}:1`, 0, noTags, 0);
+            const m = new Member(`m${o.id}`, `a${o.id}:1`, 0, noTags);
             members.set(o.id, m);
-            table.add(m);
+            table.add(m, clock);
+            changedAt.set(m, clock);
             randomInt(modelRandom, 1); // add draws a position: keep the model's stream in step
           } else if (o.kind === 'state') {
             const m = members.get(o.id);
-            if (m !== undefined) table.setState(m, o.state, o.atMs);
+            if (m === undefined) continue;
+            if (m.state !== o.state) changedAt.set(m, o.atMs);
+            table.setState(m, o.state, o.atMs);
           } else if (o.kind === 'remove') {
             const m = members.get(o.id);
             if (m === undefined) continue;
             members.delete(o.id);
             table.remove(m);
+            // A removed record keeps its last time (a reaper may still look at it).
+            expect(table.changedAtMs(m)).toBe(changedAt.get(m));
+          } else if (o.kind === 'probe') {
+            // Round-robin probing reshuffles the list at each wrap: times must follow their members.
+            for (let i = 0; i < o.times; i++) table.nextProbeTarget();
+            modelRandom.skipTo(random.consumed);
           } else {
             // The model: the probe list is the table's own order, every drawn record read.
             const list = probeList(table);
@@ -66,7 +85,7 @@ describe('MemberTable.randomRecentlyDead', () => {
             if (list.length > 0) {
               for (let i = 0; i < deadProbeTriesMax; i++) {
                 const m = list[randomInt(modelRandom, list.length)]!;
-                if (m.state === 'dead' && o.nowMs - m.stateChangedAtMs < o.withinMs) {
+                if (m.state === 'dead' && o.nowMs - table.changedAtMs(m) < o.withinMs) {
                   expected = m;
                   break;
                 }
@@ -78,6 +97,12 @@ describe('MemberTable.randomRecentlyDead', () => {
           // The count that lets draws skip reading records stays the number of dead members.
           expect((table as unknown as { dead: number }).dead).toBe([...members.values()].filter((m) => m.state === 'dead').length);
           expect(table.anySuspectOrDead).toBe([...members.values()].some((m) => m.state === 'dead' || m.state === 'suspect'));
+          for (const [id, m] of members) {
+            expect(table.changedAtMs(m)).toBe(changedAt.get(m));
+            expect(table.at(`a${id}:1`)).toBe(m);
+            expect(table.unwellAt(`a${id}:1`)).toBe(m.state === 'dead' || m.state === 'suspect' ? m : undefined);
+          }
+          expect(table.at('self:1')).toBeUndefined();
         }
       },
     ), { numRuns: 300 });
