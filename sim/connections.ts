@@ -7,7 +7,7 @@ import type { Hosts, SimHost } from './hosts.ts';
 import type { Network } from './network.ts';
 import type { SeededRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
-import { ConnectionEnd, Seg, checkBacklog, segLabels, segment, type Segment, type StreamFabric } from './streams.ts';
+import { ConnectionEnd, Seg, checkBacklog, networkEventError, segLabels, segment, type Segment, type StreamFabric } from './streams.ts';
 import type { Trace } from './trace.ts';
 
 /** What the stream network is configured with. */
@@ -79,14 +79,14 @@ export class StreamNetwork {
     const end = new ConnectionEnd(this.fabric, 0, to, conn);
     conn.ends[0] = end;
     if (host.epoch !== epoch || !host.up) {
-      this.localFail(conn, 0, new ConnectTimeoutError(`connect to ${to}: the connecting host is down`));
+      this.localFail(conn, 0, networkEventError(() => new ConnectTimeoutError(`connect to ${to}: the connecting host is down`)));
       return end;
     }
     host.connections.add(conn);
     this.connections.add(conn);
     this.trace.record('connection', nowMs, host.index, dst?.index ?? -1, -1, 'connect');
     if (dst === undefined || dst === host) {
-      this.localFail(conn, 0, new ConnectionRefusedError(`connect to ${to}: no such host`));
+      this.localFail(conn, 0, networkEventError(() => new ConnectionRefusedError(`connect to ${to}: no such host`)));
       return end;
     }
     this.sendSegment(conn, 0, segment(Seg.Connect));
@@ -134,7 +134,7 @@ export class StreamNetwork {
     if (!conn.live) return;
     if (!conn.established) {
       if (nowMs >= conn.connectDeadlineMs) {
-        this.localFail(conn, 0, new ConnectTimeoutError(`connect to ${conn.hosts[1].address}: no answer within ${this.limits.connectTimeoutMs} ms`));
+        this.localFail(conn, 0, networkEventError(() => new ConnectTimeoutError(`connect to ${conn.hosts[1].address}: no answer within ${this.limits.connectTimeoutMs} ms`)));
       }
       return;
     }
@@ -144,7 +144,7 @@ export class StreamNetwork {
     if (nowMs - since < idle) return this.scheduleCheck(conn, since + idle);
     for (const side of sides) {
       const peer = conn.hosts[1 - side]!;
-      this.localFail(conn, side, new ConnectionLostError(`nothing heard from ${peer.address} for ${idle} ms (idle timeout)`));
+      this.localFail(conn, side, networkEventError(() => new ConnectionLostError(`nothing heard from ${peer.address} for ${idle} ms (idle timeout)`)));
     }
   }
 
@@ -236,7 +236,7 @@ export class StreamNetwork {
     conn.epochs[1] = host.epoch;
     if (handler === undefined) {
       conn.epochs[1] = -1;
-      this.sendRaw(conn, 1, segment(Seg.Refuse, -1, null, 0, new ConnectionRefusedError(`${host.address} accepts no connections`)));
+      this.sendRaw(conn, 1, segment(Seg.Refuse, -1, null, 0, networkEventError(() => new ConnectionRefusedError(`${host.address} accepts no connections`))));
       return;
     }
     const end = new ConnectionEnd(this.fabric, 1, conn.hosts[0].address, conn);
@@ -261,7 +261,7 @@ export class StreamNetwork {
     conn.resetSent = true;
     const peer = conn.hosts[1 - side]!;
     this.sendRaw(conn, side, segment(Seg.Fail, -1, null, 0,
-      new ConnectionResetError(`${conn.hosts[side].address} restarted and no longer knows the connection from ${peer.address}`)));
+      networkEventError(() => new ConnectionResetError(`${conn.hosts[side].address} restarted and no longer knows the connection from ${peer.address}`))));
   }
 
   /** Closes one end locally (timeouts): delivered as an event so a paused host sees it on resume. */

@@ -10,6 +10,21 @@ import {
  * segments; this file holds the per-end state machines.
  */
 
+/**
+ * An error reporting a simulated network event (a close, a reset, a refusal, a timeout)
+ * to a callback, made without a stack: it would show only the simulator's event loop, and
+ * capturing it cost more than the rest of closing a connection (every push-pull ends so).
+ */
+export function networkEventError<T extends Error>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Segment types on a simulated connection. */
 export const Seg = {
   Connect: 0, Accept: 1, Refuse: 2, StreamOpen: 3, Data: 4, End: 5, Reset: 6, Close: 7, Fail: 8,
@@ -131,14 +146,14 @@ export class ConnectionEnd implements Connection {
         this.streams.get(seg.streamId)?.receiveEnd();
         return;
       case Seg.Reset:
-        this.streams.get(seg.streamId)?.finish(new StreamResetError(seg.code));
+        this.streams.get(seg.streamId)?.finish(networkEventError(() => new StreamResetError(seg.code)));
         return;
       case Seg.Close:
-        this.finish(new ConnectionClosedError(`connection closed by ${this.remoteAddress}`));
+        this.finish(networkEventError(() => new ConnectionClosedError(`connection closed by ${this.remoteAddress}`)));
         return;
       case Seg.Refuse:
       case Seg.Fail:
-        this.finish(seg.error ?? new ConnectionClosedError(`connection to ${this.remoteAddress} failed`));
+        this.finish(seg.error ?? networkEventError(() => new ConnectionClosedError(`connection to ${this.remoteAddress} failed`)));
         return;
       default:
         return;
@@ -151,7 +166,7 @@ export class ConnectionEnd implements Connection {
     this.state = 'closed';
     if (this.streams.size > 0) {
       // An error captures a stack: made only when a stream is left to tell.
-      const streamError = error ?? new ConnectionClosedError('connection closed locally');
+      const streamError = error ?? networkEventError(() => new ConnectionClosedError('connection closed locally'));
       for (const stream of [...this.streams.values()]) stream.finish(streamError);
     }
     this.fabric.ended(this);
