@@ -170,6 +170,43 @@ export function sameTags(a: Tags, b: Tags): boolean {
   return true;
 }
 
+/** Names given an id before the ids start again from 0 (bounded like the interner). */
+export const nameIdsMax = internedMax;
+
+const nameIds = new Map<string, number>();
+let nameIdEpoch = 0;
+
+/**
+ * A small dense number for `name`, the same for every node of the process, so a node can
+ * index what it holds by name in an array instead of a map (see `MemberTable`). When
+ * `nameIdsMax` names have ids they start again from 0 and `nameIdsEpoch` moves on: an
+ * index built on the old ids must be rebuilt. Ids are never part of a result.
+ */
+export function nameId(name: string): number {
+  let id = nameIds.get(name);
+  if (id === undefined) {
+    if (nameIds.size >= nameIdsMax) restartNameIds();
+    id = nameIds.size;
+    nameIds.set(name, id);
+  }
+  return id;
+}
+
+/** `name`'s id if it has one (nothing is assigned: a lookup of a name no node holds costs nothing). */
+export function nameIdIfAny(name: string): number | undefined {
+  return nameIds.get(name);
+}
+
+export function nameIdsEpoch(): number {
+  return nameIdEpoch;
+}
+
+/** Starts the ids again now, as reaching `nameIdsMax` does (for tests of what follows). */
+export function restartNameIds(): void {
+  nameIds.clear();
+  nameIdEpoch++;
+}
+
 /** A member's first ack, kept until the second creates its phi detector. */
 export class FirstAck {
   constructor(readonly atMs: number, readonly intervalMs: number) {}

@@ -1,7 +1,7 @@
 import type { Address } from '../address.ts';
 import { randomInt, shuffle, type Random } from '../random.ts';
 import type { Tags } from './codec.ts';
-import type { Member, MemberState } from './member.ts';
+import { nameId, nameIdIfAny, nameIdsEpoch, type Member, type MemberState } from './member.ts';
 
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;
@@ -28,6 +28,15 @@ export class MemberTable {
   /** The last state change of members no longer in the table (a reaper may still look at them). */
   private readonly removedChangedAtMs = new WeakMap<Member, number>();
   private probeCursor = 0;
+  /**
+   * incarnationPlus1[nameId(m.name)] = m.incarnation + 1 for every other member held, 0
+   * otherwise: the known-Alive test reads one number instead of a map entry and two records
+   * (it runs for every gossiped Alive and push-pull entry: millions during a join). An index
+   * only; a 0 (not held, or an incarnation at the very top of its range) asks `byName`.
+   * Rebuilt when the process-wide name ids start again (`nameIdsEpoch`).
+   */
+  private incarnationPlus1 = new Uint32Array(0);
+  private indexEpoch = nameIdsEpoch();
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
   /** Members in state dead (not yet reaped), and in state suspect. */
@@ -85,14 +94,57 @@ export class MemberTable {
 
   /** An Alive that would change nothing: about another member, at an incarnation already held. */
   readonly knownAlive = (name: string, incarnation: number): boolean => {
+    if (this.indexEpoch !== nameIdsEpoch()) this.reindex();
+    const id = nameIdIfAny(name);
+    const held = id === undefined ? undefined : this.incarnationPlus1[id];
+    if (held !== undefined && held !== 0) return incarnation < held;
     if (name === this.self.name) return false;
     const m = this.byName.get(name);
     return m !== undefined && incarnation <= m.incarnation;
   };
 
+  /**
+   * Keeps `m`'s incarnation in the index (`m` is held and not the local node). Written on
+   * stale ids, it is rebuilt all the same before it is next read.
+   */
+  private index(m: Member): void {
+    this.indexAs(m, nameId(m.name));
+  }
+
+  private indexAs(m: Member, id: number): void {
+    if (id >= this.incarnationPlus1.length) {
+      const grown = new Uint32Array(Math.max(16, id + 1, this.incarnationPlus1.length * 2));
+      grown.set(this.incarnationPlus1);
+      this.incarnationPlus1 = grown;
+    }
+    this.incarnationPlus1[id] = m.incarnation + 1;
+  }
+
+  private unindex(m: Member): void {
+    const id = nameIdIfAny(m.name);
+    if (id !== undefined && id < this.incarnationPlus1.length) this.incarnationPlus1[id] = 0;
+  }
+
+  /** Rebuilds the index from the table (the name ids started again). */
+  private reindex(): void {
+    // Giving ids may start them again (the epoch moves): then build once more.
+    do {
+      this.indexEpoch = nameIdsEpoch();
+      this.incarnationPlus1 = new Uint32Array(0);
+      for (const m of this.byName.values()) if (m !== this.self) this.indexAs(m, nameId(m.name));
+    } while (this.indexEpoch !== nameIdsEpoch());
+  }
+
+  /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */
+  setIncarnation(m: Member, incarnation: number): void {
+    m.setIncarnation(incarnation);
+    this.index(m);
+  }
+
   /** Adds a new (alive) member, as of `nowMs`, at a random position of the probe list (bounds time to first probe). */
   add(m: Member, nowMs: number): void {
     this.byName.set(m.name, m);
+    this.index(m);
     this.live++;
     const list = this.probeList;
     const times = this.times;
@@ -114,6 +166,7 @@ export class MemberTable {
 
   remove(m: Member): void {
     this.byName.delete(m.name);
+    this.unindex(m);
     this.forgetUnwell(m);
     if (m.live) this.live--;
     if (m.state === 'dead') this.dead--;
@@ -152,6 +205,7 @@ export class MemberTable {
     const unwell = m.address !== address && (m.state === 'dead' || m.state === 'suspect') && m !== this.self;
     if (unwell) this.forgetUnwell(m);
     m.seen(address, incarnation, tags);
+    if (m !== this.self) this.index(m);
     if (unwell) this.unwellByAddress.set(address, m);
   }
 

@@ -68,7 +68,7 @@ export class MemberUpdates {
       }
       return;
     }
-    m.setIncarnation(s.incarnation);
+    this.table.setIncarnation(m, s.incarnation);
     this.suspects.clear(m);
     const now = this.clock.now();
     this.table.setState(m, 'suspect', now);
@@ -84,7 +84,7 @@ export class MemberUpdates {
     const m = this.table.get(d.name);
     if (m === undefined || d.incarnation < m.incarnation || !m.live) return;
     const left = d.from === d.name;
-    m.setIncarnation(d.incarnation);
+    this.table.setIncarnation(m, d.incarnation);
     this.suspects.clear(m);
     this.table.setState(m, left ? 'left' : 'dead', this.clock.now());
     this.dissemination.queueBroadcast(d);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomInt, type Random } from '../../core/random.ts';
 import { noTags } from '../../core/swim/codec.ts';
-import { Member, type MemberState } from '../../core/swim/member.ts';
+import { Member, nameId, restartNameIds, type MemberState } from '../../core/swim/member.ts';
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
 import { MemberTable } from '../../core/swim/table.ts';
 
@@ -30,7 +30,9 @@ type Op =
   | { kind: 'state'; id: number; state: MemberState; atMs: number }
   | { kind: 'remove'; id: number }
   | { kind: 'deadProbe'; nowMs: number; withinMs: number }
-  | { kind: 'probe'; times: number };
+  | { kind: 'probe'; times: number }
+  | { kind: 'incarnation'; id: number; incarnation: number; seen: boolean }
+  | { kind: 'restartIds'; first: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('add' as const), id: fc.nat(30) }),
@@ -38,6 +40,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('remove' as const), id: fc.nat(30) }),
   fc.record({ kind: fc.constant('deadProbe' as const), nowMs: fc.nat(2000), withinMs: fc.nat(1500) }),
   fc.record({ kind: fc.constant('probe' as const), times: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({ kind: fc.constant('incarnation' as const), id: fc.nat(30), incarnation: fc.oneof(fc.nat(6), fc.constant(0xffff_ffff)), seen: fc.boolean() }),
+  fc.record({ kind: fc.constant('restartIds' as const), first: fc.nat(40) }),
 );
 
 describe('MemberTable', () => {
@@ -74,6 +78,17 @@ describe('MemberTable', () => {
             table.remove(m);
             // A removed record keeps its last time (a reaper may still look at it).
             expect(table.changedAtMs(m)).toBe(changedAt.get(m));
+          } else if (o.kind === 'incarnation') {
+            const m = members.get(o.id);
+            if (m === undefined) continue;
+            if (o.seen) table.seen(m, m.address, o.incarnation, m.tags);
+            else table.setIncarnation(m, o.incarnation);
+          } else if (o.kind === 'restartIds') {
+            // The process-wide name ids start again (as at nameIdsMax), and other nodes of the
+            // process give the names new ids in another order: the old index would now lie.
+            restartNameIds();
+            nameId(`other${o.first}`);
+            for (let id = 30; id >= 0; id--) nameId(`m${(id + o.first) % 31}`);
           } else if (o.kind === 'probe') {
             // Round-robin probing reshuffles the list at each wrap: times must follow their members.
             for (let i = 0; i < o.times; i++) table.nextProbeTarget();
@@ -103,6 +118,14 @@ describe('MemberTable', () => {
             expect(table.unwellAt(`a${id}:1`)).toBe(m.state === 'dead' || m.state === 'suspect' ? m : undefined);
           }
           expect(table.at('self:1')).toBeUndefined();
+          // The known-Alive index answers what the records say, whatever the ids did.
+          for (let id = 0; id <= 30; id++) {
+            const m = members.get(id);
+            for (const incarnation of [0, 1, 3, 7, 0xffff_ffff]) {
+              expect(table.knownAlive(`m${id}`, incarnation)).toBe(m !== undefined && incarnation <= m.incarnation);
+            }
+          }
+          expect(table.knownAlive('self', 0)).toBe(false);
         }
       },
     ), { numRuns: 300 });
