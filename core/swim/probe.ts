@@ -153,6 +153,7 @@ export class Prober {
    * a few per period, gives it the chance to refute whatever the probe order.
    */
   private notifySuspects(probed: Member): void {
+    if (this.suspects.size === 0) return;
     let sent = 0;
     for (const m of this.suspects.values()) {
       if (sent >= buddyNotifyMax) break;

@@ -32,6 +32,10 @@ export class Suspects {
     return [...this.members.keys()];
   }
 
+  get size(): number {
+    return this.members.size;
+  }
+
   /** The suspects, in the order they became suspect. */
   values(): IterableIterator<Member> {
     return this.members.keys();
