@@ -177,20 +177,23 @@ export class Reader {
   }
 
   string(maxBytes: number): string {
+    const start = this.skipString(maxBytes);
+    return this.interner.string(this.buffer, start, this.offset);
+  }
+
+  /** Steps over a string without decoding it (its bytes are not checked); returns where its bytes start (they end at `offset`). */
+  skipString(maxBytes: number): number {
     const length = this.varint();
     if (length > maxBytes) throw new DecodeError(`string of ${length} bytes exceeds ${maxBytes}`);
     if (length > this.remaining) throw new DecodeError('truncated string');
     const start = this.offset;
     this.offset += length;
-    return this.interner.string(this.buffer, start, start + length);
+    return start;
   }
 
-  /** Steps over a string without decoding it (its bytes are not checked). */
-  skipString(maxBytes: number): void {
-    const length = this.varint();
-    if (length > maxBytes) throw new DecodeError(`string of ${length} bytes exceeds ${maxBytes}`);
-    if (length > this.remaining) throw new DecodeError('truncated string');
-    this.offset += length;
+  /** Decodes the string whose bytes are `buffer[start, end)` (as `skipString` found them). */
+  stringAt(start: number, end: number): string {
+    return this.interner.string(this.buffer, start, end);
   }
 
   /** A length-prefixed byte string, copied out of the packet. */
@@ -329,10 +332,20 @@ function readBody(type: number, r: Reader): SwimMessage | undefined {
 }
 
 /**
- * Says whether an Alive about `name` at `incarnation` is already known to the receiver:
+ * Says whether an Alive about a member at an incarnation is already known to the receiver:
  * such a message changes nothing, so its address and tags are not decoded.
+ * `knownAliveUtf8` answers from the name's UTF-8 bytes when it can (most Alives of a join
+ * are known: their names need not be decoded); undefined asks `knownAlive` with the name.
  */
-export type KnownAlive = (name: string, incarnation: number) => boolean;
+export interface KnownAlive {
+  knownAliveUtf8(bytes: Uint8Array, start: number, end: number, incarnation: number): boolean | undefined;
+  knownAlive(name: string, incarnation: number): boolean;
+}
+
+/** Asks `known` about the Alive whose name is `r.buffer[nameStart, nameEnd)`. */
+export function isKnown(known: KnownAlive, r: Reader, nameStart: number, nameEnd: number, incarnation: number): boolean {
+  return known.knownAliveUtf8(r.buffer, nameStart, nameEnd, incarnation) ?? known.knownAlive(r.stringAt(nameStart, nameEnd), incarnation);
+}
 
 /**
  * Decodes a packet into its messages; unknown message types are skipped, and so are
@@ -366,9 +379,10 @@ export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInte
 /** Reads an Alive's name and incarnation (the address only skipped); rewinds unless `known` recognises it. */
 function isKnownAlive(body: Reader, known: KnownAlive): boolean {
   const start = body.offset;
-  const name = body.string(nameBytesMax);
+  const nameStart = body.skipString(nameBytesMax);
+  const nameEnd = body.offset;
   body.skipString(addressBytesMax);
-  if (known(name, body.incarnation())) return true;
+  if (isKnown(known, body, nameStart, nameEnd, body.incarnation())) return true;
   body.offset = start;
   return false;
 }

@@ -47,7 +47,7 @@ export class StateExchange implements PushPullHost {
     seal: StateSeal | undefined,
   ) {
     const c = config;
-    this.pushPull = new PushPull(streams, this, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, seal, interner, table.knownAlive);
+    this.pushPull = new PushPull(streams, this, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, seal, interner, table);
   }
 
   /** Joins through every seed at once; retried while no other member is known. */

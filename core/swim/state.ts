@@ -1,6 +1,6 @@
 import { DecodeError, LimitExceededError } from '../errors.ts';
 import { defaultInterner, type Interner } from '../intern.ts';
-import { Reader, Writer, addressBytesMax, nameBytesMax, noTags, readTags, skipTags, stateMembersMax, tagsBytesMax, wireVersion, writeTags, type Tags } from './codec.ts';
+import { Reader, Writer, addressBytesMax, isKnown, type KnownAlive, nameBytesMax, noTags, readTags, skipTags, stateMembersMax, tagsBytesMax, wireVersion, writeTags, type Tags } from './codec.ts';
 
 /**
  * Push-pull state messages: the full member list, sent over a reliable stream as one
@@ -22,10 +22,10 @@ export interface StateEntry {
 }
 
 /**
- * Says whether an Alive entry about `name` at `incarnation` is already known to the
- * receiver: such an entry changes nothing and is left out of the decoded message.
+ * Says whether an Alive entry is already known to the receiver (as a gossiped Alive is):
+ * such an entry changes nothing and is left out of the decoded message.
  */
-export type KnownEntry = (name: string, incarnation: number) => boolean;
+export type KnownEntry = KnownAlive;
 
 export interface StateMessage {
   /** True when the sender is joining (it asks for the full state back). */
@@ -138,17 +138,19 @@ export function decodeState(body: Uint8Array, interner: Interner = defaultIntern
   if (count * 5 > r.remaining) throw new DecodeError('member count exceeds the message');
   const members: StateEntry[] = [];
   for (let i = 0; i < count; i++) {
-    const name = r.string(nameBytesMax);
+    const nameStart = r.skipString(nameBytesMax);
+    const nameEnd = r.offset;
     const addressAt = r.offset;
     r.skipString(addressBytesMax);
     const incarnation = r.incarnation();
     const state = r.u8();
     if (state > WireState.Left) throw new DecodeError(`unknown member state ${state}`);
-    if (state === WireState.Alive && known?.(name, incarnation) === true) {
+    if (state === WireState.Alive && known !== undefined && isKnown(known, r, nameStart, nameEnd, incarnation)) {
       skipTags(r);
       continue;
     }
     const end = r.offset;
+    const name = r.stringAt(nameStart, nameEnd);
     r.offset = addressAt;
     const address = r.string(addressBytesMax);
     r.offset = end;

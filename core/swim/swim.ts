@@ -225,7 +225,7 @@ export class Swim {
     this.stats.bytesReceived += payload.length;
     let messages: SwimMessage[];
     try {
-      messages = decodePacket(payload, this.interner, this.table.knownAlive);
+      messages = decodePacket(payload, this.interner, this.table);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.stats.decodeErrors++;

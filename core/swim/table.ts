@@ -1,7 +1,7 @@
 import type { Address } from '../address.ts';
 import { randomInt, shuffle, type Random } from '../random.ts';
 import type { Tags } from './codec.ts';
-import { nameId, nameIdIfAny, nameIdsEpoch, type Member, type MemberState } from './member.ts';
+import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch, type Member, type MemberState } from './member.ts';
 
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;
@@ -90,6 +90,17 @@ export class MemberTable {
 
   values(): IterableIterator<Member> {
     return this.byName.values();
+  }
+
+  /**
+   * `knownAlive` from the name's UTF-8 bytes, when the index can tell (a name held here is
+   * found so unless its hash chain was full); undefined when the name must be decoded first.
+   */
+  knownAliveUtf8(bytes: Uint8Array, start: number, end: number, incarnation: number): boolean | undefined {
+    if (this.indexEpoch !== nameIdsEpoch()) this.reindex();
+    const id = nameIdOfUtf8(bytes, start, end);
+    const held = id === undefined ? undefined : this.incarnationPlus1[id];
+    return held !== undefined && held !== 0 ? incarnation < held : undefined;
   }
 
   /** An Alive that would change nothing: about another member, at an incarnation already held. */

@@ -4,7 +4,7 @@ import { DecodeError, LimitExceededError } from '../../core/index.ts';
 import {
   FrameReader, MessageType, PacketBuilder, WireState, decodePacket, decodeState, encodeState, wireVersion, type SwimMessage,
 } from '../../core/swim/index.ts';
-import { Writer } from '../../core/swim/codec.ts';
+import { Writer, type KnownAlive } from '../../core/swim/codec.ts';
 
 const name = fc.string({ minLength: 1, maxLength: 40 });
 const tags = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 4 });
@@ -140,5 +140,52 @@ describe('push-pull state codec', () => {
   it('refuses a state larger than the limit when encoding', () => {
     const members = Array.from({ length: 100 }, (_, i) => ({ name: `m${i}`, address: `m${i}:7946`, incarnation: 0, state: WireState.Alive, tags: {} }));
     expect(() => encodeState({ join: false, members }, 256)).toThrow(LimitExceededError);
+  });
+});
+
+/**
+ * A receiver that knows some members (name → incarnation) and can tell some of them from
+ * their bytes alone: the rest go by the decoded name, as a name past a full hash chain does.
+ */
+class Knows implements KnownAlive {
+  private readonly utf8 = new TextEncoder();
+  constructor(private readonly held: ReadonlyMap<string, number>, private readonly byBytes: ReadonlySet<string>) {}
+  knownAliveUtf8(bytes: Uint8Array, start: number, end: number, incarnation: number): boolean | undefined {
+    for (const name of this.byBytes) {
+      const b = this.utf8.encode(name);
+      if (b.length === end - start && b.every((x, i) => x === bytes[start + i])) return this.knownAlive(name, incarnation);
+    }
+    return undefined;
+  }
+  knownAlive(name: string, incarnation: number): boolean {
+    const held = this.held.get(name);
+    return held !== undefined && incarnation <= held;
+  }
+}
+
+describe('known Alives', () => {
+  const names = ['a', 'b', 'é', '\u{1f600}', 'member-7'];
+  const alive = fc.record({ type: fc.constant(MessageType.Alive), name: fc.constantFrom(...names), address: name, incarnation: fc.nat(5), tags });
+  const held = fc.dictionary(fc.constantFrom(...names), fc.nat(5));
+  const byBytes = fc.subarray(names);
+
+  it('are left out of a packet, by their bytes or by their name, and nothing else is', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(alive, message), { maxLength: 8 }), held, byBytes, (messages, h, b) => {
+      const known = new Knows(new Map(Object.entries(h)), new Set(b));
+      const p = new PacketBuilder(8192).reset();
+      for (const m of messages) p.add(m);
+      const expected = messages.filter((m) => !(m.type === MessageType.Alive && known.knownAlive(m.name, m.incarnation)));
+      expect(decodePacket(p.view(), undefined, known).map(normalise)).toEqual(expected.map(normalise));
+    }), { numRuns: 300 });
+  });
+
+  it('are left out of a push-pull state, and only Alive entries are', () => {
+    const entry = fc.record({ name: fc.constantFrom(...names), address: name, incarnation: fc.nat(5), state: fc.constantFrom(WireState.Alive, WireState.Suspect, WireState.Dead, WireState.Left), tags });
+    fc.assert(fc.property(fc.array(entry, { maxLength: 12 }), held, byBytes, (members, h, b) => {
+      const known = new Knows(new Map(Object.entries(h)), new Set(b));
+      const body = encodeState({ join: false, members }, 1 << 16).subarray(4);
+      const expected = members.filter((m) => !(m.state === WireState.Alive && known.knownAlive(m.name, m.incarnation)));
+      expect(decodeState(body, undefined, known).members.map((m) => ({ ...m, tags: { ...m.tags } }))).toEqual(expected);
+    }), { numRuns: 300 });
   });
 });

@@ -6,6 +6,8 @@ import { Member, nameId, restartNameIds, type MemberState } from '../../core/swi
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
 import { MemberTable } from '../../core/swim/table.ts';
 
+const utf8 = new TextEncoder();
+
 /** Replays a fixed list of draws, so two tables (or a table and a model) see the same numbers. */
 class Replay implements Random {
   private at = 0;
@@ -121,8 +123,12 @@ describe('MemberTable', () => {
           // The known-Alive index answers what the records say, whatever the ids did.
           for (let id = 0; id <= 30; id++) {
             const m = members.get(id);
+            const bytes = utf8.encode(`m${id}`);
             for (const incarnation of [0, 1, 3, 7, 0xffff_ffff]) {
-              expect(table.knownAlive(`m${id}`, incarnation)).toBe(m !== undefined && incarnation <= m.incarnation);
+              const expected = m !== undefined && incarnation <= m.incarnation;
+              expect(table.knownAlive(`m${id}`, incarnation)).toBe(expected);
+              // From the bytes: the same answer for a member held (below the top incarnation), else none.
+              expect(table.knownAliveUtf8(bytes, 0, bytes.length, incarnation)).toBe(m !== undefined && m.incarnation < 0xffff_ffff ? expected : undefined);
             }
           }
           expect(table.knownAlive('self', 0)).toBe(false);
