@@ -60,8 +60,8 @@ export class TimerTable<K extends string> {
     if (Number.isNaN(old)) this.order[slot] = this.nextOrder++;
     this.at[slot] = atMs;
     // Outside an expiry pass the clock timer is armed at the earliest deadline, so only a
-    // change at or before it can move it.
-    if (this.expiring || atMs < this.armedAt || old === this.armedAt) this.rearm();
+    // change at or before it can move it; within one, the pass arms it once at its end.
+    if (!this.expiring && (atMs < this.armedAt || old === this.armedAt)) this.rearm();
   }
 
   /** Sets the deadline of `key` to `delayMs` from now. */
@@ -75,7 +75,7 @@ export class TimerTable<K extends string> {
     const atMs = this.at[slot]!;
     if (Number.isNaN(atMs)) return;
     this.at[slot] = NaN;
-    if (this.expiring || atMs === this.armedAt) this.rearm();
+    if (!this.expiring && atMs === this.armedAt) this.rearm();
   }
 
   has(key: K): boolean {
@@ -141,7 +141,8 @@ export class TimerTable<K extends string> {
       for (let i = 0; i < count; i++) this.onExpire(this.keys[due[i]!]!, now);
     } finally {
       this.expiring = false;
+      // Once, whatever the handlers set and cleared (and even when one threw).
+      this.rearm();
     }
-    this.rearm();
   }
 }

@@ -3,25 +3,27 @@ import { describe, expect, it } from 'vitest';
 import { TimerTable, readingStepMs, type Clock, type TimerHandle } from '../../core/index.ts';
 
 /**
- * The table as it was written first (a Map iterated on every change): the model. The
- * array-backed table must make the same clock calls (arm, cancel, at the same delays) and
- * expire the same keys in the same order, or every simulated run would change.
+ * The table as it was written first (a Map iterated on every change), arming once at the
+ * end of an expiry pass whatever its handlers did: the model. The array-backed table must
+ * make the same clock calls (arm, cancel, at the same delays) and expire the same keys in
+ * the same order, or every simulated run would change.
  */
 class ModelTable<K extends string> {
   private readonly deadlines = new Map<K, number>();
   private armedAt = Infinity;
   private handle: TimerHandle | undefined;
   private firedAtMs = -Infinity;
+  private expiring = false;
 
   constructor(private readonly clock: Clock, private readonly onExpire: (key: K, nowMs: number) => void) {}
 
   set(key: K, atMs: number): void {
     this.deadlines.set(key, atMs);
-    this.rearm();
+    if (!this.expiring) this.rearm();
   }
 
   clear(key: K): void {
-    if (this.deadlines.delete(key)) this.rearm();
+    if (this.deadlines.delete(key) && !this.expiring) this.rearm();
   }
 
   deadline(key: K): number | undefined {
@@ -49,7 +51,9 @@ class ModelTable<K extends string> {
     const due = [...this.deadlines].filter(([, at]) => at <= now);
     due.sort((a, b) => a[1] - b[1]);
     for (const [key] of due) this.deadlines.delete(key);
+    this.expiring = true;
     for (const [key] of due) this.onExpire(key, now);
+    this.expiring = false;
     this.rearm();
   }
 }
@@ -151,5 +155,19 @@ describe('TimerTable', () => {
         expect(real).toEqual(model);
       },
     ), { numRuns: 500 });
+  });
+
+  it('stays armed for what is left when a handler throws', () => {
+    const clock = new LoggingClock();
+    const expired: string[] = [];
+    const table = new TimerTable<Key>(clock, (key) => {
+      expired.push(key);
+      if (key === 'a') throw new Error('handler failed');
+    });
+    table.set('a', 1);
+    table.set('b', 5);
+    expect(() => clock.advance(2)).toThrow('handler failed');
+    clock.advance(10);
+    expect(expired).toEqual(['a', 'b']);
   });
 });
