@@ -15,8 +15,11 @@ interface Broadcast {
 /** A bucket's ring starts this long. */
 const ringInitial = 8;
 
-/** An emptied ring longer than this is let go (a join's burst is spent); a shorter one is kept for the next. */
-const ringKeptMax = 1024;
+/**
+ * An emptied ring longer than this is let go (a join's burst is spent: kept, a thousand
+ * members' rings held 28 B per observer-member pair); a shorter one is kept for the next.
+ */
+const ringKeptMax = 64;
 
 /**
  * Broadcasts sent the same number of times, oldest first, in a ring that grows by doubling
