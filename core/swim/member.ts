@@ -1,6 +1,6 @@
 import type { Address } from '../address.ts';
 import type { PhiAccrualDetector } from '../phi/index.ts';
-import { equal, hashOf, internChainMax, internedMax } from '../intern.ts';
+import { internedMax } from '../intern.ts';
 import type { Tags } from './codec.ts';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
@@ -168,65 +168,6 @@ export function sameTags(a: Tags, b: Tags): boolean {
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) if (a[k] !== b[k]) return false;
   return true;
-}
-
-/** Names given an id before the ids start again from 0 (bounded like the interner). */
-export const nameIdsMax = internedMax;
-
-const nameIds = new Map<string, number>();
-let nameIdEpoch = 0;
-
-/** The same ids by the names' UTF-8 bytes (hash chains bounded like the interner's: a name past the bound is found by its string only). */
-interface Utf8NameId {
-  readonly bytes: Uint8Array;
-  readonly id: number;
-  readonly next: Utf8NameId | undefined;
-}
-const nameIdsByUtf8 = new Map<number, Utf8NameId>();
-const utf8 = new TextEncoder();
-
-/**
- * A small dense number for `name`, the same for every node of the process, so a node can
- * index what it holds by name in an array instead of a map (see `MemberTable`). When
- * `nameIdsMax` names have ids they start again from 0 and `nameIdsEpoch` moves on: an
- * index built on the old ids must be rebuilt. Ids are never part of a result.
- */
-export function nameId(name: string): number {
-  let id = nameIds.get(name);
-  if (id === undefined) {
-    if (nameIds.size >= nameIdsMax) restartNameIds();
-    id = nameIds.size;
-    nameIds.set(name, id);
-    const bytes = utf8.encode(name);
-    const hash = hashOf(bytes, 0, bytes.length);
-    const next = nameIdsByUtf8.get(hash);
-    let chain = 0;
-    for (let e = next; e !== undefined; e = e.next) chain++;
-    if (chain < internChainMax) nameIdsByUtf8.set(hash, { bytes, id, next });
-  }
-  return id;
-}
-
-/** The id of the name whose UTF-8 encoding is `bytes[start, end)`, if it has one and is found this way (nothing is decoded). */
-export function nameIdOfUtf8(bytes: Uint8Array, start: number, end: number): number | undefined {
-  for (let e = nameIdsByUtf8.get(hashOf(bytes, start, end)); e !== undefined; e = e.next) if (equal(e.bytes, bytes, start, end)) return e.id;
-  return undefined;
-}
-
-/** `name`'s id if it has one (nothing is assigned: a lookup of a name no node holds costs nothing). */
-export function nameIdIfAny(name: string): number | undefined {
-  return nameIds.get(name);
-}
-
-export function nameIdsEpoch(): number {
-  return nameIdEpoch;
-}
-
-/** Starts the ids again now, as reaching `nameIdsMax` does (for tests of what follows). */
-export function restartNameIds(): void {
-  nameIds.clear();
-  nameIdsByUtf8.clear();
-  nameIdEpoch++;
 }
 
 /** A member's first ack, kept until the second creates its phi detector. */

@@ -1,7 +1,8 @@
 import type { Address } from '../address.ts';
 import { randomInt, shuffle, type Random } from '../random.ts';
 import type { Tags } from './codec.ts';
-import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch, type Member, type MemberState } from './member.ts';
+import type { Member, MemberState } from './member.ts';
+import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch } from './names.ts';
 
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomInt, type Random } from '../../core/random.ts';
 import { noTags } from '../../core/swim/codec.ts';
-import { Member, nameId, restartNameIds, type MemberState } from '../../core/swim/member.ts';
+import { Member, type MemberState } from '../../core/swim/member.ts';
+import { nameId, restartNameIds } from '../../core/swim/names.ts';
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
 import { MemberTable } from '../../core/swim/table.ts';
 
