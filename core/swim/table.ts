@@ -95,7 +95,8 @@ export class MemberTable {
 
   /**
    * `knownAlive` from the name's UTF-8 bytes, when the index can tell (a name held here is
-   * found so unless its hash chain was full); undefined when the name must be decoded first.
+   * found so unless its probe run in `names.ts` was full); undefined when the name must be
+   * decoded first.
    */
   knownAliveUtf8(bytes: Uint8Array, start: number, end: number, incarnation: number): boolean | undefined {
     if (this.indexEpoch !== nameIdsEpoch()) this.reindex();
@@ -137,14 +138,21 @@ export class MemberTable {
     if (id !== undefined && id < this.incarnationPlus1.length) this.incarnationPlus1[id] = 0;
   }
 
-  /** Rebuilds the index from the table (the name ids started again). */
+  /**
+   * Rebuilds the index from the table (the name ids started again). Giving ids may start
+   * them again (the epoch moves): then it builds once more, and if that moves it too (a
+   * table holding more names than there are ids: `membersMax` above `nameIdsMax`), the
+   * index starts empty and every name it lacks is asked of `byName`.
+   */
   private reindex(): void {
-    // Giving ids may start them again (the epoch moves): then build once more.
-    do {
+    for (let attempt = 0; attempt < 2; attempt++) {
       this.indexEpoch = nameIdsEpoch();
       this.incarnationPlus1 = new Uint32Array(0);
       for (const m of this.byName.values()) if (m !== this.self) this.indexAs(m, nameId(m.name));
-    } while (this.indexEpoch !== nameIdsEpoch());
+      if (this.indexEpoch === nameIdsEpoch()) return;
+    }
+    this.indexEpoch = nameIdsEpoch();
+    this.incarnationPlus1 = new Uint32Array(0);
   }
 
   /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */
