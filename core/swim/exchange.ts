@@ -167,7 +167,9 @@ export class StateExchange implements PushPullHost {
     // suspicion this node started waits out the maximum timeout even when every peer has
     // long declared the member dead and their dead messages were lost). A peer we cannot
     // name (an address we do not know) confirms nothing.
-    const from = this.table.at(peer)?.name ?? this.name;
+    // Looked up before anything is merged, and only when an entry carries a verdict (the
+    // lookup scans the table).
+    const from = remote.members.some((e) => e.state !== WireState.Alive) ? this.table.at(peer)?.name ?? this.name : this.name;
     for (const e of remote.members) {
       switch (e.state) {
         case WireState.Alive:
