@@ -3,10 +3,10 @@ import { InvalidArgumentError, TransportError } from '../errors.ts';
 import type { Interner } from '../intern.ts';
 import type { DatagramService } from '../transport.ts';
 import { BroadcastQueue } from './broadcast.ts';
-import { PacketBuilder, Writer, encodeMessage, writeMessage, type SwimMessage } from './codec.ts';
+import { MessageType, PacketBuilder, Writer, encodeMessage, writeMessage, type SwimMessage } from './codec.ts';
 import type { SwimConfig } from './config.ts';
 import { retransmitLimit } from './formulas.ts';
-import type { SwimStats } from './member.ts';
+import type { MemberVersion, SwimStats } from './member.ts';
 import type { MemberTable } from './table.ts';
 import type { SwimTimers } from './timers.ts';
 
@@ -72,6 +72,15 @@ export class Dissemination {
   /** Queues an update about a member (replacing a pending one about the same member). */
   queueBroadcast(m: SwimMessage & { name: string }): void {
     this.queueEncoded(m.name, this.encoded(m));
+  }
+
+  /**
+   * Queues the Alive of member version `v` (the message it was seen in: the same name,
+   * address, incarnation and tags, so the same bytes), encoded once for every node that
+   * passes it on.
+   */
+  queueAlive(v: MemberVersion): void {
+    this.queueEncoded(v.name, v.alive ??= this.encoded({ type: MessageType.Alive, name: v.name, address: v.address, incarnation: v.incarnation, tags: v.tags }));
   }
 
   /** Queues encoded bytes under `key`, replacing a pending broadcast with the same key. */

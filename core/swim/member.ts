@@ -112,6 +112,9 @@ export class MemberVersion {
     readonly tags: Tags,
   ) {}
 
+  /** This version's Alive message, encoded (shared by every node that gossips it), once made. */
+  alive: Uint8Array | undefined;
+
   /** This version's push-pull entry in `state` (a wire state, 0–3), if encoded before. */
   wire(state: number): Uint8Array | undefined {
     return this.wires?.[state];

@@ -46,7 +46,7 @@ export class MemberUpdates {
     this.table.seen(m, a.address, a.incarnation, a.tags);
     this.suspects.clear(m);
     this.table.setState(m, 'alive', this.clock.now());
-    this.dissemination.queueBroadcast(a);
+    this.dissemination.queueAlive(m.version);
     if (previous === 'suspect') this.events.emit('alive', m);
     else if (previous === 'dead' || previous === 'left') {
       if (previous === 'dead') this.stats.failedThenAlive++;
@@ -113,7 +113,7 @@ export class MemberUpdates {
     // The members a joining node pulls from its seeds were gossiped when they joined:
     // passing every one on again would make each join cost O(n log n) messages per
     // member already there (a storm of n² log n while a cluster starts).
-    if (!this.admission.ownJoin) this.dissemination.queueBroadcast(a);
+    if (!this.admission.ownJoin) this.dissemination.queueAlive(m.version);
     this.events.emit('joined', m, { tags: m.tags });
   }
 

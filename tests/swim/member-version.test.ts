@@ -1,6 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer, readTags, writeTags } from '../../core/swim/codec.ts';
-import { Member, memberVersion, memberVersionsMax } from '../../core/swim/member.ts';
+import { TimerTable, type DatagramService } from '../../core/index.ts';
+import { defaultInterner } from '../../core/intern.ts';
+import { MessageType, Reader, Writer, decodePacket, encodeMessage, noTags, readTags, writeTags } from '../../core/swim/codec.ts';
+import { resolveSwimConfig } from '../../core/swim/config.ts';
+import { Dissemination } from '../../core/swim/dissemination.ts';
+import { Member, emptyStats, memberVersion, memberVersionsMax } from '../../core/swim/member.ts';
+import { MemberTable } from '../../core/swim/table.ts';
+import type { SwimTimer } from '../../core/swim/timers.ts';
 import { buildSwimCluster } from '../../sim/hosts/swim.ts';
 import { Simulation } from '../../sim/index.ts';
 
@@ -62,5 +69,36 @@ describe('MemberVersion: what every node holds the same, held once', () => {
     for (let i = 0; i <= memberVersionsMax; i++) memberVersion(`filler-${i}`, 'x:1', 0, {});
     expect([m.name, m.address, m.incarnation, m.version.wire(0)]).toEqual(['v3', 'v3:1', 1, alive]);
     expect(memberVersion('v3', 'v3:1', 1, {})).not.toBe(v); // forgotten, made again
+  });
+});
+
+describe('a version\'s Alive, encoded once', () => {
+  it('is the Alive the member was seen in, byte for byte, tags in their order', () => {
+    const sent: Uint8Array[] = [];
+    const datagrams = { maxDatagramBytes: 1400, send: (_to: string, bytes: Uint8Array) => void sent.push(bytes.slice()) } as unknown as DatagramService;
+    const config = resolveSwimConfig({ preset: 'lan' });
+    const table = new MemberTable(new Member('self', 'self:1', 0, noTags), { next: () => 0.5, fork() { return this; } }, 0);
+    const timers = new TimerTable<SwimTimer>({ now: () => 0, setTimer: () => 0, cancelTimer: () => {} }, () => {});
+    fc.assert(fc.property(
+      fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 1, maxLength: 30 }), fc.nat(1000),
+      fc.array(fc.tuple(fc.string({ maxLength: 6 }), fc.string({ maxLength: 8 })), { maxLength: 4 }),
+      (name, address, incarnation, pairs) => {
+        const tags: Record<string, string> = {};
+        for (const [k, v] of pairs) tags[k] = v;
+        const alive = { type: MessageType.Alive, name, address, incarnation, tags } as const;
+        const expected = encodeMessage(alive, new Uint8Array(1400));
+        // Two nodes holding the member: the second takes the first's encoding.
+        for (let node = 0; node < 2; node++) {
+          const d = new Dissemination(datagrams, defaultInterner, config, emptyStats(), table, timers);
+          d.queueAlive(new Member(name, address, incarnation, { ...tags }).version);
+          sent.length = 0;
+          d.sendWithGossip('peer:1', undefined);
+          expect(sent).toHaveLength(1);
+          // The packet: the version byte, then the one message as encodeMessage writes it.
+          expect([...sent[0]!.subarray(1)]).toEqual([...expected]);
+          expect(Object.keys((decodePacket(sent[0]!)[0] as { tags: object }).tags)).toEqual(Object.keys(tags));
+        }
+      },
+    ), { numRuns: 200 });
   });
 });
