@@ -29,9 +29,9 @@ const ringKeptMax = 64;
  * compacted away.
  */
 class Bucket {
-  /** Power-of-two length; slots head … head + count − 1 (wrapping) are in use, stale ones included. */
-  private ring: (Broadcast | undefined)[] = new Array<Broadcast | undefined>(ringInitial);
-  private head = 0;
+  /** Power-of-two length; slots head … head + count − 1 (wrapping) are in use, stale ones included. Read by `fill`'s scan. */
+  ring: (Broadcast | undefined)[] = new Array<Broadcast | undefined>(ringInitial);
+  head = 0;
   /** Slots in use. */
   count = 0;
   /** Entries this bucket still holds (the rest of `count` is stale). */
@@ -180,10 +180,13 @@ export class BroadcastQueue {
       const bucket = buckets[t]!;
       if (bucket.live === 0) continue;
       bucket.dropStaleHead();
-      for (let i = 0; i < bucket.count; i++) {
-        const b = bucket.at(i);
+      // Nothing changes the ring during the scan: its fields are read once.
+      const { ring, head, count: used } = bucket;
+      const mask = ring.length - 1;
+      for (let i = 0; i < used; i++) {
+        const b = ring[(head + i) & mask]!;
         // Sent or replaced (stale): skipped.
-        if (!bucket.holds(b)) continue;
+        if (!b.queued || b.transmits !== t) continue;
         if (packet.tryAppend(b.bytes)) picked[count++] = b;
         else if (++misses >= fillMissesMax) break scan;
       }
