@@ -105,15 +105,18 @@ function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
   }
 }
 
-/** FNV-1a of `bytes[start, end)` (not keyed: a table keyed by it bounds its chains). */
+/**
+ * FNV-1a of `bytes[start, end)` (not keyed: a table keyed by it bounds its chains; shared
+ * with `core/swim/names.ts`).
+ * @internal
+ */
 export function hashOf(bytes: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h | 0;
 }
 
-/** Whether `a` holds the bytes `b[start, end)`. */
-export function equal(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+function equal(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
   if (a.length !== end - start) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
   return true;
