@@ -80,7 +80,12 @@ export class Dissemination {
    * passes it on.
    */
   queueAlive(v: MemberVersion): void {
-    this.queueEncoded(v.name, v.alive ??= this.encoded({ type: MessageType.Alive, name: v.name, address: v.address, incarnation: v.incarnation, tags: v.tags }));
+    // Encoded by a node with larger packets, it may not fit ours: encoding it here then
+    // refuses it as before (`LimitExceededError`).
+    const cached = v.alive;
+    const bytes = cached !== undefined && cached.length <= this.scratch.length ? cached
+      : (v.alive = this.encoded({ type: MessageType.Alive, name: v.name, address: v.address, incarnation: v.incarnation, tags: v.tags }));
+    this.queueEncoded(v.name, bytes);
   }
 
   /** Queues encoded bytes under `key`, replacing a pending broadcast with the same key. */

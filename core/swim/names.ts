@@ -82,8 +82,14 @@ export function restartNameIds(): void {
   epoch++;
 }
 
-/** Keeps `id`'s bytes and puts it in the table by bytes (unless its probe run is full). */
+/**
+ * Keeps `id`'s bytes and puts it in the table by bytes (unless its probe run is full, or
+ * it starts with a byte order mark: the decoder drops a leading U+FEFF, so the bytes
+ * `EF BB BF 78` are the name "x" on the wire, not "\uFEFFx"; such names are found by
+ * their string only).
+ */
 function slot(id: number, bytes: Uint8Array): void {
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return;
   if (id >= hashes.length) {
     hashes = grown(hashes, id + 1);
     starts = grown(starts, id + 1);

@@ -4,6 +4,10 @@ import type { Tags } from './codec.ts';
 import type { Member, MemberState } from './member.ts';
 import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch } from './names.ts';
 
+/** The known-Alive index grows to at most this many slots per member held, plus `indexSlackBase`. */
+export const indexSlack = 4;
+export const indexSlackBase = 1024;
+
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;
 
@@ -124,9 +128,17 @@ export class MemberTable {
     this.indexAs(m, nameId(m.name));
   }
 
+  /**
+   * Indexes `m` at `id`, growing the index up to `indexSlack` slots per member held: ids
+   * are the process's, so a small table holding a member named late (ids given to names
+   * that came and went elsewhere) leaves that member out rather than hold an index sized
+   * by every name the process has seen; it is then asked of `byName`.
+   */
   private indexAs(m: Member, id: number): void {
     if (id >= this.incarnationPlus1.length) {
-      const grown = new Uint32Array(Math.max(16, id + 1, this.incarnationPlus1.length * 2));
+      const size = Math.max(16, id + 1, this.incarnationPlus1.length * 2);
+      if (size > indexSlack * this.byName.size + indexSlackBase) return;
+      const grown = new Uint32Array(size);
       grown.set(this.incarnationPlus1);
       this.incarnationPlus1 = grown;
     }

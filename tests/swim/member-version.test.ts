@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TimerTable, type DatagramService } from '../../core/index.ts';
+import { LimitExceededError, TimerTable, type DatagramService } from '../../core/index.ts';
 import { defaultInterner } from '../../core/intern.ts';
 import { MessageType, Reader, Writer, decodePacket, encodeMessage, noTags, readTags, writeTags } from '../../core/swim/codec.ts';
 import { resolveSwimConfig } from '../../core/swim/config.ts';
@@ -100,5 +100,21 @@ describe('a version\'s Alive, encoded once', () => {
         }
       },
     ), { numRuns: 200 });
+  });
+
+  it('is refused by a node whose packets it does not fit, as when that node encoded it itself', () => {
+    const datagrams = (maxDatagramBytes: number) => ({ maxDatagramBytes, send: () => {} }) as unknown as DatagramService;
+    const table = new MemberTable(new Member('self', 'self:1', 0, noTags), { next: () => 0.5, fork() { return this; } }, 0);
+    const timers = new TimerTable<SwimTimer>({ now: () => 0, setTimer: () => 0, cancelTimer: () => {} }, () => {});
+    const big = new Dissemination(datagrams(1400), defaultInterner, resolveSwimConfig({ preset: 'lan' }), emptyStats(), table, timers);
+    const small = new Dissemination(datagrams(600), defaultInterner, resolveSwimConfig({ preset: 'lan' }), emptyStats(), table, timers);
+    // About 800 bytes: name, address and tags near their limits.
+    const tags = { a: 'x'.repeat(240), b: 'y'.repeat(240) };
+    const name = 'w'.repeat(120);
+    const version = new Member(name, `${'h'.repeat(200)}:1`, 1, tags).version;
+    big.queueAlive(version);
+    expect(version.alive!.length).toBeGreaterThan(600);
+    expect(() => small.queueAlive(version)).toThrow(LimitExceededError);
+    expect(() => small.queueAlive(new Member(`${name}2`, `${'h'.repeat(200)}:2`, 1, tags).version)).toThrow(LimitExceededError);
   });
 });

@@ -90,4 +90,13 @@ describe('name ids', () => {
     expect(found.filter((id) => id !== undefined).length).toBeLessThanOrEqual(nameProbeMax);
     expect(found.filter((id) => id === undefined).length).toBeGreaterThan(0);
   });
+
+  it('leaves names that start with a byte order mark to their string: their bytes decode to another name', () => {
+    const id = nameId('\uFEFFbom-x');
+    const bytes = utf8.encode('\uFEFFbom-x');
+    // These bytes are the name "bom-x" on the wire (the decoder drops a leading U+FEFF).
+    expect(new TextDecoder('utf-8', { fatal: true }).decode(bytes)).toBe('bom-x');
+    expect(nameIdOfUtf8(bytes, 0, bytes.length)).toBeUndefined();
+    expect(nameIdIfAny('\uFEFFbom-x')).toBe(id);
+  });
 });

@@ -5,7 +5,7 @@ import { noTags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
 import { nameId, nameIdsEpoch, nameIdsMax, restartNameIds } from '../../core/swim/names.ts';
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
-import { MemberTable } from '../../core/swim/table.ts';
+import { MemberTable, indexSlack, indexSlackBase } from '../../core/swim/table.ts';
 
 const utf8 = new TextEncoder();
 const names = Array.from({ length: 31 }, (_, id) => utf8.encode(`m${id}`));
@@ -170,5 +170,28 @@ describe('MemberTable with more members than there are name ids', () => {
     expect(table.knownAlive('absent', 0)).toBe(false);
     const bytes = utf8.encode(`big${count - 1}`);
     expect(table.knownAliveUtf8(bytes, 0, bytes.length, 3) ?? table.knownAlive(`big${count - 1}`, 3)).toBe(false);
+  });
+});
+
+describe('the known-Alive index', () => {
+  it('never answers for another name: bytes that decode to "x" are not the member "\\uFEFFx"', () => {
+    const table = new MemberTable(new Member('self', 'self:1', 0, noTags), new Replay([0.5]), 0);
+    table.add(new Member('\uFEFFx', 'bom:1', 5, noTags), 0);
+    const bytes = utf8.encode('\uFEFFx');
+    // The decoder reads these bytes as "x", a member this table does not hold.
+    expect(table.knownAliveUtf8(bytes, 0, bytes.length, 3)).toBeUndefined();
+    expect(table.knownAlive('x', 3)).toBe(false);
+    expect(table.knownAlive('\uFEFFx', 3)).toBe(true);
+  });
+
+  it('stays the size of the table, not of every name the process has seen', () => {
+    restartNameIds();
+    for (let i = 0; i < 50_000; i++) nameId(`elsewhere${i}`);
+    const table = new MemberTable(new Member('self', 'self:1', 0, noTags), new Replay([0.5]), 0);
+    const late = new Member('named-late', 'late:1', 2, noTags);
+    table.add(late, 0);
+    expect((table as unknown as { incarnationPlus1: Uint32Array }).incarnationPlus1.length).toBeLessThanOrEqual(indexSlack * table.size + indexSlackBase);
+    expect(table.knownAlive('named-late', 2)).toBe(true);
+    expect(table.knownAlive('named-late', 3)).toBe(false);
   });
 });
