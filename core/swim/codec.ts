@@ -127,10 +127,17 @@ export class Writer {
 
   bytes(data: Uint8Array): void {
     this.ensure(data.length);
+    this.put(data);
+  }
+
+  /** `bytes` for a caller that has checked the room itself. */
+  put(data: Uint8Array): void {
+    const n = data.length;
+    const at = this.offset;
     // A copy loop beats TypedArray#set for the few dozen bytes of a gossiped update.
-    if (data.length <= 64) for (let i = 0; i < data.length; i++) this.buffer[this.offset + i] = data[i]!;
-    else this.buffer.set(data, this.offset);
-    this.offset += data.length;
+    if (n <= 64) for (let i = 0; i < n; i++) this.buffer[at + i] = data[i]!;
+    else this.buffer.set(data, at);
+    this.offset = at + n;
   }
 
   private ensure(n: number): void {
@@ -410,14 +417,8 @@ export class PacketBuilder {
   /** Appends an already encoded message if it fits; false otherwise. */
   tryAppend(encoded: Uint8Array): boolean {
     const w = this.writer;
-    const n = encoded.length;
-    const at = w.offset;
-    const buffer = w.buffer;
-    if (this.count >= messagesPerPacketMax || at + n > buffer.length) return false;
-    // Checked just above: the copy of a gossiped update (a few dozen bytes), by hand.
-    if (n <= 64) for (let i = 0; i < n; i++) buffer[at + i] = encoded[i]!;
-    else buffer.set(encoded, at);
-    w.offset = at + n;
+    if (this.count >= messagesPerPacketMax || w.offset + encoded.length > w.buffer.length) return false;
+    w.put(encoded);
     this.count++;
     return true;
   }

@@ -140,7 +140,6 @@ export function decodeState(body: Uint8Array, interner: Interner = defaultIntern
   for (let i = 0; i < count; i++) {
     const nameStart = r.skipString(nameBytesMax);
     const nameEnd = r.offset;
-    const addressAt = r.offset;
     r.skipString(addressBytesMax);
     const incarnation = r.incarnation();
     const state = r.u8();
@@ -151,7 +150,7 @@ export function decodeState(body: Uint8Array, interner: Interner = defaultIntern
     }
     const end = r.offset;
     const name = r.stringAt(nameStart, nameEnd);
-    r.offset = addressAt;
+    r.offset = nameEnd;
     const address = r.string(addressBytesMax);
     r.offset = end;
     members.push({ name, address, incarnation, state: state as WireStateCode, tags: readTags(r) });
