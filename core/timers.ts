@@ -39,6 +39,8 @@ export class TimerTable<K extends string> {
   private firedAtMs = -Infinity;
   /** Scratch of `fire`: the slots due, in expiry order. */
   private readonly due: number[] = [];
+  /** What the clock timer calls: made once, not at every arming. */
+  private readonly onClock = (): void => this.fire();
 
   constructor(
     private readonly clock: Clock,
@@ -112,7 +114,7 @@ export class TimerTable<K extends string> {
     if (next === Infinity) return;
     const now = this.clock.now();
     const delayMs = now > this.firedAtMs ? Math.max(0, next - now) : Math.max(next - now, readingStepMs(now));
-    this.handle = this.clock.setTimer(delayMs, () => this.fire());
+    this.handle = this.clock.setTimer(delayMs, this.onClock);
   }
 
   private fire(): void {

@@ -26,8 +26,10 @@ export class TimerEvent {
   constructor(
     readonly host: SimHost,
     readonly epoch: number,
-    /** The `TimerHandle` the host was given. */
+    /** The `TimerHandle` the host was given (see `Hosts.setTimer`). */
     readonly id: number,
+    /** When it was set, among every timer of the run (a re-timed timer keeps its place). */
+    readonly order: number,
     /** When the host's own clock says it is due (re-timed when that clock is skewed or drifts). */
     readonly dueLocalMs: number,
     readonly fn: () => void,

@@ -1,5 +1,5 @@
 import {
-  InvalidArgumentError, formatAddress,
+  InvalidArgumentError, LimitExceededError, formatAddress,
   type Address, type Clock, type DatagramService, type Env, type LogLevel, type Logger, type TimerHandle, type Transport,
 } from '../core/index.ts';
 import { HostClock } from './clock.ts';
@@ -56,7 +56,6 @@ export class SimHost {
   app: unknown = undefined;
   transport: Transport | undefined;
   readonly clock = new HostClock();
-  readonly timers = new Map<number, TimerEvent>();
   /** What arrived or fell due while the host was paused, in order. */
   readonly deferred: InboundEvent[] = [];
   deferredDatagramBytes = 0;
@@ -101,7 +100,18 @@ export class Hosts {
    */
   private readonly byAddress: Record<Address, SimHost | undefined> = Object.create(null) as Record<Address, SimHost | undefined>;
   private readonly outputListeners = new Set<(output: HostOutput) => void>();
-  private nextTimerId = 1;
+  /**
+   * Pending timers of every host, by slot (freed slots reused). A handle is `generation ×
+   * timerSlotSpan + slot`: the handle of a timer that fired, was cancelled or died with its
+   * boot matches nothing, as its slot holds another handle's timer or none. Slots rather
+   * than a map per host: a host's map held one or two timers, and emptying and refilling
+   * it reallocated its table at nearly every timer set (a third of what a large cluster's
+   * steady state allocated).
+   */
+  private readonly timerSlots: (TimerEvent | undefined)[] = [];
+  private readonly timerGenerations: number[] = [];
+  private readonly freeTimerSlots: number[] = [];
+  private nextTimerOrder = 0;
 
   constructor(private readonly scheduler: Scheduler, private readonly trace: Trace, private readonly options: HostsOptions) {}
 
@@ -170,8 +180,10 @@ export class Hosts {
     host.app = undefined;
     host.transport = undefined;
     host.datagrams = undefined;
-    for (const timer of host.timers.values()) timer.cancelled = true;
-    host.timers.clear();
+    for (const timer of this.pendingTimers(host)) {
+      timer.cancelled = true;
+      this.releaseTimer(timer);
+    }
     host.deferred.length = 0;
     host.deferredDatagramBytes = 0;
   }
@@ -189,20 +201,42 @@ export class Hosts {
 
   setTimer(host: SimHost, epoch: number, delayMs: number, fn: () => void): TimerHandle {
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw new InvalidArgumentError(`timer delay must be finite and ≥ 0, got ${delayMs}`);
-    const id = this.nextTimerId++;
-    if (host.epoch !== epoch) return id;
+    // A boot that ended gets a handle that matches no timer.
+    if (host.epoch !== epoch) return -1;
+    let slot = this.freeTimerSlots.pop();
+    if (slot === undefined) {
+      slot = this.timerSlots.length;
+      if (slot >= timerSlotSpan) throw new LimitExceededError('pendingTimers', timerSlotSpan, `at most ${timerSlotSpan} timers may be pending at once in a simulation`);
+      this.timerSlots.push(undefined);
+      this.timerGenerations.push(0);
+    }
+    const id = ++this.timerGenerations[slot]! * timerSlotSpan + slot;
     const dueLocalMs = host.clock.local(this.scheduler.nowMs) + delayMs;
-    const event = new TimerEvent(host, epoch, id, dueLocalMs, fn);
-    host.timers.set(id, event);
+    const event = new TimerEvent(host, epoch, id, this.nextTimerOrder++, dueLocalMs, fn);
+    this.timerSlots[slot] = event;
     this.scheduler.schedule(event, this.simTimeOfLocal(host, dueLocalMs));
     return id;
   }
 
   cancelTimer(host: SimHost, id: TimerHandle): void {
-    const event = host.timers.get(id);
-    if (event === undefined) return;
+    const event = this.timerSlots[id % timerSlotSpan];
+    if (event === undefined || event.id !== id || event.host !== host) return;
     event.cancelled = true;
-    host.timers.delete(id);
+    this.releaseTimer(event);
+  }
+
+  /** Frees a pending timer's slot (it fired, or was cancelled). */
+  private releaseTimer(event: TimerEvent): void {
+    const slot = event.id % timerSlotSpan;
+    this.timerSlots[slot] = undefined;
+    this.freeTimerSlots.push(slot);
+  }
+
+  /** `host`'s pending timers, in the order they were set. */
+  private pendingTimers(host: SimHost): TimerEvent[] {
+    const timers: TimerEvent[] = [];
+    for (const timer of this.timerSlots) if (timer !== undefined && timer.host === host) timers.push(timer);
+    return timers.sort((a, b) => a.order - b.order);
   }
 
   fire(event: TimerEvent): void {
@@ -212,17 +246,17 @@ export class Hosts {
       host.deferred.push(event);
       return;
     }
-    host.timers.delete(event.id);
+    this.releaseTimer(event);
     this.trace.record('timer', this.scheduler.nowMs, host.index, -1, -1, '', -1);
     event.fn();
   }
 
   /** Re-times a host's pending timers after its clock changed. */
   retime(host: SimHost): void {
-    for (const old of [...host.timers.values()]) {
+    for (const old of this.pendingTimers(host)) {
       old.cancelled = true;
-      const event = new TimerEvent(host, old.epoch, old.id, old.dueLocalMs, old.fn);
-      host.timers.set(old.id, event);
+      const event = new TimerEvent(host, old.epoch, old.id, old.order, old.dueLocalMs, old.fn);
+      this.timerSlots[old.id % timerSlotSpan] = event;
       this.scheduler.schedule(event, this.simTimeOfLocal(host, old.dueLocalMs));
     }
   }
@@ -283,6 +317,9 @@ export class Hosts {
     };
   }
 }
+
+/** Slots for pending timers (a handle's low part): at most this many timers pending at once in one simulation. */
+export const timerSlotSpan = 1 << 21;
 
 /** A host's `Clock`: its own local time, and timers that die with the boot that set them. */
 class SimClock implements Clock {

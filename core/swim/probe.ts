@@ -55,6 +55,7 @@ export class Prober {
     this.finish();
     const target = this.table.nextProbeTarget();
     this.timers.set('probe', nowMs + this.awareness.scale(this.config.probeIntervalMs));
+    this.armDeadProbe();
     if (target === undefined) return;
     this.target = target;
     this.targetSeq = this.seq++;
@@ -98,6 +99,8 @@ export class Prober {
     if (seq !== this.targetSeq || this.target === undefined) return false;
     if (this.acked) return true;
     this.acked = true;
+    // Nothing is left for the timeout to do: a wake-up spared (one per probe period at every member).
+    this.timers.clear('probeTimeout');
     this.stats.acks++;
     this.awareness.apply(-1);
     heartbeat(this.target, nowMs, this.config, this.table.liveCount);
@@ -111,6 +114,17 @@ export class Prober {
     this.stats.nacks++;
   }
 
+  /**
+   * Arms the dead probe when a member is dead and it is not armed: it runs only while there
+   * is someone to probe (a cluster with no dead member, nearly always, spends no wake-ups
+   * on it). Checked at every probe period, so the first dead probe comes at most a probe
+   * period plus `deadProbeIntervalMs` after a member is declared dead.
+   */
+  private armDeadProbe(): void {
+    const interval = this.config.deadProbeIntervalMs;
+    if (interval > 0 && this.table.anyDead && !this.timers.has('deadProbe')) this.timers.setIn('deadProbe', interval);
+  }
+
   /** The member is leaving: no more probes. */
   stop(): void {
     this.timers.clear('probe');
@@ -122,9 +136,10 @@ export class Prober {
    * silence (it is dead as far as we know); an answer carries its refutation, and its
    * ack carries its verdict on us if it holds us dead. This is what merges the two sides
    * of a healed partition within a few periods (memberlist leaves it to push-pull, or to
-   * serf's reconnect loop).
+   * serf's reconnect loop). Runs every `deadProbeIntervalMs` while a member is dead (see `armDeadProbe`).
    */
   deadProbe(): void {
+    if (!this.table.anyDead) return;
     this.timers.setIn('deadProbe', this.config.deadProbeIntervalMs);
     const m = this.table.randomRecentlyDead(deadProbeTriesMax, this.clock.now(), this.config.deadReapMs);
     if (m === undefined) return;

@@ -132,7 +132,6 @@ export class Swim {
     // Stagger the first probe and push-pull so members started together do not synchronise.
     this.timers.setIn('probe', random.next() * c.probeIntervalMs);
     if (c.pushPullIntervalMs > 0) this.timers.setIn('pushPull', random.next() * c.pushPullIntervalMs);
-    if (c.deadProbeIntervalMs > 0) this.timers.setIn('deadProbe', (1 + random.next()) * c.deadProbeIntervalMs);
     this.exchange.join();
   }
 

@@ -29,6 +29,13 @@ export class MemberTable {
   private readonly probeList: Member[] = [];
   /** times[i]: when probeList[i] last changed state (a double array: unboxed). */
   private readonly times: number[] = [];
+  /**
+   * codes[i]: probeList[i]'s state as a `stateCodes` number. The random draws (gossip
+   * targets, ping-req relays, the dead probe) and the probe order test a state here, in a
+   * few cache lines, instead of in a record each that is rarely in cache (most draws at a
+   * large cluster's nodes land on members not touched for many periods). Grown by doubling.
+   */
+  private codes = new Uint8Array(16);
   private selfChangedAtMs: number;
   /** The last state change of members no longer in the table (a reaper may still look at them). */
   private readonly removedChangedAtMs = new WeakMap<Member, number>();
@@ -91,6 +98,11 @@ export class MemberTable {
   /** Whether any member is suspect or dead (if none, no member needs our verdict on it). */
   get anySuspectOrDead(): boolean {
     return this.suspect + this.dead > 0;
+  }
+
+  /** Whether any member is dead (not yet reaped). */
+  get anyDead(): boolean {
+    return this.dead > 0;
   }
 
   values(): IterableIterator<Member> {
@@ -184,11 +196,20 @@ export class MemberTable {
     const displaced = list[at];
     list.push(m);
     times.push(nowMs);
-    m.probeIndex = list.length - 1;
+    const last = list.length - 1;
+    if (last >= this.codes.length) {
+      const grown = new Uint8Array(this.codes.length * 2);
+      grown.set(this.codes);
+      this.codes = grown;
+    }
+    const codes = this.codes;
+    codes[last] = stateCode(m.state);
+    m.probeIndex = last;
     if (displaced !== undefined) {
-      const last = list.length - 1;
       times[last] = times[at]!;
       times[at] = nowMs;
+      codes[last] = codes[at]!;
+      codes[at] = stateCode(m.state);
       list[at] = m;
       m.probeIndex = at;
       list[last] = displaced;
@@ -212,6 +233,7 @@ export class MemberTable {
     if (last !== m) {
       list[at] = last;
       times[at] = lastAt;
+      this.codes[at] = this.codes[list.length]!;
       last.probeIndex = at;
     }
     m.probeIndex = -1;
@@ -224,8 +246,10 @@ export class MemberTable {
     else if (m.state === 'suspect') this.suspect--;
     if (m.state === 'dead' || m.state === 'suspect') this.forgetUnwell(m);
     m.state = state;
-    if (m.probeIndex >= 0) this.times[m.probeIndex] = nowMs;
-    else if (m === this.self) this.selfChangedAtMs = nowMs;
+    if (m.probeIndex >= 0) {
+      this.times[m.probeIndex] = nowMs;
+      this.codes[m.probeIndex] = stateCode(state);
+    } else if (m === this.self) this.selfChangedAtMs = nowMs;
     if (state === 'dead') this.dead++;
     else if (state === 'suspect') this.suspect++;
     if ((state === 'dead' || state === 'suspect') && m !== this.self) this.unwellByAddress.set(m.address, m);
@@ -252,35 +276,35 @@ export class MemberTable {
       if (this.probeCursor >= list.length) {
         this.probeCursor = 0;
         shuffle(this.random, list);
-        // The times follow their members to their new places.
+        // The times and state codes follow their members to their new places.
         const times = this.times;
+        const codes = this.codes;
         const old = times.slice();
+        const oldCodes = codes.slice(0, list.length);
         for (let i = 0; i < list.length; i++) {
           const member = list[i]!;
           times[i] = old[member.probeIndex]!;
+          codes[i] = oldCodes[member.probeIndex]!;
           member.probeIndex = i;
         }
       }
-      const m = list[this.probeCursor++]!;
-      if (m.live) return m;
+      const at = this.probeCursor++;
+      if (this.codes[at]! <= suspectCode) return list[at]!;
     }
     return undefined;
   }
 
   /**
    * Up to `tries` draws of any other member, whatever its state; the first drawn that is
-   * dead and was declared within `withinMs` of `nowMs`, if any. While no member is dead the
-   * draws are made all the same (the same random numbers consumed, so every later draw is
-   * the one it would be) but no record is read: a large cluster mostly has none.
+   * dead and was declared within `withinMs` of `nowMs`, if any. No draw is made while no
+   * member is dead.
    */
   randomRecentlyDead(tries: number, nowMs: number, withinMs: number): Member | undefined {
     const list = this.probeList;
-    if (list.length === 0) return undefined;
+    if (list.length === 0 || this.dead === 0) return undefined;
     for (let i = 0; i < tries; i++) {
       const at = randomInt(this.random, list.length);
-      if (this.dead === 0) continue;
-      const m = list[at]!;
-      if (m.state === 'dead' && nowMs - this.times[at]! < withinMs) return m;
+      if (this.codes[at] === deadCode && nowMs - this.times[at]! < withinMs) return list[at]!;
     }
     return undefined;
   }
@@ -301,13 +325,29 @@ export class MemberTable {
   private randomMember(exclude: Member | undefined, liveOnly: boolean, nowMs: number, deadWithinMs: number): Member | undefined {
     const list = this.probeList;
     if (list.length === 0) return undefined;
+    const excluded = exclude === undefined ? -1 : exclude.probeIndex;
     for (let tries = 0; tries < randomMemberTriesMax; tries++) {
       const at = randomInt(this.random, list.length);
-      const m = list[at]!;
-      if (m === exclude) continue;
-      if (m.live) return m;
-      if (!liveOnly && m.state === 'dead' && nowMs - this.times[at]! < deadWithinMs) return m;
+      if (at === excluded) continue;
+      const code = this.codes[at]!;
+      if (code <= suspectCode) return list[at]!;
+      if (!liveOnly && code === deadCode && nowMs - this.times[at]! < deadWithinMs) return list[at]!;
     }
     return undefined;
+  }
+}
+
+/** A state as `MemberTable`'s codes hold it: alive and suspect (live) below dead and left. */
+const aliveCode = 0;
+const suspectCode = 1;
+const deadCode = 2;
+const leftCode = 3;
+
+function stateCode(state: MemberState): number {
+  switch (state) {
+    case 'alive': return aliveCode;
+    case 'suspect': return suspectCode;
+    case 'dead': return deadCode;
+    case 'left': return leftCode;
   }
 }

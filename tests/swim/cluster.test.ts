@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stateOf, withSeed, world } from './helpers.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { Swim } from '../../core/swim/swim.ts';
 
 const file = 'tests/swim/cluster.test.ts';
 
@@ -143,6 +144,41 @@ describe('SWIM in the simulator', () => {
       w.sim.runUntil(70_000);
       for (const n of w.cluster.names) if (n !== 'n6') expect(w.node(n).member('n6'), n).toBeUndefined();
     });
+  });
+
+  it('spends no wake-up on an acked probe\'s timeout, and dead-probes only while a member is dead', () => {
+    const w = world(107, 10, { deadReapMs: 20_000 });
+    const expired = new Map<string, number>();
+    const proto = Swim.prototype as unknown as { onTimer(key: string, now: number): void };
+    const onTimer = proto.onTimer;
+    proto.onTimer = function (key: string, now: number): void {
+      expired.set(key, (expired.get(key) ?? 0) + 1);
+      onTimer.call(this, key, now);
+    };
+    const armed = (name: string, key: string) => (w.node(name) as unknown as { timers: { has(k: string): boolean } }).timers.has(key);
+    try {
+      withSeed(w, file, () => {
+        w.sim.runUntil(20_000);
+        // Lossless and fast: every probe is acked within its timeout, and no member is dead.
+        expect(expired.get('probe')).toBeGreaterThan(100);
+        expect(expired.get('probeTimeout') ?? 0).toBe(0);
+        expect(expired.get('deadProbe') ?? 0).toBe(0);
+        w.sim.crash('n3');
+        w.sim.runUntil(32_000);
+        const live = w.cluster.names.filter((n) => n !== 'n3');
+        for (const n of live) expect(stateOf(w, n, 'n3'), n).toBe('dead');
+        expect(expired.get('probeTimeout')).toBeGreaterThan(0);
+        expect(live.filter((n) => armed(n, 'deadProbe'))).toEqual(live);
+        w.sim.runUntil(40_000);
+        expect(expired.get('deadProbe')).toBeGreaterThan(live.length);
+        // Reaped (20 s after it was declared dead): nothing left to probe, nothing armed.
+        w.sim.runUntil(70_000);
+        for (const n of live) expect(w.node(n).member('n3'), n).toBeUndefined();
+        expect(live.filter((n) => armed(n, 'deadProbe'))).toEqual([]);
+      });
+    } finally {
+      proto.onTimer = onTimer;
+    }
   });
 
   it('the same seed gives the same trace', () => {

@@ -5,7 +5,7 @@ import { noTags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
 import { nameId, nameIdsEpoch, nameIdsMax, restartNameIds } from '../../core/swim/names.ts';
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
-import { MemberTable, indexSlack, indexSlackBase } from '../../core/swim/table.ts';
+import { MemberTable, indexSlack, indexSlackBase, randomMemberTriesMax } from '../../core/swim/table.ts';
 
 const utf8 = new TextEncoder();
 const names = Array.from({ length: 31 }, (_, id) => utf8.encode(`m${id}`));
@@ -35,6 +35,7 @@ type Op =
   | { kind: 'remove'; id: number }
   | { kind: 'deadProbe'; nowMs: number; withinMs: number }
   | { kind: 'probe'; times: number }
+  | { kind: 'random'; exclude: number; liveOnly: boolean; nowMs: number; withinMs: number }
   | { kind: 'incarnation'; id: number; incarnation: number; seen: boolean }
   | { kind: 'restartIds'; first: number };
 
@@ -44,12 +45,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('remove' as const), id: fc.nat(30) }),
   fc.record({ kind: fc.constant('deadProbe' as const), nowMs: fc.nat(2000), withinMs: fc.nat(1500) }),
   fc.record({ kind: fc.constant('probe' as const), times: fc.integer({ min: 1, max: 40 }) }),
+  fc.record({ kind: fc.constant('random' as const), exclude: fc.integer({ min: -1, max: 30 }), liveOnly: fc.boolean(), nowMs: fc.nat(2000), withinMs: fc.nat(1500) }),
   fc.record({ kind: fc.constant('incarnation' as const), id: fc.nat(30), incarnation: fc.oneof(fc.nat(6), fc.constant(0xffff_ffff)), seen: fc.boolean() }),
   fc.record({ kind: fc.constant('restartIds' as const), first: fc.nat(40) }),
 );
 
 describe('MemberTable', () => {
-  it('randomRecentlyDead picks what reading every drawn record would pick, consuming the same draws whether or not any member is dead; times, counts and addresses follow every change', () => {
+  it('randomRecentlyDead, randomLive, randomReachable and the probe order pick what reading every drawn record would pick (no dead-probe draw while none is dead); times, state codes, counts and addresses follow every change', () => {
     fc.assert(fc.property(
       fc.array(op, { maxLength: 200, size: 'max' }),
       fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 64 }),
@@ -95,13 +97,36 @@ describe('MemberTable', () => {
             for (let id = 30; id >= 0; id--) nameId(`m${(id + o.first) % 31}`);
           } else if (o.kind === 'probe') {
             // Round-robin probing reshuffles the list at each wrap: times must follow their members.
-            for (let i = 0; i < o.times; i++) table.nextProbeTarget();
+            const targets = Array.from({ length: o.times }, () => table.nextProbeTarget());
+            // Only live members held are probed; none while none is live.
+            const anyLive = [...members.values()].some((m) => m.live);
+            expect(targets.map((m) => m === undefined || (m.live && members.get(Number(m.name.slice(1))) === m))).toEqual(targets.map(() => true));
+            if (!anyLive) expect(targets).toEqual(targets.map(() => undefined));
             modelRandom.skipTo(random.consumed);
-          } else {
-            // The model: the probe list is the table's own order, every drawn record read.
+          } else if (o.kind === 'random') {
+            // The model of randomLive (liveOnly) and randomReachable: every drawn record read.
             const list = probeList(table);
+            const exclude = o.liveOnly ? members.get(o.exclude) : undefined;
             let expected: Member | undefined;
             if (list.length > 0) {
+              for (let i = 0; i < randomMemberTriesMax; i++) {
+                const m = list[randomInt(modelRandom, list.length)]!;
+                if (m === exclude) continue;
+                if (m.live || (!o.liveOnly && m.state === 'dead' && o.nowMs - table.changedAtMs(m) < o.withinMs)) {
+                  expected = m;
+                  break;
+                }
+              }
+            }
+            const got = o.liveOnly ? table.randomLive(exclude) : table.randomReachable(o.nowMs, o.withinMs);
+            expect(got).toBe(expected);
+            expect(random.consumed).toBe(modelRandom.consumed);
+          } else {
+            // The model: the probe list is the table's own order, every drawn record read;
+            // no draw at all while no member is dead.
+            const list = probeList(table);
+            let expected: Member | undefined;
+            if (list.length > 0 && list.some((m) => m.state === 'dead')) {
               for (let i = 0; i < deadProbeTriesMax; i++) {
                 const m = list[randomInt(modelRandom, list.length)]!;
                 if (m.state === 'dead' && o.nowMs - table.changedAtMs(m) < o.withinMs) {
@@ -117,6 +142,9 @@ describe('MemberTable', () => {
           expect((table as unknown as { dead: number }).dead).toBe([...members.values()].filter((m) => m.state === 'dead').length);
           expect(table.anySuspectOrDead).toBe([...members.values()].some((m) => m.state === 'dead' || m.state === 'suspect'));
           // Compared as whole lists, one assertion each (thousands of steps per run).
+          const codes = (table as unknown as { codes: Uint8Array }).codes;
+          const list = probeList(table);
+          expect(list.map((_, i) => codes[i])).toEqual(list.map((m) => ['alive', 'suspect', 'dead', 'left'].indexOf(m.state)));
           const ids = [...members.keys()];
           expect(ids.map((id) => table.changedAtMs(members.get(id)!))).toEqual(ids.map((id) => changedAt.get(members.get(id)!)));
           expect(ids.map((id) => table.at(`a${id}:1`))).toEqual(ids.map((id) => members.get(id)));
