@@ -49,6 +49,12 @@ export class MemberTable {
    */
   private incarnationPlus1 = new Uint32Array(0);
   private indexEpoch = nameIdsEpoch();
+  /**
+   * Whether every member held (the local node aside) is in the index. Then a name the index
+   * lacks is not held, or held at the top incarnation (where the Alive changes nothing
+   * either): no need to ask `byName`. False once a member could not be indexed.
+   */
+  private indexComplete = true;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
   /** Members in state dead (not yet reaped), and in state suspect. */
@@ -112,13 +118,18 @@ export class MemberTable {
   /**
    * `knownAlive` from the name's UTF-8 bytes, when the index can tell (a name held here is
    * found so unless its probe run in `names.ts` was full); undefined when the name must be
-   * decoded first.
+   * decoded first. False, too, for a member held at the top incarnation, where `knownAlive`
+   * would say true: an Alive decoded in full that changes nothing is only slower. The first
+   * Alive of each new member (a join brings one per member to every node) is answered here,
+   * without asking the records by name.
    */
   knownAliveUtf8(bytes: Uint8Array, start: number, end: number, incarnation: number): boolean | undefined {
     if (this.indexEpoch !== nameIdsEpoch()) this.reindex();
     const id = nameIdOfUtf8(bytes, start, end);
-    const held = id === undefined ? undefined : this.incarnationPlus1[id];
-    return held !== undefined && held !== 0 ? incarnation < held : undefined;
+    if (id === undefined) return undefined;
+    const held = this.incarnationPlus1[id];
+    if (held !== undefined && held !== 0) return incarnation < held;
+    return this.indexComplete ? false : undefined;
   }
 
   /** An Alive that would change nothing: about another member, at an incarnation already held. */
@@ -149,7 +160,10 @@ export class MemberTable {
   private indexAs(m: Member, id: number): void {
     if (id >= this.incarnationPlus1.length) {
       const size = Math.max(16, id + 1, this.incarnationPlus1.length * 2);
-      if (size > indexSlack * this.byName.size + indexSlackBase) return;
+      if (size > indexSlack * this.byName.size + indexSlackBase) {
+        this.indexComplete = false;
+        return;
+      }
       const grown = new Uint32Array(size);
       grown.set(this.incarnationPlus1);
       this.incarnationPlus1 = grown;
@@ -172,11 +186,13 @@ export class MemberTable {
     for (let attempt = 0; attempt < 2; attempt++) {
       this.indexEpoch = nameIdsEpoch();
       this.incarnationPlus1 = new Uint32Array(0);
+      this.indexComplete = true;
       for (const m of this.byName.values()) if (m !== this.self) this.indexAs(m, nameId(m.name));
       if (this.indexEpoch === nameIdsEpoch()) return;
     }
     this.indexEpoch = nameIdsEpoch();
     this.incarnationPlus1 = new Uint32Array(0);
+    this.indexComplete = this.byName.size <= 1;
   }
 
   /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { randomInt, type Random } from '../../core/random.ts';
 import { noTags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
-import { nameId, nameIdsEpoch, nameIdsMax, restartNameIds } from '../../core/swim/names.ts';
+import { nameId, nameIdIfAny, nameIdsEpoch, nameIdsMax, restartNameIds } from '../../core/swim/names.ts';
 import { deadProbeTriesMax } from '../../core/swim/probe.ts';
 import { MemberTable, indexSlack, indexSlackBase, randomMemberTriesMax } from '../../core/swim/table.ts';
 
@@ -154,7 +154,8 @@ describe('MemberTable', () => {
           }));
           expect(table.at('self:1')).toBeUndefined();
           // The known-Alive index answers what the records say, whatever the ids did; from
-          // the bytes, the same for a member held (below the top incarnation), else nothing.
+          // the bytes, the same for a member held below the top incarnation, and not known
+          // otherwise (not held; or held at the top, where a full decode changes nothing).
           const answers: unknown[] = [];
           const expected: unknown[] = [];
           for (let id = 0; id <= 30; id++) {
@@ -163,7 +164,8 @@ describe('MemberTable', () => {
             for (const incarnation of [0, 1, 3, 7, 0xffff_ffff]) {
               const known = m !== undefined && incarnation <= m.incarnation;
               answers.push(table.knownAliveUtf8(bytes, 0, bytes.length, incarnation), table.knownAlive(`m${id}`, incarnation));
-              expected.push(m !== undefined && m.incarnation < 0xffff_ffff ? known : undefined, known);
+              // A name the process never gave an id to is looked up by name.
+              expected.push(m !== undefined && m.incarnation < 0xffff_ffff ? known : nameIdIfAny(`m${id}`) === undefined ? undefined : false, known);
             }
           }
           expect(answers).toEqual(expected);
@@ -221,5 +223,12 @@ describe('the known-Alive index', () => {
     expect((table as unknown as { incarnationPlus1: Uint32Array }).incarnationPlus1.length).toBeLessThanOrEqual(indexSlack * table.size + indexSlackBase);
     expect(table.knownAlive('named-late', 2)).toBe(true);
     expect(table.knownAlive('named-late', 3)).toBe(false);
+    // Left out of the index, it is not taken for unknown by its bytes: they ask by name.
+    const bytes = utf8.encode('named-late');
+    expect(table.knownAliveUtf8(bytes, 0, bytes.length, 2)).toBeUndefined();
+    // A name the index lacks is not called unknown either while any member is left out.
+    nameId('other-late');
+    const other = utf8.encode('other-late');
+    expect(table.knownAliveUtf8(other, 0, other.length, 0)).toBeUndefined();
   });
 });
