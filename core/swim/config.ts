@@ -27,7 +27,9 @@ export interface SwimConfig {
   /**
    * Every this long, one dead member not yet reaped (`deadReapMs`) is pinged with the
    * verdict attached: if it is alive after all (a partition healed) it refutes in its ack,
-   * and whoever holds it dead learns of it without waiting for a push-pull. 0 disables.
+   * and whoever holds it dead learns of it without waiting for a push-pull. Kept by the
+   * probe periods: the first period at least this long after the last dead probe runs the
+   * next, so a member whose probing slows dead-probes as slowly. 0 disables.
    */
   deadProbeIntervalMs: number;
   /** Push-pull base interval; scaled by ⌈log2 n − log2 32⌉ + 1 above 32 members. 0 disables periodic push-pull. */

@@ -1,4 +1,3 @@
-import type { Clock } from '../clock.ts';
 import type { Awareness } from './awareness.ts';
 import { MessageType } from './codec.ts';
 import type { SwimConfig } from './config.ts';
@@ -31,10 +30,11 @@ export class Prober {
   private acked = false;
   private nacks = 0;
   private expectedNacks = 0;
+  /** When the next dead probe is due (a probe period at or after it runs it); NaN while no member is dead. */
+  private deadProbeDueMs = NaN;
 
   constructor(
     private readonly name: string,
-    private readonly clock: Clock,
     private readonly config: Readonly<SwimConfig>,
     private readonly stats: SwimStats,
     private readonly timers: SwimTimers,
@@ -55,7 +55,7 @@ export class Prober {
     this.finish();
     const target = this.table.nextProbeTarget();
     this.timers.set('probe', nowMs + this.awareness.scale(this.config.probeIntervalMs));
-    this.armDeadProbe();
+    this.deadProbeTick(nowMs);
     if (target === undefined) return;
     this.target = target;
     this.targetSeq = this.seq++;
@@ -115,14 +115,27 @@ export class Prober {
   }
 
   /**
-   * Arms the dead probe when a member is dead and it is not armed: it runs only while there
-   * is someone to probe (a cluster with no dead member, nearly always, spends no wake-ups
-   * on it). Checked at every probe period, so the first dead probe comes at most a probe
-   * period plus `deadProbeIntervalMs` after a member is declared dead.
+   * The dead probe's schedule, kept by the probe periods rather than a timer of its own (a
+   * wake-up every `deadProbeIntervalMs` at every member, a tenth of a large cluster's
+   * events): while a member is dead, the first probe period at least `deadProbeIntervalMs`
+   * after the last dead probe (or after the first period that saw a dead member) runs one.
+   * With no dead member, nothing. A member whose probing slows (Lifeguard's awareness) or
+   * stops (it left) dead-probes as slowly, or not at all.
    */
-  private armDeadProbe(): void {
+  private deadProbeTick(nowMs: number): void {
     const interval = this.config.deadProbeIntervalMs;
-    if (interval > 0 && this.table.anyDead && !this.timers.has('deadProbe')) this.timers.setIn('deadProbe', interval);
+    if (interval <= 0 || !this.table.anyDead) {
+      this.deadProbeDueMs = NaN;
+      return;
+    }
+    if (Number.isNaN(this.deadProbeDueMs)) {
+      this.deadProbeDueMs = nowMs + interval;
+      return;
+    }
+    // A millisecond early is on time: the periods are not exact multiples in floating point.
+    if (nowMs + 1 < this.deadProbeDueMs) return;
+    this.deadProbeDueMs = nowMs + interval;
+    this.deadProbe(nowMs);
   }
 
   /** The member is leaving: no more probes. */
@@ -136,12 +149,10 @@ export class Prober {
    * silence (it is dead as far as we know); an answer carries its refutation, and its
    * ack carries its verdict on us if it holds us dead. This is what merges the two sides
    * of a healed partition within a few periods (memberlist leaves it to push-pull, or to
-   * serf's reconnect loop). Runs every `deadProbeIntervalMs` while a member is dead (see `armDeadProbe`).
+   * serf's reconnect loop). Runs every `deadProbeIntervalMs` while a member is dead (see `deadProbeTick`).
    */
-  deadProbe(): void {
-    if (!this.table.anyDead) return;
-    this.timers.setIn('deadProbe', this.config.deadProbeIntervalMs);
-    const m = this.table.randomRecentlyDead(deadProbeTriesMax, this.clock.now(), this.config.deadReapMs);
+  deadProbe(nowMs: number): void {
+    const m = this.table.randomRecentlyDead(deadProbeTriesMax, nowMs, this.config.deadReapMs);
     if (m === undefined) return;
     const p = this.dissemination.newPacket();
     p.add({ type: MessageType.Dead, name: m.name, incarnation: m.incarnation, from: this.name });

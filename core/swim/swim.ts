@@ -94,7 +94,7 @@ export class Swim {
     const reaper = this.reaper = new Reaper(name, c, stats, timers, table, suspects, dissemination);
     const admission = new Admission(c, refusals, clock.now());
     const updates = this.updates = new MemberUpdates(name, clock, c, stats, table, local, admission, suspects, reaper, dissemination, events);
-    const prober = this.prober = new Prober(name, clock, c, stats, timers, awareness, table, suspects, updates, dissemination);
+    const prober = this.prober = new Prober(name, c, stats, timers, awareness, table, suspects, updates, dissemination);
     this.responder = new Responder(name, clock, c, timers, table, prober, dissemination);
     const app = this.app = new AppGossip(name, dissemination, refusals);
     this.exchange = new StateExchange(name, seeds, clock, random, c, stats, timers, interner, table, admission, updates, app, refusals, env.transport.streams, options.stateSeal);
@@ -215,7 +215,6 @@ export class Swim {
       case 'reap': return this.reaper.tick(now);
       case 'join': return this.exchange.join();
       case 'catchUp': return this.exchange.catchUp();
-      case 'deadProbe': return this.prober.deadProbe();
     }
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stateOf, withSeed, world } from './helpers.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { Prober } from '../../core/swim/probe.ts';
 import { Swim } from '../../core/swim/swim.ts';
 
 const file = 'tests/swim/cluster.test.ts';
@@ -146,7 +147,7 @@ describe('SWIM in the simulator', () => {
     });
   });
 
-  it('spends no wake-up on an acked probe\'s timeout, and dead-probes only while a member is dead', () => {
+  it('spends no wake-up on an acked probe\'s timeout, and dead-probes only while a member is dead, at probe periods', () => {
     const w = world(107, 10, { deadReapMs: 20_000 });
     const expired = new Map<string, number>();
     const proto = Swim.prototype as unknown as { onTimer(key: string, now: number): void };
@@ -155,29 +156,39 @@ describe('SWIM in the simulator', () => {
       expired.set(key, (expired.get(key) ?? 0) + 1);
       onTimer.call(this, key, now);
     };
-    const armed = (name: string, key: string) => (w.node(name) as unknown as { timers: { has(k: string): boolean } }).timers.has(key);
+    const deadProbes: number[] = [];
+    const deadProbe = Prober.prototype.deadProbe;
+    Prober.prototype.deadProbe = function (nowMs: number): void {
+      deadProbes.push(w.sim.nowMs);
+      deadProbe.call(this, nowMs);
+    };
     try {
       withSeed(w, file, () => {
         w.sim.runUntil(20_000);
         // Lossless and fast: every probe is acked within its timeout, and no member is dead.
         expect(expired.get('probe')).toBeGreaterThan(100);
         expect(expired.get('probeTimeout') ?? 0).toBe(0);
-        expect(expired.get('deadProbe') ?? 0).toBe(0);
+        expect(deadProbes).toEqual([]);
         w.sim.crash('n3');
         w.sim.runUntil(32_000);
         const live = w.cluster.names.filter((n) => n !== 'n3');
         for (const n of live) expect(stateOf(w, n, 'n3'), n).toBe('dead');
         expect(expired.get('probeTimeout')).toBeGreaterThan(0);
-        expect(live.filter((n) => armed(n, 'deadProbe'))).toEqual(live);
-        w.sim.runUntil(40_000);
-        expect(expired.get('deadProbe')).toBeGreaterThan(live.length);
-        // Reaped (20 s after it was declared dead): nothing left to probe, nothing armed.
-        w.sim.runUntil(70_000);
+        const before = deadProbes.length;
+        w.sim.runUntil(42_000);
+        // Every 2 s (the default interval) at each of the 9, give or take a period at the ends.
+        expect(deadProbes.length - before).toBeGreaterThanOrEqual(live.length * 4);
+        expect(deadProbes.length - before).toBeLessThanOrEqual(live.length * 6);
+        // Reaped (20 s after it was declared dead): nothing left to probe.
+        w.sim.runUntil(60_000);
         for (const n of live) expect(w.node(n).member('n3'), n).toBeUndefined();
-        expect(live.filter((n) => armed(n, 'deadProbe'))).toEqual([]);
+        const after = deadProbes.length;
+        w.sim.runUntil(80_000);
+        expect(deadProbes.length).toBe(after);
       });
     } finally {
       proto.onTimer = onTimer;
+      Prober.prototype.deadProbe = deadProbe;
     }
   });
 
