@@ -150,8 +150,17 @@ export class Writer {
 /** Reads from untrusted bytes; every failure is a `DecodeError`. */
 export class Reader {
   offset: number;
-  constructor(readonly buffer: Uint8Array, offset = 0, public end = buffer.length, private readonly interner: Interner = defaultInterner) {
+  constructor(public buffer: Uint8Array, offset = 0, public end = buffer.length, private interner: Interner = defaultInterner) {
     this.offset = offset;
+  }
+
+  /** Points this reader at other bytes (a reader reused, instead of one made per packet). */
+  reset(buffer: Uint8Array, offset: number, end: number, interner: Interner): this {
+    this.buffer = buffer;
+    this.offset = offset;
+    this.end = end;
+    this.interner = interner;
+    return this;
   }
 
   get remaining(): number {
@@ -356,6 +365,10 @@ export function isKnown(known: KnownAlive, r: Reader, nameStart: number, nameEnd
   return known.knownAliveUtf8(r.buffer, nameStart, nameEnd, incarnation) ?? known.knownAlive(r.stringAt(nameStart, nameEnd), incarnation);
 }
 
+/** The readers `decodePacket` reuses: nothing it calls decodes another packet, so one pair serves every call. */
+const packetReader = new Reader(new Uint8Array(0));
+const bodyReader = new Reader(new Uint8Array(0));
+
 /**
  * Decodes a packet into its messages; unknown message types are skipped, and so are
  * Alive messages `known` recognises (during a join every member hears each Alive up to
@@ -364,8 +377,8 @@ export function isKnown(known: KnownAlive, r: Reader, nameStart: number, nameEnd
 export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInterner, known?: KnownAlive): SwimMessage[] {
   if (bytes.length === 0) throw new DecodeError('empty packet');
   if (bytes[0] !== wireVersion) throw new DecodeError(`unsupported wire version ${bytes[0]}`);
-  const r = new Reader(bytes, 1);
-  const body = new Reader(bytes, 1, 1, interner);
+  const r = packetReader.reset(bytes, 1, bytes.length, interner);
+  const body = bodyReader.reset(bytes, 1, 1, interner);
   const messages: SwimMessage[] = [];
   let count = 0;
   while (r.remaining > 0) {
@@ -423,6 +436,11 @@ export class PacketBuilder {
     w.put(encoded);
     this.count++;
     return true;
+  }
+
+  /** Bytes in the packet so far. */
+  get length(): number {
+    return this.writer.offset;
   }
 
   get bytesFree(): number {

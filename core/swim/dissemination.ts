@@ -45,11 +45,10 @@ export class Dissemination {
   sendWithGossip(to: Address, packet: PacketBuilder | undefined, extra?: SwimMessage): void {
     const p = packet ?? this.packet.reset();
     if (extra !== undefined) p.add(extra);
-    const before = p.view().length;
+    const before = p.length;
     this.queue.fill(p, retransmitLimit(this.config.retransmitMult, this.table.liveCount));
-    const view = p.view();
-    this.stats.gossipBytesSent += view.length - before;
-    if (view.length > 1) this.send(to, view);
+    this.stats.gossipBytesSent += p.length - before;
+    if (p.length > 1) this.send(to, p.view());
   }
 
   /** Sends one message on its own, without gossip (relay answers must stay small and quick). */
