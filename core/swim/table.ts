@@ -30,7 +30,7 @@ export class MemberTable {
   /** times[i]: when probeList[i] last changed state (a double array: unboxed). */
   private readonly times: number[] = [];
   /**
-   * codes[i]: probeList[i]'s state as a `stateCodes` number. The random draws (gossip
+   * codes[i]: probeList[i]'s state as a number (`stateCode`: alive and suspect below dead and left). The random draws (gossip
    * targets, ping-req relays, the dead probe) and the probe order test a state here, in a
    * few cache lines, instead of in a record each that is rarely in cache (most draws at a
    * large cluster's nodes land on members not touched for many periods). Grown by doubling.
