@@ -9,7 +9,8 @@ import { validateScenario } from './validate.ts';
 
 /**
  * Reduces a failing run to a smaller scenario that still fails the same way (the same
- * expectation fails): fewer faults, a shorter run, fewer nodes, no workload. Greedy, one
+ * expectation fails, with evidence if it failed with evidence): fewer faults, a shorter
+ * run, fewer nodes, no workload. Greedy, one
  * reduction at a time, like delta debugging; bounded by `maxRuns`.
  */
 export interface ShrinkResult {
@@ -38,7 +39,12 @@ export async function shrink(original: Scenario, seed: number, options: ShrinkOp
   let runs = 0;
   const first = await runScenario(original, { seed, apps });
   runs++;
-  const target = first.expectations.filter((e) => !e.ok).map((e) => e.name);
+  const failed = first.expectations.filter((e) => !e.ok);
+  const target = failed.map((e) => e.name);
+  // An expectation that failed with evidence (a checker's operations that cannot be
+  // ordered) fails the same way only with evidence again: a run cut so short that its
+  // history holds no operation fails the linearizability check too, but proves nothing.
+  const withEvidence = new Set(failed.filter((e) => (e.evidence?.length ?? 0) > 0).map((e) => e.name));
   if (target.length === 0) throw new NothingToShrinkError(`seed ${seed} passes every expectation of ${original.name}: nothing to shrink`);
   const stillFails = async (candidate: Scenario): Promise<boolean> => {
     // A candidate the validator refuses (an expectation about a crash it no longer has) proves nothing.
@@ -46,7 +52,7 @@ export async function shrink(original: Scenario, seed: number, options: ShrinkOp
     runs++;
     try {
       const report = await runScenario(candidate, { seed, apps: apps === undefined ? undefined : appsForChangedScenario(candidate, apps) });
-      return report.expectations.some((e) => !e.ok && target.includes(e.name));
+      return report.expectations.some((e) => !e.ok && target.includes(e.name) && (!withEvidence.has(e.name) || (e.evidence?.length ?? 0) > 0));
     } catch {
       return false;
     }

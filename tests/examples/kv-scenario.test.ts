@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioApps, loadScenarioFile, parseScenario, runScenario, type Scenario } from '../../sim/public.ts';
+import { shrink } from '../../scenarios/shrink.ts';
 
 /**
  * The store's scenario (scenarios/library/kv-partition.yaml) and its `fast` twin
@@ -51,5 +52,17 @@ describe('examples/kv: the kv-partition scenario', () => {
     expect(verdict?.evidence?.filter((line) => /read "k\d" saw "v\d+"/.test(line)).length).toBeGreaterThanOrEqual(2);
     const abd = await run(abdFile, fastFailingSeed);
     expect(abd.expectations.map((e) => [e.name, e.ok, e.detail])).toEqual([[expect.stringContaining('linearizable'), true, expect.any(String)]]);
+  }, 60_000);
+
+  it('shrink keeps a linearizability failure only with its evidence (seed 92 fails before any fault; cut to 1.9 s its history has no operation)', async () => {
+    const scenario = loadScenarioFile(fastFile);
+    const apps = await loadScenarioApps(scenario, fastFile);
+    const result = await shrink(scenario, 92, { apps });
+    expect(result.scenario.faults).toEqual([]);
+    const shrunk = await runScenario(result.scenario, { apps, seed: 92 });
+    const verdict = shrunk.expectations.find((e) => e.name.includes('linearizable'));
+    expect(verdict?.ok).toBe(false);
+    expect(verdict?.detail).toMatch(/NOT linearizable on key "k\d"/);
+    expect(verdict?.evidence?.length).toBeGreaterThan(0);
   }, 60_000);
 });
