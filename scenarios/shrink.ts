@@ -10,8 +10,8 @@ import { validateScenario } from './validate.ts';
 /**
  * Reduces a failing run to a smaller scenario that still fails the same way (the same
  * expectation fails, with evidence if it failed with evidence): fewer faults, a shorter
- * run, fewer nodes, no workload. Greedy, one
- * reduction at a time, like delta debugging; bounded by `maxRuns`.
+ * run, fewer nodes, no workload. Greedy, one reduction at a time, like delta debugging;
+ * bounded by `maxRuns`.
  */
 export interface ShrinkResult {
   scenario: Scenario;
