@@ -209,6 +209,16 @@ export class Reader {
     return start;
   }
 
+  /**
+   * `string`, answered without the interner when the bytes are `self`'s name: every probe
+   * a member receives names it, and a lookup in a process-wide table is a few cache misses.
+   */
+  stringOrSelf(maxBytes: number, self: SelfName | undefined): string {
+    const start = this.skipString(maxBytes);
+    if (self !== undefined && sameBytes(self.utf8, this.buffer, start, this.offset)) return self.name;
+    return this.interner.string(this.buffer, start, this.offset);
+  }
+
   /** Decodes the string whose bytes are `buffer[start, end)` (as `skipString` found them). */
   stringAt(start: number, end: number): string {
     return this.interner.string(this.buffer, start, end);
@@ -328,10 +338,28 @@ export function encodeMessage(m: SwimMessage, scratch: Uint8Array): Uint8Array {
   return scratch.slice(0, w.offset);
 }
 
-function readBody(type: number, r: Reader): SwimMessage | undefined {
+/** A receiver's own name and its UTF-8 bytes (see `Reader.stringOrSelf`). */
+export interface SelfName {
+  readonly name: string;
+  readonly utf8: Uint8Array;
+}
+
+/** `name` with its UTF-8 bytes; undefined for a name its bytes do not decode back to (a lone surrogate). */
+export function selfName(name: string): SelfName | undefined {
+  const utf8 = encoder.encode(name);
+  return new TextDecoder().decode(utf8) === name ? { name, utf8 } : undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
+
+function readBody(type: number, r: Reader, self: SelfName | undefined): SwimMessage | undefined {
   switch (type) {
     case MessageType.Ping:
-      return { type, seq: r.varint(), target: r.string(nameBytesMax) };
+      return { type, seq: r.varint(), target: r.stringOrSelf(nameBytesMax, self) };
     case MessageType.IndirectPing:
       return { type, seq: r.varint(), target: r.string(nameBytesMax), targetAddress: r.string(addressBytesMax), wantNack: r.bool() };
     case MessageType.Ack:
@@ -374,7 +402,7 @@ const bodyReader = new Reader(new Uint8Array(0));
  * Alive messages `known` recognises (during a join every member hears each Alive up to
  * retransmit limit × fanout times: all but the first stop after the name and incarnation).
  */
-export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInterner, known?: KnownAlive): SwimMessage[] {
+export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInterner, known?: KnownAlive, self?: SelfName): SwimMessage[] {
   if (bytes.length === 0) throw new DecodeError('empty packet');
   if (bytes[0] !== wireVersion) throw new DecodeError(`unsupported wire version ${bytes[0]}`);
   const r = packetReader.reset(bytes, 1, bytes.length, interner);
@@ -390,7 +418,7 @@ export function decodePacket(bytes: Uint8Array, interner: Interner = defaultInte
     body.end = r.offset + length;
     r.offset += length;
     if (type === MessageType.Alive && known !== undefined && isKnownAlive(body, known)) continue;
-    const message = readBody(type, body);
+    const message = readBody(type, body, self);
     if (message === undefined) continue;
     if (body.remaining !== 0) throw new DecodeError(`trailing bytes in message type ${type}`);
     messages.push(message);

@@ -167,9 +167,13 @@ export class StateExchange implements PushPullHost {
     // suspicion this node started waits out the maximum timeout even when every peer has
     // long declared the member dead and their dead messages were lost). A peer we cannot
     // name (an address we do not know) confirms nothing.
-    // Looked up before anything is merged, and only when an entry carries a verdict (the
-    // lookup scans the table).
-    const from = remote.members.some((e) => e.state !== WireState.Alive) ? this.table.at(peer)?.name ?? this.name : this.name;
+    // Looked up before anything is merged, and only when a verdict would act on a member
+    // (the lookup scans the table): a verdict of suspect or dead about a member we hold
+    // live at no newer incarnation, or about us. A peer's dead members, most often already
+    // dead here too, need no name. (A verdict that only becomes one to act on once an
+    // earlier entry of the same message changed its member, possible only in a message that
+    // names a member twice, looks the peer up when it comes.)
+    let from = this.verdictActs(remote) ? this.peerName(peer) : undefined;
     for (const e of remote.members) {
       switch (e.state) {
         case WireState.Alive:
@@ -180,9 +184,29 @@ export class StateExchange implements PushPullHost {
           break;
         default:
           // A peer's verdict of dead is only a suspicion here: we verify it ourselves.
+          if (!this.verdictActsOn(e)) break;
+          from ??= this.peerName(peer);
           this.updates.onSuspect({ type: MessageType.Suspect, name: e.name, incarnation: e.incarnation, from });
       }
     }
+  }
+
+  /** Whether any verdict of suspect or dead in `remote` would act here (see `verdictActsOn`). */
+  private verdictActs(remote: StateMessage): boolean {
+    for (const e of remote.members) if ((e.state === WireState.Suspect || e.state === WireState.Dead) && this.verdictActsOn(e)) return true;
+    return false;
+  }
+
+  /** Whether a verdict about `e`'s member does anything (else `onSuspect` returns at once: unknown, older, or not live). */
+  private verdictActsOn(e: { name: string; incarnation: number }): boolean {
+    if (e.name === this.name) return true;
+    const m = this.table.get(e.name);
+    return m !== undefined && e.incarnation >= m.incarnation && m.live;
+  }
+
+  /** The name of the member at `peer`, this node's own when none is known there (O(n)). */
+  private peerName(peer: Address): string {
+    return this.table.at(peer)?.name ?? this.name;
   }
 }
 

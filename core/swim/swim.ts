@@ -6,7 +6,7 @@ import { TimerTable } from '../timers.ts';
 import { Admission } from './admission.ts';
 import { AppGossip, type SwimDelegate } from './app.ts';
 import { Awareness } from './awareness.ts';
-import { IncarnationRangeError, MessageType, decodePacket, noTags, type SwimMessage, type Tags } from './codec.ts';
+import { IncarnationRangeError, MessageType, decodePacket, noTags, selfName, type SelfName, type SwimMessage, type Tags } from './codec.ts';
 import { resolveSwimConfig, type SwimConfig, type SwimConfigInput } from './config.ts';
 import { Dissemination } from './dissemination.ts';
 import { MembershipEvents } from './events.ts';
@@ -70,12 +70,15 @@ export class Swim {
   private readonly app: AppGossip;
   private readonly exchange: StateExchange;
   private running = false;
+  /** This member's name as the pings it answers carry it. */
+  private readonly selfName: SelfName | undefined;
 
   constructor(env: Env, options: SwimOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) throw new InvalidArgumentError('Swim needs a non-empty name');
     this.env = env;
     const interner = this.interner = env.interner ?? defaultInterner;
     const name = this.name = options.name;
+    this.selfName = selfName(name);
     this.address = env.transport.localAddress;
     const c = this.config = Object.freeze(resolveSwimConfig(options.config));
     const seeds = (options.seeds ?? []).filter((s) => s !== this.address);
@@ -223,7 +226,7 @@ export class Swim {
     this.stats.bytesReceived += payload.length;
     let messages: SwimMessage[];
     try {
-      messages = decodePacket(payload, this.interner, this.table);
+      messages = decodePacket(payload, this.interner, this.table, this.selfName);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.stats.decodeErrors++;

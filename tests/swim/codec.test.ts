@@ -4,7 +4,7 @@ import { DecodeError, LimitExceededError } from '../../core/index.ts';
 import {
   FrameReader, MessageType, PacketBuilder, WireState, decodePacket, decodeState, encodeState, wireVersion, type SwimMessage,
 } from '../../core/swim/index.ts';
-import { Writer, type KnownAlive } from '../../core/swim/codec.ts';
+import { Writer, selfName, type KnownAlive } from '../../core/swim/codec.ts';
 
 const name = fc.string({ minLength: 1, maxLength: 40 });
 const tags = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 4 });
@@ -187,5 +187,40 @@ describe('known Alives', () => {
       const expected = members.filter((m) => !(m.state === WireState.Alive && known.knownAlive(m.name, m.incarnation)));
       expect(decodeState(body, undefined, known).members.map((m) => ({ ...m, tags: { ...m.tags } }))).toEqual(expected);
     }), { numRuns: 300 });
+  });
+});
+
+describe("a ping naming its receiver", () => {
+  const self = selfName('member-7')!;
+  /** An interner that counts the strings asked of it. */
+  const counting = () => {
+    const asked: string[] = [];
+    return {
+      asked,
+      string: (bytes: Uint8Array, start: number, end: number) => {
+        const s = new TextDecoder().decode(bytes.subarray(start, end));
+        asked.push(s);
+        return s;
+      },
+      bytes: (bytes: Uint8Array) => bytes.slice(),
+    };
+  };
+
+  it('decodes to the receiver\'s name without asking the interner; any other name, and every other message, as before', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(message, fc.constantFrom<SwimMessage>(...['member-7', 'member-70', 'member-', 'member-8'].map((target) => ({ type: MessageType.Ping, seq: 1, target })))), { maxLength: 8 }), (messages) => {
+      const p = new PacketBuilder(8192).reset();
+      for (const m of messages) p.add(m);
+      const plain = counting();
+      const fast = counting();
+      const expected = decodePacket(p.view(), plain).map(normalise);
+      expect(decodePacket(p.view(), fast, undefined, self).map(normalise)).toEqual(expected);
+      const pingsToSelf = messages.filter((m) => m.type === MessageType.Ping && m.target === 'member-7').length;
+      expect(fast.asked.length).toBe(plain.asked.length - pingsToSelf);
+    }), { numRuns: 300 });
+  });
+
+  it('a name its UTF-8 bytes do not decode back to (a lone surrogate) has no fast path', () => {
+    expect(selfName('n\ud800')).toBeUndefined();
+    expect(selfName('é\u{1f600}')?.utf8).toEqual(new TextEncoder().encode('é\u{1f600}'));
   });
 });
