@@ -33,6 +33,13 @@ export interface SwimSizeResult {
   /** Steady state, per member: all SWIM bytes sent per second, and the piggybacked-gossip part. */
   bytesPerSecPerMember: number;
   gossipBytesPerSecPerMember: number;
+  /**
+   * Steady state, per member: CPU microseconds of the whole process (`process.cpuUsage`,
+   * GC threads included) per simulated second, over the same 60 s window as the bytes.
+   * What a quiet cluster costs to simulate, whatever the join cost: about 4 events per
+   * member-second at every size, so it grows with N only through push-pull and memory.
+   */
+  steadyCpuMicrosPerMemberSecond: number | null;
   falseFailures: number;
   /**
    * Live heap once the cluster is steady (after two full collections), over size²: what
@@ -152,8 +159,9 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
   const random = new SeededRandom(`bench-${seed}`);
   const crashTimes: number[] = [];
   for (let t = steadyFromMs + 60_000; t < simulatedMs - 90_000; t += 40_000) crashTimes.push(t);
-  let bytesAt: { t: number; bytes: number; gossip: number } | undefined;
+  let bytesAt: { t: number; bytes: number; gossip: number; cpu: NodeJS.CpuUsage } | undefined;
   let bytesRate = { all: 0, gossip: 0 };
+  let steadyCpuMicros: number | null = null;
   const totals = () => {
     let bytes = 0;
     let gossip = 0;
@@ -195,12 +203,14 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
       heapBytesPerPair = live === null ? null : Math.round(live / (size * size));
       subscribeAll();
       const x = totals();
-      bytesAt = { t, bytes: x.bytes, gossip: x.gossip };
+      bytesAt = { t, bytes: x.bytes, gossip: x.gossip, cpu: process.cpuUsage() };
     }
     if (bytesAt !== undefined && t === bytesAt.t + 60_000) {
       const x = totals();
       const perMemberSec = 1 / (size * 60);
       bytesRate = { all: (x.bytes - bytesAt.bytes) * perMemberSec, gossip: (x.gossip - bytesAt.gossip) * perMemberSec };
+      const cpu = process.cpuUsage(bytesAt.cpu);
+      steadyCpuMicros = (cpu.user + cpu.system) * perMemberSec;
     }
     if (crashTimes.includes(t)) {
       let victim: string;
@@ -229,6 +239,7 @@ export function runSwimSize(size: number, simulatedMs: number, seed = 1, progres
     fullDetectionTargetMs: firstMedian === null ? null : Math.round(firstMedian * lanProbeIntervalMs + minSuspicionMs + 2000),
     joinDissemination9999Ms: late.doneMs === undefined ? null : Math.round(late.doneMs - late.startMs),
     bytesPerSecPerMember: Math.round(bytesRate.all), gossipBytesPerSecPerMember: Math.round(bytesRate.gossip),
+    steadyCpuMicrosPerMemberSecond: steadyCpuMicros === null ? null : round(steadyCpuMicros),
     falseFailures: falseFailures.count, heapBytesPerPair,
   };
 }

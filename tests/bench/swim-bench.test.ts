@@ -21,10 +21,12 @@ describe('swim bench: a size that does not complete', () => {
     });
   });
 
-  it('a child that completes reports its figures, the live heap per observer-member pair among them', () => {
-    const result = runSwimSizeInChild(100, 60_000, 512, 60_000);
-    expect(result).toMatchObject({ size: 100, simulatedMs: 60_000, convergedAtMs: expect.any(Number) });
-    expect((result as { heapBytesPerPair: number }).heapBytesPerPair).toBeGreaterThan(0);
+  it('a child that completes reports its figures, the live heap per observer-member pair and the steady CPU per member among them', () => {
+    // 90 s simulated: the steady window (from a third of the run, 60 s long) ends at the last second.
+    const result = runSwimSizeInChild(100, 90_000, 512, 60_000) as { heapBytesPerPair: number; steadyCpuMicrosPerMemberSecond: number | null };
+    expect(result).toMatchObject({ size: 100, simulatedMs: 90_000, convergedAtMs: expect.any(Number) });
+    expect(result.heapBytesPerPair).toBeGreaterThan(0);
+    expect(result.steadyCpuMicrosPerMemberSecond).toBeGreaterThan(0);
   }, 60_000);
 
   it('a real child whose heap fills stops by itself and says how far it got', () => {
