@@ -40,12 +40,24 @@ function withDetectionMargin(scenario: Scenario): Scenario {
   };
 }
 
+/**
+ * Real runs that disagree are run once more: under the full suite a real node can be
+ * starved of CPU for seconds (once, a member declared a gracefully leaving member failed
+ * rather than left: it had not handled the leave in time). A disagreement that is the
+ * code's, not the machine's, comes back, and the test fails on it; the first one is logged.
+ */
+const realAttempts = 2;
+
 async function agree(file: string) {
   const scenario = withDetectionMargin(loadScenarioFile(file));
   const reproduce = `npx shoal run ${file} --seed ${scenario.seed}`;
   const sim = await runScenario(scenario, { reproduce });
-  const real = await runScenarioReal(scenario, { seed: scenario.seed, reproduce });
   const outcomes = (r: typeof sim) => r.expectations.map((e) => `${e.name}: ${e.ok ? 'pass' : 'fail'}`);
+  let real = await runScenarioReal(scenario, { seed: scenario.seed, reproduce });
+  for (let attempt = 2; attempt <= realAttempts && JSON.stringify(outcomes(real)) !== JSON.stringify(outcomes(sim)); attempt++) {
+    console.warn(`${file}: real mode disagreed with the simulator (attempt ${attempt - 1} of ${realAttempts}), running it again: ${JSON.stringify(real.expectations)}`);
+    real = await runScenarioReal(scenario, { seed: scenario.seed, reproduce });
+  }
   expect(outcomes(real), `real (${real.reproduce}): ${JSON.stringify(real.expectations)}\nsim: ${JSON.stringify(sim.expectations)}`).toEqual(outcomes(sim));
   expect(sim.ok, reproduce).toBe(true);
   expect(real.mode).toBe('real');
