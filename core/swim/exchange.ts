@@ -9,7 +9,7 @@ import type { AppGossip } from './app.ts';
 import { IncarnationRangeError, MessageType } from './codec.ts';
 import type { SwimConfig } from './config.ts';
 import { pushPullIntervalMs } from './formulas.ts';
-import type { Member, SwimStats } from './member.ts';
+import type { Member, MemberVersion, SwimStats } from './member.ts';
 import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import type { Refusals } from './refusals.ts';
 import { WireState, encodeStateEntry, stateEntryBytesMax, type OutgoingState, type StateMessage } from './state.ts';
@@ -27,6 +27,8 @@ export class StateExchange implements PushPullHost {
   private readonly pushPull: PushPull;
   private readonly entryScratch = new Uint8Array(stateEntryBytesMax);
   private catchUpArmed = false;
+  /** `localStateKey`'s keys, without and with `join`. */
+  private readonly stateKeys: ({ revision: number; self: MemberVersion } | undefined)[] = [undefined, undefined];
 
   constructor(
     private readonly name: string,
@@ -101,6 +103,22 @@ export class StateExchange implements PushPullHost {
     const members = { wires };
     const appState = this.app.localState(join);
     return appState === undefined ? { join, members } : { join, members, appState };
+  }
+
+  /**
+   * The same object while this node's state frame would be the same: the table has not
+   * changed (`MemberTable.revision`: members, order, states, versions), nor the local
+   * member's own version (a refutation or new tags change it on the member itself), and
+   * the application has no push-pull state of its own (it is asked at every exchange).
+   */
+  localStateKey(join: boolean): object | undefined {
+    if (this.app.hasLocalState()) return undefined;
+    const self = this.table.get(this.name)!;
+    const at = join ? 1 : 0;
+    const kept = this.stateKeys[at];
+    const revision = this.table.revision;
+    if (kept !== undefined && kept.revision === revision && kept.self === self.version) return kept;
+    return (this.stateKeys[at] = { revision, self: self.version });
   }
 
   merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {

@@ -29,7 +29,18 @@ export interface StateSeal {
 
 /** A state message as one push-pull frame (`length | body`), the body sealed when `seal` is given. */
 export function encodeStateFrame(state: OutgoingState, bytesMax: number, seal: StateSeal | undefined): Uint8Array {
-  const plain = encodeState(state, bytesMax);
+  return sealFrame(encodeState(state, bytesMax), seal);
+}
+
+/**
+ * A plain state frame kept for reuse at most this long: at a thousand members a frame is
+ * about 25 kB, and a larger cluster keeps nothing (each member would hold a copy of the
+ * whole member list, N² bytes in a simulation).
+ */
+export const stateFrameKeptBytesMax = 48 * 1024;
+
+/** A plain state frame (`encodeState`), sealed when a seal is configured. */
+function sealFrame(plain: Uint8Array, seal: StateSeal | undefined): Uint8Array {
   if (seal === undefined) return plain;
   const sealed = seal.seal(plain.subarray(frameHeaderBytes));
   const out = new Uint8Array(frameHeaderBytes + sealed.length);
@@ -44,6 +55,12 @@ export type PushPullRejection = 'unauthenticated' | 'malformed';
 export interface PushPullHost {
   /** This node's state, to send. */
   localState(join: boolean): OutgoingState;
+  /**
+   * An identity of what `localState(join)` would encode to: while it returns the same
+   * object, the frame encoded last is sent again without asking `localState`. Undefined:
+   * ask every time.
+   */
+  localStateKey?(join: boolean): object | undefined;
   /**
    * Merges the state of the peer at `peer` (the address dialled, or the connection's remote
    * address); `ownJoin` is true when this node started the exchange to join.
@@ -70,6 +87,9 @@ interface Exchange {
  */
 export class PushPull {
   private readonly exchanges = new Set<Exchange>();
+  /** The plain frame encoded last (see `PushPullHost.localStateKey`), and its key. */
+  private keptKey: object | undefined;
+  private keptPlain: Uint8Array | undefined;
 
   constructor(
     private readonly streams: StreamService,
@@ -121,7 +141,7 @@ export class PushPull {
         if (error instanceof StreamResetError && error.resetCode === pushPullUnauthenticatedResetCode) this.host.refusedByPeer(to);
         finish(false);
       };
-      stream.write(this.frame(this.host.localState(join)));
+      stream.write(this.frame(join));
       stream.end();
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
@@ -135,9 +155,26 @@ export class PushPull {
     return this.bytesMax + (this.seal?.overheadBytes ?? 0);
   }
 
-  /** This node's state as one frame, sealed when a seal is configured. */
-  private frame(state: OutgoingState): Uint8Array {
-    return encodeStateFrame(state, this.bytesMax, this.seal);
+  /**
+   * This node's state as one frame, sealed when a seal is configured. Between settled
+   * members the state seldom changes from one exchange to the next (a periodic push-pull
+   * at a thousand members carries a thousand entries, about a third of what a quiet
+   * member costs to simulate): while the host's key for it is the same object, the plain
+   * frame encoded last is sent again (the transport copies what it sends).
+   */
+  private frame(join: boolean): Uint8Array {
+    const key = this.host.localStateKey?.(join);
+    if (key === undefined || key !== this.keptKey) {
+      this.keptKey = undefined;
+      this.keptPlain = undefined;
+      const plain = encodeState(this.host.localState(join), this.bytesMax);
+      if (key !== undefined && plain.length <= stateFrameKeptBytesMax) {
+        this.keptKey = key;
+        this.keptPlain = plain;
+      }
+      return sealFrame(plain, this.seal);
+    }
+    return sealFrame(this.keptPlain!, this.seal);
   }
 
   /**
@@ -184,7 +221,7 @@ export class PushPull {
           (reason) => stream.reset(reason === 'unauthenticated' ? pushPullUnauthenticatedResetCode : pushPullResetCode));
         if (remote === undefined) return;
         try {
-          stream.write(this.frame(this.host.localState(false)));
+          stream.write(this.frame(false));
           stream.end();
         } catch (error) {
           if (!(error instanceof TransportError)) throw error;
