@@ -59,12 +59,12 @@ export class AppGossip {
     if (onBroadcast !== undefined) this.call('onBroadcast', () => onBroadcast(m.payload, m.origin));
   }
 
-  /** The application's state for a push-pull exchange, if it has any. */
   /** Whether the delegate has a push-pull state of its own (then every exchange asks it). */
   hasLocalState(): boolean {
     return this.delegate?.localState !== undefined;
   }
 
+  /** The application's state for a push-pull exchange, if it has any. */
   localState(join: boolean): Uint8Array | undefined {
     const local = this.delegate?.localState;
     return local === undefined ? undefined : this.call('localState', () => local(join));

@@ -60,12 +60,8 @@ export class MemberTable {
   /** Members in state dead (not yet reaped), and in state suspect. */
   private dead = 0;
   private suspect = 0;
-  /**
-   * Moves on at every change to the members held, their order, states or versions (the
-   * local node's version aside: it changes on the member itself). What is derived from
-   * the whole table (a push-pull's state frame) is kept while it stands still.
-   */
-  revision = 0;
+  /** See `revision`. */
+  private changes = 0;
 
   constructor(private readonly self: Member, private readonly random: Random, nowMs: number) {
     this.byName.set(self.name, self);
@@ -75,6 +71,15 @@ export class MemberTable {
   /** Every known member, the local node included. */
   get size(): number {
     return this.byName.size;
+  }
+
+  /**
+   * Moves on at every change to the members held, their order, states or versions (the
+   * local node's version aside: it changes on the member itself). What is derived from
+   * the whole table (a push-pull's state frame) is kept while it stands still.
+   */
+  get revision(): number {
+    return this.changes;
   }
 
   /** Alive or suspect members, the local node included. */
@@ -203,14 +208,14 @@ export class MemberTable {
 
   /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */
   setIncarnation(m: Member, incarnation: number): void {
-    if (incarnation !== m.incarnation) this.revision++;
+    if (incarnation !== m.incarnation) this.changes++;
     m.setIncarnation(incarnation);
     this.index(m);
   }
 
   /** Adds a new (alive) member, as of `nowMs`, at a random position of the probe list (bounds time to first probe). */
   add(m: Member, nowMs: number): void {
-    this.revision++;
+    this.changes++;
     this.byName.set(m.name, m);
     this.index(m);
     this.live++;
@@ -242,7 +247,7 @@ export class MemberTable {
   }
 
   remove(m: Member): void {
-    this.revision++;
+    this.changes++;
     this.byName.delete(m.name);
     this.unindex(m);
     this.forgetUnwell(m);
@@ -266,7 +271,7 @@ export class MemberTable {
 
   setState(m: Member, state: MemberState, nowMs: number): void {
     if (m.state === state) return;
-    this.revision++;
+    this.changes++;
     const wasLive = m.live;
     if (m.state === 'dead') this.dead--;
     else if (m.state === 'suspect') this.suspect--;
@@ -284,7 +289,7 @@ export class MemberTable {
 
   /** An Alive at a newer incarnation, which may move the member (a restart on another address) and bring new tags. */
   seen(m: Member, address: Address, incarnation: number, tags: Tags): void {
-    this.revision++;
+    this.changes++;
     const unwell = m.address !== address && (m.state === 'dead' || m.state === 'suspect') && m !== this.self;
     if (unwell) this.forgetUnwell(m);
     m.seen(address, incarnation, tags);
