@@ -102,6 +102,8 @@ export class SimSource implements DashboardSource {
   private speedIndex: number;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Moves on at every start and stop: a slice re-arms the timer only for the start that armed it. */
+  private starts = 0;
   private lastTickWallMs = 0;
   private busy: Promise<void> = Promise.resolve();
   /** The fraction of a millisecond the last slice could not advance (slices advance whole milliseconds). */
@@ -164,7 +166,11 @@ export class SimSource implements DashboardSource {
   start(): void {
     if (this.timer !== undefined) return;
     this.lastTickWallMs = performance.now();
+    // A slice runs across several turns of the event loop: one still running when `stop`
+    // comes must not arm the next (the run went on, and kept a quit dashboard's process alive).
+    const started = ++this.starts;
     const tick = () => {
+      if (started !== this.starts) return;
       this.timer = setTimeout(() => {
         this.busy = this.busy.then(() => this.tick()).then(tick, (error: unknown) => this.fail(error));
       }, this.options.tickMs);
@@ -173,6 +179,7 @@ export class SimSource implements DashboardSource {
   }
 
   stop(): void {
+    this.starts++;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.unsubscribe();

@@ -119,6 +119,23 @@ describe('SimSource', () => {
     source.stop();
   });
 
+  it('stops for good when stopped in the middle of a slice (q while the run goes at full speed)', async () => {
+    // A stop that landed while a slice was still running let the slice re-arm the timer:
+    // the run went on and kept the process alive after the dashboard had quit.
+    const { source, sim } = session(15, 3);
+    const s = new SimSource({ sim, model: new ClusterModel(), speed: Infinity, tickMs: 1, fastBudgetMs: 40 });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      s.start();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      s.stop();
+      await s.idle();
+      const stoppedAt = sim.nowMs;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(sim.nowMs, `attempt ${attempt}`).toBe(stoppedAt);
+    }
+    source.stop();
+  });
+
   it('reads the reported values of a scenario\'s apps into the model', async () => {
     const file = await readScenarioFile('tests/fixtures/apps/kv-partition.yaml');
     const { built, run } = buildDashboardScenario(file);
