@@ -23,15 +23,32 @@ function positive(name: string, text: string): number {
   return value;
 }
 
-function main(): void {
-  const { values } = parseArgs({
-    options: { size: { type: 'string', default: '1000' }, clusters: { type: 'string', default: '1' }, 'no-push-pull': { type: 'boolean' }, seed: { type: 'string', default: '1' } },
-  });
-  const size = positive('size', values.size);
-  const clusters = positive('clusters', values.clusters);
-  const seed = positive('seed', values.seed);
+interface Options {
+  size: number;
+  clusters: number;
+  seed: number;
+  pushPull: boolean;
+}
+
+/** The options, or a one-line error and exit 2 (an unknown flag, a size that is not a positive integer). */
+function options(): Options | undefined {
+  try {
+    const { values } = parseArgs({
+      options: { size: { type: 'string', default: '1000' }, clusters: { type: 'string', default: '1' }, 'no-push-pull': { type: 'boolean' }, seed: { type: 'string', default: '1' } },
+    });
+    return { size: positive('size', values.size), clusters: positive('clusters', values.clusters), seed: positive('seed', values.seed), pushPull: !values['no-push-pull'] };
+  } catch (error) {
+    // parseArgs refuses unknown flags with a TypeError (ERR_PARSE_ARGS_UNKNOWN_OPTION).
+    if (!(error instanceof InvalidArgumentError) && !(error instanceof TypeError)) throw error;
+    console.error(`swim-steady: ${error.message}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
+function main({ size, clusters, seed, pushPull }: Options): void {
   const sim = new Simulation({ seed, trace: { capacity: 0 } });
-  const config = { preset: 'lan' as const, ...(values['no-push-pull'] ? { pushPullIntervalMs: 0 } : {}) };
+  const config = { preset: 'lan' as const, ...(pushPull ? {} : { pushPullIntervalMs: 0 }) };
   for (let c = 0; c < clusters; c++) {
     const prefix = clusters === 1 ? 'n' : `c${c}n`;
     const seeds = Array.from({ length: Math.min(5, size) }, (_, i) => `${prefix}${i}`);
@@ -47,15 +64,10 @@ function main(): void {
   const ran = sim.eventCount - events;
   const round = (x: number) => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
-    size, clusters, pushPull: !values['no-push-pull'], simulatedMs: toMs - fromMs,
+    size, clusters, pushPull, simulatedMs: toMs - fromMs,
     cpuMicrosPerMemberSecond: round(micros / memberSeconds), eventsPerMemberSecond: round(ran / memberSeconds), cpuMicrosPerEvent: round(micros / ran),
   }));
 }
 
-try {
-  main();
-} catch (error) {
-  if (!(error instanceof InvalidArgumentError) && !(error instanceof TypeError)) throw error;
-  console.error(`swim-steady: ${(error as Error).message}`);
-  process.exitCode = 2;
-}
+const parsed = options();
+if (parsed !== undefined) main(parsed);
