@@ -9,9 +9,10 @@ import type { AppGossip } from './app.ts';
 import { IncarnationRangeError, MessageType } from './codec.ts';
 import type { SwimConfig } from './config.ts';
 import { pushPullIntervalMs } from './formulas.ts';
-import type { Member, MemberVersion, SwimStats } from './member.ts';
+import type { Member, SwimStats } from './member.ts';
 import { PushPull, type PushPullHost, type PushPullRejection, type StateSeal } from './pushpull.ts';
 import type { Refusals } from './refusals.ts';
+import { KeptStateFrame } from './stateframe.ts';
 import { WireState, encodeStateEntry, stateEntryBytesMax, type OutgoingState, type StateMessage } from './state.ts';
 import type { MemberTable } from './table.ts';
 import type { SwimTimers } from './timers.ts';
@@ -27,8 +28,8 @@ export class StateExchange implements PushPullHost {
   private readonly pushPull: PushPull;
   private readonly entryScratch = new Uint8Array(stateEntryBytesMax);
   private catchUpArmed = false;
-  /** `localStateKey`'s keys, without and with `join`. */
-  private readonly stateKeys: ({ revision: number; self: MemberVersion } | undefined)[] = [undefined, undefined];
+  /** This node's state frame, patched as the table changes (`localStateFrame`). */
+  private readonly kept: KeptStateFrame;
 
   constructor(
     private readonly name: string,
@@ -49,6 +50,7 @@ export class StateExchange implements PushPullHost {
     seal: StateSeal | undefined,
   ) {
     const c = config;
+    this.kept = new KeptStateFrame(table, table.get(name)!, (m) => this.entryWire(m));
     this.pushPull = new PushPull(streams, this, c.pushPullConcurrentMax, c.pushPullBytesMax, c.pushPullTimeoutMs, seal, interner, table);
   }
 
@@ -106,19 +108,13 @@ export class StateExchange implements PushPullHost {
   }
 
   /**
-   * The same object while this node's state frame would be the same: the table has not
-   * changed (`MemberTable.revision`: members, order, states, versions), nor the local
-   * member's own version (a refutation or new tags change it on the member itself), and
-   * the application has no push-pull state of its own (it is asked at every exchange).
+   * The frame of `localState(join)`, kept and patched with the table's changes
+   * (`KeptStateFrame`), unless the application has push-pull state of its own (it is
+   * asked at every exchange).
    */
-  localStateKey(join: boolean): object | undefined {
+  localStateFrame(join: boolean, bytesMax: number): Uint8Array | undefined {
     if (this.app.hasLocalState()) return undefined;
-    const self = this.table.get(this.name)!;
-    const at = join ? 1 : 0;
-    const kept = this.stateKeys[at];
-    const revision = this.table.revision;
-    if (kept !== undefined && kept.revision === revision && kept.self === self.version) return kept;
-    return (this.stateKeys[at] = { revision, self: self.version });
+    return this.kept.frame(join, bytesMax);
   }
 
   merge(remote: StateMessage, peer: Address, ownJoin: boolean): void {

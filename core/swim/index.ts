@@ -8,6 +8,7 @@ export * from './suspicion.ts';
 export * from './member.ts';
 export * from './partition.ts';
 export * from './pushpull.ts';
+export { stateFrameKeptBytesMax } from './stateframe.ts';
 export * from './tombstones.ts';
 export * from './swim.ts';
 export { appBroadcastSeenMax } from './app.ts';

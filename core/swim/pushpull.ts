@@ -32,13 +32,6 @@ export function encodeStateFrame(state: OutgoingState, bytesMax: number, seal: S
   return sealFrame(encodeState(state, bytesMax), seal);
 }
 
-/**
- * A plain state frame kept for reuse at most this long: at a thousand members a frame is
- * about 25 kB, and a larger cluster keeps nothing (each member would hold a copy of the
- * whole member list, N² bytes in a simulation).
- */
-export const stateFrameKeptBytesMax = 48 * 1024;
-
 /** A plain state frame (`encodeState`), sealed when a seal is configured. */
 function sealFrame(plain: Uint8Array, seal: StateSeal | undefined): Uint8Array {
   if (seal === undefined) return plain;
@@ -56,11 +49,11 @@ export interface PushPullHost {
   /** This node's state, to send. */
   localState(join: boolean): OutgoingState;
   /**
-   * An identity of what `localState(join)` would encode to: while it returns the same
-   * object, the frame encoded last is sent again without asking `localState`. Undefined:
-   * ask every time.
+   * `localState(join)` already encoded as a plain frame (`encodeState`), when the host keeps
+   * one up to date (`KeptStateFrame`); undefined: `localState` is asked and encoded. The
+   * frame is copied before the next call.
    */
-  localStateKey?(join: boolean): object | undefined;
+  localStateFrame?(join: boolean, bytesMax: number): Uint8Array | undefined;
   /**
    * Merges the state of the peer at `peer` (the address dialled, or the connection's remote
    * address); `ownJoin` is true when this node started the exchange to join.
@@ -87,9 +80,6 @@ interface Exchange {
  */
 export class PushPull {
   private readonly exchanges = new Set<Exchange>();
-  /** The plain frame encoded last (see `PushPullHost.localStateKey`), and its key. */
-  private keptKey: object | undefined;
-  private keptPlain: Uint8Array | undefined;
 
   constructor(
     private readonly streams: StreamService,
@@ -155,26 +145,10 @@ export class PushPull {
     return this.bytesMax + (this.seal?.overheadBytes ?? 0);
   }
 
-  /**
-   * This node's state as one frame, sealed when a seal is configured. Between settled
-   * members the state seldom changes from one exchange to the next (a periodic push-pull
-   * at a thousand members carries a thousand entries, about a third of what a quiet
-   * member costs to simulate): while the host's key for it is the same object, the plain
-   * frame encoded last is sent again (the transport copies what it sends).
-   */
+  /** This node's state as one frame, sealed when a seal is configured (the transport copies what it sends). */
   private frame(join: boolean): Uint8Array {
-    const key = this.host.localStateKey?.(join);
-    if (key === undefined || key !== this.keptKey) {
-      this.keptKey = undefined;
-      this.keptPlain = undefined;
-      const plain = encodeState(this.host.localState(join), this.bytesMax);
-      if (key !== undefined && plain.length <= stateFrameKeptBytesMax) {
-        this.keptKey = key;
-        this.keptPlain = plain;
-      }
-      return sealFrame(plain, this.seal);
-    }
-    return sealFrame(this.keptPlain!, this.seal);
+    const plain = this.host.localStateFrame?.(join, this.bytesMax) ?? encodeState(this.host.localState(join), this.bytesMax);
+    return sealFrame(plain, this.seal);
   }
 
   /**

@@ -8,6 +8,9 @@ import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch } from './names.ts';
 export const indexSlack = 4;
 export const indexSlackBase = 1024;
 
+/** Changes `MemberTable.takeChanged` lists at most between two calls (a frame patched for more is made again). */
+export const changedKeptMax = 64;
+
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;
 
@@ -60,8 +63,8 @@ export class MemberTable {
   /** Members in state dead (not yet reaped), and in state suspect. */
   private dead = 0;
   private suspect = 0;
-  /** See `revision`. */
-  private changes = 0;
+  /** See `takeChanged`. */
+  private changed: Member[] | undefined = [];
 
   constructor(private readonly self: Member, private readonly random: Random, nowMs: number) {
     this.byName.set(self.name, self);
@@ -74,12 +77,24 @@ export class MemberTable {
   }
 
   /**
-   * Moves on at every change to the members held, their order, states or versions (the
-   * local node's version aside: it changes on the member itself). What is derived from
-   * the whole table (a push-pull's state frame) is kept while it stands still.
+   * The members added, removed, or moved to another state or version since the last call
+   * (the local node's version aside: it changes on the member itself), in the order of
+   * their changes, a member as often as it changed; undefined when more than
+   * `changedKeptMax` changes came (then nothing more was noted). What is derived from the
+   * whole table (a push-pull's state frame, `KeptStateFrame`) is patched with this rather
+   * than made again; one caller per table.
    */
-  get revision(): number {
-    return this.changes;
+  takeChanged(): readonly Member[] | undefined {
+    const changed = this.changed;
+    this.changed = [];
+    return changed;
+  }
+
+  private note(m: Member): void {
+    const changed = this.changed;
+    if (changed === undefined) return;
+    if (changed.length >= changedKeptMax) this.changed = undefined;
+    else changed.push(m);
   }
 
   /** Alive or suspect members, the local node included. */
@@ -208,14 +223,14 @@ export class MemberTable {
 
   /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */
   setIncarnation(m: Member, incarnation: number): void {
-    if (incarnation !== m.incarnation) this.changes++;
+    if (incarnation !== m.incarnation) this.note(m);
     m.setIncarnation(incarnation);
     this.index(m);
   }
 
   /** Adds a new (alive) member, as of `nowMs`, at a random position of the probe list (bounds time to first probe). */
   add(m: Member, nowMs: number): void {
-    this.changes++;
+    this.note(m);
     this.byName.set(m.name, m);
     this.index(m);
     this.live++;
@@ -247,7 +262,7 @@ export class MemberTable {
   }
 
   remove(m: Member): void {
-    this.changes++;
+    this.note(m);
     this.byName.delete(m.name);
     this.unindex(m);
     this.forgetUnwell(m);
@@ -271,7 +286,7 @@ export class MemberTable {
 
   setState(m: Member, state: MemberState, nowMs: number): void {
     if (m.state === state) return;
-    this.changes++;
+    this.note(m);
     const wasLive = m.live;
     if (m.state === 'dead') this.dead--;
     else if (m.state === 'suspect') this.suspect--;
@@ -289,7 +304,7 @@ export class MemberTable {
 
   /** An Alive at a newer incarnation, which may move the member (a restart on another address) and bring new tags. */
   seen(m: Member, address: Address, incarnation: number, tags: Tags): void {
-    this.changes++;
+    this.note(m);
     const unwell = m.address !== address && (m.state === 'dead' || m.state === 'suspect') && m !== this.self;
     if (unwell) this.forgetUnwell(m);
     m.seen(address, incarnation, tags);
