@@ -173,11 +173,6 @@ export function sameTags(a: Tags, b: Tags): boolean {
   return true;
 }
 
-/** A member's first ack, kept until the second creates its phi detector. */
-export class FirstAck {
-  constructor(readonly atMs: number, readonly intervalMs: number) {}
-}
-
 /**
  * This node's record of one member. Mutable; never handed out (see `MemberView`). It holds
  * only what is this node's own (the state it gives the member, the member's place in the
@@ -188,8 +183,12 @@ export class Member {
   state: MemberState = 'alive';
   /** Position in the probe list (also of its time in the table), -1 for the local node and once removed. */
   probeIndex = -1;
-  /** Undefined before the first ack, then the first ack, then (from the second) the phi detector. */
-  acks: PhiAccrualDetector | FirstAck | undefined;
+  /**
+   * Undefined before the first ack, then where the table keeps the first ack (a slot of
+   * `MemberTable.noteFirstAck`: a small integer, no object), then (from the second) the
+   * phi detector.
+   */
+  acks: PhiAccrualDetector | number | undefined;
   version: MemberVersion;
 
   constructor(name: string, address: Address, incarnation: number, tags: Tags) {

@@ -103,7 +103,7 @@ export class Prober {
     this.timers.clear('probeTimeout');
     this.stats.acks++;
     this.awareness.apply(-1);
-    heartbeat(this.target, nowMs, this.config, this.table.liveCount);
+    heartbeat(this.table, this.target, nowMs, this.config);
     return true;
   }
 

@@ -63,7 +63,7 @@ export class Responder {
     if (r === undefined) return;
     this.relays.delete(seq);
     const target = this.table.get(r.target);
-    if (target !== undefined) heartbeat(target, nowMs, this.config, this.table.liveCount);
+    if (target !== undefined) heartbeat(this.table, target, nowMs, this.config);
     this.dissemination.sendMessage(r.requester, { type: MessageType.Ack, seq: r.seq });
   }
 

@@ -167,14 +167,14 @@ export class Swim {
   members(): MemberView[] {
     const now = this.env.clock.now();
     const views: MemberView[] = [];
-    for (const m of this.table.values()) views.push(viewOf(m, this.table.changedAtMs(m), now, this.config));
+    for (const m of this.table.values()) views.push(viewOf(this.table, m, this.table.changedAtMs(m), now, this.config));
     return views;
   }
 
   /** One member's view, or undefined when unknown. */
   member(name: string): MemberView | undefined {
     const m = this.table.get(name);
-    return m === undefined ? undefined : viewOf(m, this.table.changedAtMs(m), this.env.clock.now(), this.config);
+    return m === undefined ? undefined : viewOf(this.table, m, this.table.changedAtMs(m), this.env.clock.now(), this.config);
   }
 
   /** Alive or suspect members, the local node included. */

@@ -58,6 +58,17 @@ export class MemberTable {
    * either): no need to ask `byName`. False once a member could not be indexed.
    */
   private indexComplete = true;
+  /**
+   * The first acks of members without a phi detector yet (`health.ts`): slot i holds the
+   * ack's time at 2i and the first interval the detector will assume at 2i + 1, and the
+   * member's `acks` holds i. Round-robin probing gives each member its first ack at each
+   * node about once per n periods, each kept until the second: as objects they were
+   * nearly all a steady cluster's nodes kept allocating (and the garbage collector kept
+   * copying and promoting). A slot is reused once let go; at most one per member held.
+   */
+  private firstAcks = new Float64Array(0);
+  private readonly firstAckFree: number[] = [];
+  private firstAckSlots = 0;
   /** Alive or suspect members, the local node included: the n of every formula. */
   private live = 1;
   /** Members in state dead (not yet reaped), and in state suspect. */
@@ -221,6 +232,38 @@ export class MemberTable {
     this.indexComplete = this.byName.size <= 1;
   }
 
+  /** Keeps `m`'s first ack (nothing for a member no longer held: no one asks about its acks). */
+  noteFirstAck(m: Member, atMs: number, intervalMs: number): void {
+    if (m.probeIndex < 0) return;
+    let slot = this.firstAckFree.pop();
+    if (slot === undefined) {
+      slot = this.firstAckSlots++;
+      if (2 * slot + 2 > this.firstAcks.length) {
+        const grown = new Float64Array(Math.max(32, this.firstAcks.length * 2));
+        grown.set(this.firstAcks);
+        this.firstAcks = grown;
+      }
+    }
+    this.firstAcks[2 * slot] = atMs;
+    this.firstAcks[2 * slot + 1] = intervalMs;
+    m.acks = slot;
+  }
+
+  firstAckAtMs(slot: number): number {
+    return this.firstAcks[2 * slot]!;
+  }
+
+  firstAckIntervalMs(slot: number): number {
+    return this.firstAcks[2 * slot + 1]!;
+  }
+
+  /** Lets go of `m`'s first ack, if the table keeps one (its detector replaces it, or it leaves the table). */
+  dropFirstAck(m: Member): void {
+    if (typeof m.acks !== 'number') return;
+    this.firstAckFree.push(m.acks);
+    m.acks = undefined;
+  }
+
   /** Moves `m` (held, not the local node) to another incarnation (a Suspect or Dead names only that). */
   setIncarnation(m: Member, incarnation: number): void {
     if (incarnation !== m.incarnation) this.note(m);
@@ -266,6 +309,7 @@ export class MemberTable {
     this.byName.delete(m.name);
     this.unindex(m);
     this.forgetUnwell(m);
+    this.dropFirstAck(m);
     if (m.live) this.live--;
     if (m.state === 'dead') this.dead--;
     else if (m.state === 'suspect') this.suspect--;

@@ -75,7 +75,7 @@ export class MemberUpdates {
     this.suspects.start(m, s.incarnation, s.from, now, this.table.liveCount);
     this.stats.suspicions++;
     this.dissemination.queueBroadcast(s);
-    this.events.emit('suspect', m, { phi: phiOf(m, now, this.config), from: s.from });
+    this.events.emit('suspect', m, { phi: phiOf(this.table, m, now, this.config), from: s.from });
     this.unreachable(m);
   }
 
