@@ -179,7 +179,9 @@ export class Prober {
    * a few per period, gives it the chance to refute whatever the probe order.
    */
   private notifySuspects(probed: Member): void {
-    if (this.suspects.size === 0) return;
+    // A suspicion is held only for a member in state suspect: the table, at hand after
+    // picking the target, answers the usual case without the suspicions' set.
+    if (!this.table.anySuspect || this.suspects.size === 0) return;
     let sent = 0;
     for (const m of this.suspects.values()) {
       if (sent >= buddyNotifyMax) break;

@@ -143,6 +143,11 @@ export class MemberTable {
     return this.suspect + this.dead > 0;
   }
 
+  /** Whether any member is in state suspect (a suspicion is held only for such a member: `Suspects`). */
+  get anySuspect(): boolean {
+    return this.suspect > 0;
+  }
+
   /** Whether any member is dead (not yet reaped). */
   get anyDead(): boolean {
     return this.dead > 0;
