@@ -1,7 +1,7 @@
 import { Writer, wireVersion } from './codec.ts';
 import type { Member, MemberVersion } from './member.ts';
 import { frameHeaderBytes } from './state.ts';
-import type { MemberTable } from './table.ts';
+import type { MemberTable, TableChanges } from './table.ts';
 
 /**
  * A plain state frame kept for reuse at most this long: at a thousand members a frame is
@@ -12,11 +12,12 @@ export const stateFrameKeptBytesMax = 48 * 1024;
 
 /** Where the join flag sits in a plain state frame: after the length prefix and the version. */
 const joinOffset = frameHeaderBytes + 1;
+/** Where the entry count (a varint) begins. */
+const countOffset = frameHeaderBytes + 2;
 
-/** One member changed since the kept frame, where it goes in the next one. */
+/** One member of the kept frame changed since: its entry is rewritten, or dropped. */
 interface Patch {
-  readonly member: Member;
-  /** Its entry's index in the kept frame, -1 when it is not there (added since). */
+  /** Its entry's index in the kept frame. */
   readonly at: number;
   /** Its entry now; undefined when it is no longer held. */
   readonly wire: Uint8Array | undefined;
@@ -25,19 +26,23 @@ interface Patch {
 /**
  * This node's push-pull state frame without application state (`encodeState` of every
  * member's entry in table order, `PushPullHost.localState`), kept between exchanges and
- * patched with what changed since (`MemberTable.takeChanged`) instead of encoded whole: a
+ * patched with what changed since (`MemberTable.takeChanges`) instead of encoded whole: a
  * periodic push-pull at a thousand members carries a thousand entries, and between two of
- * a member's exchanges its table seldom changes by more than a few members (a state
- * change rewrites an entry in place; an added or removed member moves the rest by a copy
- * of the whole frame, no entry re-read). Byte for byte the frame `encodeState` would make
- * now: `tests/swim/stateframe.test.ts` compares the two after every kind of change.
+ * a member's exchanges its table seldom changes by more than a few members. A state
+ * change rewrites an entry in place; a member added is appended in place while the
+ * buffer has room (it grows by half when it has none: a seed answering a join at every
+ * new member copies its frame a few times, not at every join); a member removed, or an
+ * entry that changes length, moves the rest by one copy of the frame, no entry re-read.
+ * Byte for byte the frame `encodeState` would make now: `tests/swim/stateframe.test.ts`
+ * compares the two after every kind of change.
  */
 export class KeptStateFrame {
-  /** The frame, length prefix included (the join flag as last sent); undefined when none is kept. */
-  private plain: Uint8Array | undefined;
+  /** The frame in its first `length` bytes, length prefix included (the join flag as last sent); undefined when none is kept. */
+  private buffer: Uint8Array | undefined;
+  private length = 0;
   /** The members of its entries, in order. */
   private members: Member[] = [];
-  /** starts[i]: where entry i begins in `plain`; starts[members.length]: the frame's end. */
+  /** starts[i]: where entry i begins; starts[members.length]: the frame's end (`length`). Room for more. */
   private starts = new Int32Array(0);
   /** The local member's version when its entry was written (it changes on the record, not through the table). */
   private selfVersion: MemberVersion | undefined;
@@ -52,22 +57,23 @@ export class KeptStateFrame {
   /**
    * The plain frame of the table's members as of now, or undefined when no frame is kept
    * for this table (above `bytesMax` or `stateFrameKeptBytesMax`; a kept frame is far
-   * below `stateMembersMax` entries, of 5 bytes at least each):
-   * the caller then encodes one as before, with the same errors. The array is this
-   * object's and changes at the next call (the transport copies what it sends).
+   * below `stateMembersMax` entries, of 5 bytes at least each): the caller then encodes
+   * one as before, with the same errors. The bytes are this object's and change at the
+   * next call (the transport copies what it sends).
    */
   frame(join: boolean, bytesMax: number): Uint8Array | undefined {
-    const changed = this.table.takeChanged();
+    const changes = this.table.takeChanges();
     const limit = Math.min(bytesMax, stateFrameKeptBytesMax);
-    if (this.plain === undefined || changed === undefined || !this.patch(changed, limit)) this.rebuild(limit);
-    const plain = this.plain;
-    if (plain !== undefined) plain[joinOffset] = join ? 1 : 0;
-    return plain;
+    if (this.buffer === undefined || changes === undefined || !this.patch(changes, limit)) this.rebuild(limit);
+    const buffer = this.buffer;
+    if (buffer === undefined) return undefined;
+    buffer[joinOffset] = join ? 1 : 0;
+    return this.length === buffer.length ? buffer : buffer.subarray(0, this.length);
   }
 
   /** Encodes the whole frame from the table, or keeps none when it would be above `limit` bytes. */
   private rebuild(limit: number): void {
-    this.plain = undefined;
+    this.buffer = undefined;
     this.members = [];
     this.starts = new Int32Array(0);
     const count = this.table.size;
@@ -81,28 +87,31 @@ export class KeptStateFrame {
       bytes += wire.length;
     }
     this.selfVersion = this.self.version;
-    const plain = this.allocate(count, bytes, limit);
-    if (plain === undefined) return;
+    const length = headerBytes(count) + bytes;
+    if (length > limit) return;
+    const buffer = this.allocate(count, length, length);
     const starts = new Int32Array(count + 1);
-    let offset = plain.length - bytes;
+    let offset = headerBytes(count);
     for (let i = 0; i < count; i++) {
       starts[i] = offset;
-      plain.set(wires[i]!, offset);
+      buffer.set(wires[i]!, offset);
       offset += wires[i]!.length;
     }
     starts[count] = offset;
-    this.plain = plain;
+    this.buffer = buffer;
+    this.length = length;
     this.members = members;
     this.starts = starts;
   }
 
   /**
-   * Applies the changed members to the kept frame; false when the frame would be above
-   * `limit`: the caller rebuilds, which keeps none.
+   * Applies the changes to the kept frame; false when the frame would be above `limit`:
+   * the caller rebuilds, which keeps none.
    */
-  private patch(changed: readonly Member[], limit: number): boolean {
+  private patch(changes: TableChanges, limit: number): boolean {
     const patches: Patch[] = [];
     const self = this.self;
+    const changed = changes.changed;
     let selfChanged = self.version !== this.selfVersion;
     for (let i = 0; i < changed.length; i++) {
       const m = changed[i]!;
@@ -112,76 +121,107 @@ export class KeptStateFrame {
     }
     if (selfChanged) this.patchFor(self, patches);
     this.selfVersion = self.version;
-    if (patches.length === 0) return true;
+    // Members added since (and still held), at the end in the order they were added, as they are now.
+    const added: Member[] = [];
+    const addedWires: Uint8Array[] = [];
+    let addedBytes = 0;
+    for (const m of changes.added) {
+      if (this.table.get(m.name) !== m) continue;
+      const wire = this.entryWire(m);
+      added.push(m);
+      addedWires.push(wire);
+      addedBytes += wire.length;
+    }
+    if (patches.length === 0 && added.length === 0) return true;
     patches.sort((a, b) => a.at - b.at);
-    const plain = this.plain!;
     const starts = this.starts;
+    const oldCount = this.members.length;
     let inPlace = true;
-    let count = this.members.length;
-    let bytes = plain.length - starts[0]!;
+    let count = oldCount + added.length;
+    let bytes = this.length - starts[0]! + addedBytes;
     for (const p of patches) {
-      const old = p.at < 0 ? 0 : starts[p.at + 1]! - starts[p.at]!;
+      const old = starts[p.at + 1]! - starts[p.at]!;
+      if (p.wire === undefined) count--;
       const now = p.wire === undefined ? 0 : p.wire.length;
-      if (p.at < 0 || p.wire === undefined || now !== old) inPlace = false;
-      if (p.at < 0) count++;
-      else if (p.wire === undefined) count--;
+      if (now !== old) inPlace = false;
       bytes += now - old;
     }
-    if (inPlace) {
-      for (const p of patches) plain.set(p.wire!, starts[p.at]!);
+    const length = headerBytes(count) + bytes;
+    if (length > limit) return false;
+    if (inPlace && headerBytes(count) === headerBytes(oldCount) && length <= this.buffer!.length) {
+      this.patchInPlace(patches, added, addedWires, length);
       return true;
     }
-    const next = this.allocate(count, bytes, limit);
-    if (next === undefined) return false;
-    this.splice(patches, next, count);
+    this.splice(patches, added, addedWires, count, length, limit);
     return true;
   }
 
-  /** What `m`'s change does to the kept frame (nothing for a member added and removed since). */
+  /** What `m`'s change does to the kept frame (nothing for a member added since: it is appended as it is now). */
   private patchFor(m: Member, patches: Patch[]): void {
     const at = this.members.indexOf(m);
-    const held = this.table.get(m.name) === m;
-    if (at < 0 && !held) return;
-    patches.push({ member: m, at, wire: held ? this.entryWire(m) : undefined });
+    if (at < 0) return;
+    patches.push({ at, wire: this.table.get(m.name) === m ? this.entryWire(m) : undefined });
+  }
+
+  /** Rewrites entries of the same length and appends the added members, in the buffer as it is (it has room). */
+  private patchInPlace(patches: readonly Patch[], added: readonly Member[], addedWires: readonly Uint8Array[], length: number): void {
+    const buffer = this.buffer!;
+    for (const p of patches) buffer.set(p.wire!, this.starts[p.at]!);
+    const members = this.members;
+    const count = members.length + added.length;
+    if (count + 1 > this.starts.length) {
+      const grown = new Int32Array(Math.max(count + 1, this.starts.length + (this.starts.length >> 1)));
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    const starts = this.starts;
+    let offset = this.length;
+    for (let i = 0; i < added.length; i++) {
+      starts[members.length] = offset;
+      members.push(added[i]!);
+      buffer.set(addedWires[i]!, offset);
+      offset += addedWires[i]!.length;
+    }
+    starts[count] = offset;
+    this.length = length;
+    writeHeader(buffer, count, length);
   }
 
   /**
-   * Writes the kept frame with `patches` (sorted, added members last: their index is -1
-   * only in order of addition, which the sort keeps) into `next` (its header written).
+   * Writes the kept frame with `patches` (sorted) and the added members into a new buffer
+   * of `length` bytes (room for half as many again when members were added, within `limit`).
    */
-  private splice(patches: readonly Patch[], next: Uint8Array, count: number): void {
+  private splice(patches: readonly Patch[], added: readonly Member[], addedWires: readonly Uint8Array[], count: number, length: number, limit: number): void {
+    const capacity = added.length > 0 ? Math.max(length, Math.min(limit, length + (length >> 1))) : length;
+    const next = this.allocate(count, length, capacity);
     const oldMembers = this.members;
     const members: Member[] = new Array<Member>(count);
-    const starts = new Int32Array(count + 1);
+    const starts = new Int32Array(added.length > 0 ? count + 1 + (count >> 1) : count + 1);
     let offset = headerBytes(count);
     let written = 0;
     let from = 0;
-    const added: Patch[] = [];
     for (const p of patches) {
-      if (p.at < 0) {
-        added.push(p);
-        continue;
-      }
       // The entries before this one, unchanged: one copy, their starts shifted.
       offset = this.copyRun(next, offset, from, p.at, members, starts, written);
       written += p.at - from;
       from = p.at + 1;
       if (p.wire === undefined) continue;
-      members[written] = p.member;
+      members[written] = oldMembers[p.at]!;
       starts[written++] = offset;
       next.set(p.wire, offset);
       offset += p.wire.length;
     }
     offset = this.copyRun(next, offset, from, oldMembers.length, members, starts, written);
     written += oldMembers.length - from;
-    for (const p of added) {
-      members[written] = p.member;
+    for (let i = 0; i < added.length; i++) {
+      members[written] = added[i]!;
       starts[written++] = offset;
-      next.set(p.wire!, offset);
-      offset += p.wire!.length;
+      next.set(addedWires[i]!, offset);
+      offset += addedWires[i]!.length;
     }
     starts[written] = offset;
-    this.plain = next;
+    this.buffer = next;
+    this.length = length;
     this.members = members;
     this.starts = starts;
   }
@@ -195,28 +235,30 @@ export class KeptStateFrame {
       members[written + i - from] = this.members[i]!;
       starts[written + i - from] = oldStarts[i]! + shift;
     }
-    next.set(this.plain!.subarray(oldStarts[from]!, oldStarts[to]!), offset);
+    next.set(this.buffer!.subarray(oldStarts[from]!, oldStarts[to]!), offset);
     return offset + oldStarts[to]! - oldStarts[from]!;
   }
 
-  /** A frame of `count` entries of `bytes` in all, its header written (join flag clear), or undefined above `limit`. */
-  private allocate(count: number, bytes: number, limit: number): Uint8Array | undefined {
-    const header = headerBytes(count);
-    if (header + bytes > limit) return undefined;
-    const plain = new Uint8Array(header + bytes);
-    const w = new Writer(plain);
-    w.offset = frameHeaderBytes;
-    w.u8(wireVersion);
-    w.u8(0);
-    w.varint(count);
-    new DataView(plain.buffer, plain.byteOffset).setUint32(0, plain.length - frameHeaderBytes);
-    return plain;
+  /** A buffer of `capacity` bytes holding the header of a frame of `count` entries and `length` bytes (join flag clear). */
+  private allocate(count: number, length: number, capacity: number): Uint8Array {
+    const buffer = new Uint8Array(capacity);
+    buffer[frameHeaderBytes] = wireVersion;
+    writeHeader(buffer, count, length);
+    return buffer;
   }
+}
+
+/** Writes a frame's length prefix and entry count (the version and join flag stay). */
+function writeHeader(buffer: Uint8Array, count: number, length: number): void {
+  new DataView(buffer.buffer, buffer.byteOffset).setUint32(0, length - frameHeaderBytes);
+  const w = new Writer(buffer);
+  w.offset = countOffset;
+  w.varint(count);
 }
 
 /** The bytes before a frame's first entry: length prefix, version, join flag, entry count. */
 function headerBytes(count: number): number {
   let varint = 1;
   for (let v = count; v >= 0x80; v = Math.floor(v / 0x80)) varint++;
-  return frameHeaderBytes + 2 + varint;
+  return countOffset + varint;
 }

@@ -8,8 +8,19 @@ import { nameId, nameIdIfAny, nameIdOfUtf8, nameIdsEpoch } from './names.ts';
 export const indexSlack = 4;
 export const indexSlackBase = 1024;
 
-/** Changes `MemberTable.takeChanged` lists at most between two calls (a frame patched for more is made again). */
+/**
+ * Changes `MemberTable.takeChanges` lists at most between two calls, other than additions
+ * (a frame is patched for each by a scan of its members: for more it is made again).
+ */
 export const changedKeptMax = 64;
+/** Members added that `MemberTable.takeChanges` lists at most between two calls (appended to a frame, each costs its entry). */
+export const addedKeptMax = 1024;
+
+/** See `MemberTable.takeChanges`. */
+export interface TableChanges {
+  readonly added: readonly Member[];
+  readonly changed: readonly Member[];
+}
 
 /** Random draws a random member takes at most before giving up (it skips the excluded and the gone). */
 export const randomMemberTriesMax = 16;
@@ -74,8 +85,8 @@ export class MemberTable {
   /** Members in state dead (not yet reaped), and in state suspect. */
   private dead = 0;
   private suspect = 0;
-  /** See `takeChanged`. */
-  private changed: Member[] | undefined = [];
+  /** See `takeChanges`: undefined once either list overflowed. */
+  private changes: { added: Member[]; changed: Member[] } | undefined = { added: [], changed: [] };
 
   constructor(private readonly self: Member, private readonly random: Random, nowMs: number) {
     this.byName.set(self.name, self);
@@ -88,24 +99,32 @@ export class MemberTable {
   }
 
   /**
-   * The members added, removed, or moved to another state or version since the last call
-   * (the local node's version aside: it changes on the member itself), in the order of
-   * their changes, a member as often as it changed; undefined when more than
-   * `changedKeptMax` changes came (then nothing more was noted). What is derived from the
-   * whole table (a push-pull's state frame, `KeptStateFrame`) is patched with this rather
-   * than made again; one caller per table.
+   * What changed in the table since the last call: the members added, in order, and the
+   * members removed or moved to another state or version (the local node's version aside:
+   * it changes on the member itself), in the order of their changes, a member as often as
+   * it changed; undefined when more than `addedKeptMax` members were added or
+   * `changedKeptMax` other changes came (then nothing more was noted). What is derived
+   * from the whole table (a push-pull's state frame, `KeptStateFrame`) is patched with
+   * this rather than made again; one caller per table.
    */
-  takeChanged(): readonly Member[] | undefined {
-    const changed = this.changed;
-    this.changed = [];
-    return changed;
+  takeChanges(): TableChanges | undefined {
+    const changes = this.changes;
+    this.changes = { added: [], changed: [] };
+    return changes;
   }
 
   private note(m: Member): void {
-    const changed = this.changed;
-    if (changed === undefined) return;
-    if (changed.length >= changedKeptMax) this.changed = undefined;
-    else changed.push(m);
+    const changes = this.changes;
+    if (changes === undefined) return;
+    if (changes.changed.length >= changedKeptMax) this.changes = undefined;
+    else changes.changed.push(m);
+  }
+
+  private noteAdded(m: Member): void {
+    const changes = this.changes;
+    if (changes === undefined) return;
+    if (changes.added.length >= addedKeptMax) this.changes = undefined;
+    else changes.added.push(m);
   }
 
   /** Alive or suspect members, the local node included. */
@@ -278,7 +297,7 @@ export class MemberTable {
 
   /** Adds a new (alive) member, as of `nowMs`, at a random position of the probe list (bounds time to first probe). */
   add(m: Member, nowMs: number): void {
-    this.note(m);
+    this.noteAdded(m);
     this.byName.set(m.name, m);
     this.index(m);
     this.live++;

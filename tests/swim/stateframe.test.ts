@@ -6,7 +6,7 @@ import { noTags, type Tags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
 import { WireState, encodeState, encodeStateEntry, stateEntryBytesMax } from '../../core/swim/state.ts';
 import { KeptStateFrame, stateFrameKeptBytesMax } from '../../core/swim/stateframe.ts';
-import { MemberTable, changedKeptMax } from '../../core/swim/table.ts';
+import { MemberTable, addedKeptMax, changedKeptMax } from '../../core/swim/table.ts';
 
 /**
  * A kept state frame patched with the table's changes is, after every change, the frame
@@ -123,10 +123,25 @@ describe('KeptStateFrame', () => {
     fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 400, size: 'max' }), (ops) => check(ops, 500)), { numRuns: 200 });
   });
 
-  it('is patched across more changes than the table notes (it is made again)', () => {
-    const ops: Op[] = [{ kind: 'frame', join: false }];
-    for (let i = 0; i < changedKeptMax + 5; i++) ops.push({ kind: 'add', id: i % 61, incarnation: i, tagged: i % 2 === 0 }, { kind: 'state', pick: i * 7, state: i % 3 === 0 ? 'suspect' : 'alive' });
+  it('is made again after more changes than the table notes, and more additions', () => {
+    const ops: Op[] = [];
+    for (let i = 0; i < 40; i++) ops.push({ kind: 'add', id: i, incarnation: i, tagged: i % 2 === 0 });
+    ops.push({ kind: 'frame', join: false });
+    for (let i = 0; i < changedKeptMax + 5; i++) ops.push({ kind: 'state', pick: i * 7, state: i % 3 === 0 ? 'suspect' : 'alive' });
     ops.push({ kind: 'frame', join: true }, { kind: 'remove', pick: 3 }, { kind: 'frame', join: false });
+    for (let i = 0; i < addedKeptMax + 5; i++) ops.push({ kind: 'add', id: 100 + i, incarnation: 1, tagged: false });
+    ops.push({ kind: 'frame', join: false }, { kind: 'state', pick: 5, state: 'dead' }, { kind: 'frame', join: false });
+    check(ops, 1 << 20);
+  });
+
+  it('is grown by appending members one at a time, with changes between', () => {
+    const ops: Op[] = [{ kind: 'frame', join: false }];
+    for (let i = 0; i < 300; i++) {
+      ops.push({ kind: 'add', id: 100 + i, incarnation: i % 3, tagged: i % 5 === 0 }, { kind: 'frame', join: i % 2 === 0 });
+      if (i % 7 === 0) ops.push({ kind: 'state', pick: i, state: 'suspect' });
+      if (i % 31 === 0) ops.push({ kind: 'remove', pick: i * 3 });
+      if (i % 41 === 0) ops.push({ kind: 'self', tagged: true });
+    }
     check(ops, 1 << 20);
   });
 
