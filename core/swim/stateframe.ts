@@ -28,11 +28,12 @@ interface Patch {
  * member's entry in table order, `PushPullHost.localState`), kept between exchanges and
  * patched with what changed since (`MemberTable.takeChanges`) instead of encoded whole: a
  * periodic push-pull at a thousand members carries a thousand entries, and between two of
- * a member's exchanges its table seldom changes by more than a few members. A state
- * change rewrites an entry in place; a member added is appended in place while the
- * buffer has room (it grows by half when it has none: a seed answering a join at every
- * new member copies its frame a few times, not at every join); a member removed, or an
- * entry that changes length, moves the rest by one copy of the frame, no entry re-read.
+ * a member's exchanges its table seldom changes by more than a few members. In the
+ * buffer as it is, a state change rewrites an entry where it was, a member removed moves
+ * the rest left, and a member added is appended while the buffer has room (it grows by
+ * half when it has none: a seed answering a join at every new member copies its frame a
+ * few times, not at every join); only an entry that grows, or a count whose varint
+ * changes length, makes a new buffer (one copy of the frame; no entry is re-read).
  * Byte for byte the frame `encodeState` would make now: `tests/swim/stateframe.test.ts`
  * compares the two after every kind of change.
  */
@@ -136,6 +137,8 @@ export class KeptStateFrame {
     patches.sort((a, b) => a.at - b.at);
     const starts = this.starts;
     const oldCount = this.members.length;
+    // In place unless an entry grows (the rest would move right), the count's varint
+    // changes length, or the buffer has no room for the members added.
     let inPlace = true;
     let count = oldCount + added.length;
     let bytes = this.length - starts[0]! + addedBytes;
@@ -143,7 +146,7 @@ export class KeptStateFrame {
       const old = starts[p.at + 1]! - starts[p.at]!;
       if (p.wire === undefined) count--;
       const now = p.wire === undefined ? 0 : p.wire.length;
-      if (now !== old) inPlace = false;
+      if (now > old) inPlace = false;
       bytes += now - old;
     }
     const length = headerBytes(count) + bytes;
@@ -163,19 +166,54 @@ export class KeptStateFrame {
     patches.push({ at, wire: this.table.get(m.name) === m ? this.entryWire(m) : undefined });
   }
 
-  /** Rewrites entries of the same length and appends the added members, in the buffer as it is (it has room). */
+  /**
+   * Applies `patches` (sorted; none grows its entry) in the buffer as it is: entries
+   * rewritten where they were, entries dropped, the rest moved left over the bytes freed
+   * (one copy per run of unchanged entries), then the added members appended (the buffer
+   * has room for them).
+   */
   private patchInPlace(patches: readonly Patch[], added: readonly Member[], addedWires: readonly Uint8Array[], length: number): void {
     const buffer = this.buffer!;
-    for (const p of patches) buffer.set(p.wire!, this.starts[p.at]!);
     const members = this.members;
-    const count = members.length + added.length;
-    if (count + 1 > this.starts.length) {
-      const grown = new Int32Array(Math.max(count + 1, this.starts.length + (this.starts.length >> 1)));
-      grown.set(this.starts);
-      this.starts = grown;
+    const oldCount = members.length;
+    // Entries are written at index `written` ≤ the old index being read, and moved by
+    // `shift` ≤ 0: nothing is overwritten before it was read.
+    let starts = this.starts;
+    let written = 0;
+    let shift = 0;
+    let from = 0;
+    const keep = (to: number): void => {
+      if (to <= from) return;
+      if (shift !== 0) buffer.copyWithin(starts[from]! + shift, starts[from]!, starts[to]!);
+      for (let i = from; i < to; i++) {
+        members[written] = members[i]!;
+        starts[written++] = starts[i]! + shift;
+      }
+    };
+    for (const p of patches) {
+      keep(p.at);
+      const oldStart = starts[p.at]!;
+      const oldLength = starts[p.at + 1]! - oldStart;
+      from = p.at + 1;
+      if (p.wire === undefined) {
+        shift -= oldLength;
+        continue;
+      }
+      buffer.set(p.wire, oldStart + shift);
+      members[written] = members[p.at]!;
+      starts[written++] = oldStart + shift;
+      shift += p.wire.length - oldLength;
     }
-    const starts = this.starts;
-    let offset = this.length;
+    const end = starts[oldCount]! + shift;
+    keep(oldCount);
+    members.length = written;
+    const count = written + added.length;
+    if (count + 1 > starts.length) {
+      const grown = new Int32Array(Math.max(count + 1, starts.length + (starts.length >> 1)));
+      grown.set(starts.subarray(0, written));
+      starts = this.starts = grown;
+    }
+    let offset = end;
     for (let i = 0; i < added.length; i++) {
       starts[members.length] = offset;
       members.push(added[i]!);
