@@ -113,7 +113,10 @@ export class StateExchange implements PushPullHost {
    * asked at every exchange).
    */
   localStateFrame(join: boolean, bytesMax: number): Uint8Array | undefined {
-    if (this.app.hasLocalState()) return undefined;
+    if (this.app.hasLocalState()) {
+      this.kept.drop();
+      return undefined;
+    }
     return this.kept.frame(join, bytesMax);
   }
 

@@ -67,9 +67,22 @@ export class KeptStateFrame {
     const limit = Math.min(bytesMax, stateFrameKeptBytesMax);
     if (this.buffer === undefined || changes === undefined || !this.patch(changes, limit)) this.rebuild(limit);
     const buffer = this.buffer;
-    if (buffer === undefined) return undefined;
+    if (buffer === undefined) {
+      // Nothing kept (a large table): the table need not note its changes for it either.
+      this.table.stopNotingChanges();
+      return undefined;
+    }
     buffer[joinOffset] = join ? 1 : 0;
     return this.length === buffer.length ? buffer : buffer.subarray(0, this.length);
+  }
+
+  /** Keeps nothing (the caller encodes its state itself for now): the table stops noting changes until the next `frame`. */
+  drop(): void {
+    if (this.buffer === undefined) return this.table.stopNotingChanges();
+    this.buffer = undefined;
+    this.members = [];
+    this.starts = new Int32Array(0);
+    this.table.stopNotingChanges();
   }
 
   /** Encodes the whole frame from the table, or keeps none when it would be above `limit` bytes. */
@@ -77,6 +90,7 @@ export class KeptStateFrame {
     this.buffer = undefined;
     this.members = [];
     this.starts = new Int32Array(0);
+    this.length = 0;
     const count = this.table.size;
     const members: Member[] = [];
     const wires: Uint8Array[] = [];

@@ -105,12 +105,18 @@ export class MemberTable {
    * it changed; undefined when more than `addedKeptMax` members were added or
    * `changedKeptMax` other changes came (then nothing more was noted). What is derived
    * from the whole table (a push-pull's state frame, `KeptStateFrame`) is patched with
-   * this rather than made again; one caller per table.
+   * this rather than made again; one caller per table. Noting starts again at every call,
+   * until `stopNotingChanges`.
    */
   takeChanges(): TableChanges | undefined {
     const changes = this.changes;
     this.changes = { added: [], changed: [] };
     return changes;
+  }
+
+  /** Notes nothing until the next `takeChanges` (which then answers undefined): nothing is derived from the table now. */
+  stopNotingChanges(): void {
+    this.changes = undefined;
   }
 
   private note(m: Member): void {

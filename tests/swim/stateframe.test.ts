@@ -40,7 +40,9 @@ type Op =
   | { kind: 'seen'; pick: number; bump: number; moved: boolean; tagged: boolean }
   | { kind: 'incarnation'; pick: number; bump: number }
   | { kind: 'self'; tagged: boolean }
-  | { kind: 'frame'; join: boolean };
+  | { kind: 'frame'; join: boolean }
+  /** An exchange while the application had push-pull state of its own: the frame is let go. */
+  | { kind: 'drop' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), id: fc.integer({ min: 0, max: 60 }), incarnation: fc.integer({ min: 0, max: 200 }), tagged: fc.boolean() }) },
@@ -50,6 +52,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('incarnation' as const), pick: fc.nat(), bump: fc.integer({ min: 0, max: 300 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('self' as const), tagged: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('frame' as const), join: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const) }) },
 );
 
 const tags = (tagged: boolean, salt: number): Tags => (tagged ? { role: `r${salt % 7}`, zone: 'z'.repeat(salt % 5) } : noTags);
@@ -108,6 +111,9 @@ function check(ops: readonly Op[], bytesMax: number): void {
       case 'frame':
         compare(o.join);
         break;
+      case 'drop':
+        kept.drop();
+        break;
     }
   }
   compare(false);
@@ -145,6 +151,19 @@ describe('KeptStateFrame', () => {
     check(ops, 1 << 20);
   });
 
+  it('let go (the application has state of its own) keeps nothing, and the table notes nothing until the next frame', () => {
+    const self = new Member('self', 'self:1', 0, noTags);
+    const table = new MemberTable(self, half, 0);
+    const kept = new KeptStateFrame(table, self, entryWire);
+    table.add(new Member('a', '10.0.0.1:7946', 0, noTags), 0);
+    expect(kept.frame(false, 1 << 20)).toBeDefined();
+    kept.drop();
+    table.add(new Member('b', '10.0.0.2:7946', 0, noTags), 0);
+    expect(table.takeChanges()).toBeUndefined();
+    expect(Buffer.from(kept.frame(true, 1 << 20)!).equals(Buffer.from(expected(table, true, 1 << 20)!))).toBe(true);
+    expect(table.takeChanges()).toEqual({ added: [], changed: [] });
+  });
+
   it('keeps nothing above stateFrameKeptBytesMax', () => {
     const self = new Member('self', 'self:1', 0, noTags);
     const table = new MemberTable(self, half, 0);
@@ -154,5 +173,9 @@ describe('KeptStateFrame', () => {
       for (let j = 0; j < 100; j++) table.add(new Member(`member-${i}-${j}`, `10.${i}.0.${j}:7946`, 0, noTags), 0);
     }
     expect(expected(table, false, 1 << 22)!.length).toBeGreaterThan(stateFrameKeptBytesMax);
+    // Nor does the table note its changes for a frame it does not keep (at 10 000 members, a list per member).
+    table.add(new Member('one-more', '10.255.0.1:7946', 0, noTags), 0);
+    expect(table.takeChanges()).toBeUndefined();
+    expect(kept.frame(false, 1 << 22)).toBeUndefined();
   });
 });
