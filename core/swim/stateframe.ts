@@ -141,7 +141,7 @@ export class KeptStateFrame {
     const addedWires: Uint8Array[] = [];
     let addedBytes = 0;
     for (const m of changes.added) {
-      if (this.table.get(m.name) !== m) continue;
+      if (!this.table.holds(m)) continue;
       const wire = this.entryWire(m);
       added.push(m);
       addedWires.push(wire);
@@ -177,7 +177,7 @@ export class KeptStateFrame {
   private patchFor(m: Member, patches: Patch[]): void {
     const at = this.members.indexOf(m);
     if (at < 0) return;
-    patches.push({ at, wire: this.table.get(m.name) === m ? this.entryWire(m) : undefined });
+    patches.push({ at, wire: this.table.holds(m) ? this.entryWire(m) : undefined });
   }
 
   /**

@@ -142,6 +142,11 @@ export class MemberTable {
     return this.byName.get(name);
   }
 
+  /** Whether `m` itself is held (not removed, nor replaced by another record of its name): `get(m.name) === m`, without the lookup. */
+  holds(m: Member): boolean {
+    return m.probeIndex >= 0 || m === this.self;
+  }
+
   /**
    * The other member at `address`, if any (the last in table order when several claim it).
    * O(n): a scan, for callers that do O(n) work anyway (merging a push-pull).
