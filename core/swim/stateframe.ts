@@ -1,4 +1,4 @@
-import { Writer, wireVersion } from './codec.ts';
+import { Writer, stateMembersMax, wireVersion } from './codec.ts';
 import type { Member, MemberVersion } from './member.ts';
 import { frameHeaderBytes } from './state.ts';
 import type { MemberTable, TableChanges } from './table.ts';
@@ -9,6 +9,9 @@ import type { MemberTable, TableChanges } from './table.ts';
  * whole member list, N² bytes in a simulation).
  */
 export const stateFrameKeptBytesMax = 48 * 1024;
+
+/** The entry offsets of no frame. */
+const noStarts = new Int32Array(0);
 
 /** Where the join flag sits in a plain state frame: after the length prefix and the version. */
 const joinOffset = frameHeaderBytes + 1;
@@ -44,7 +47,7 @@ export class KeptStateFrame {
   /** The members of its entries, in order. */
   private members: Member[] = [];
   /** starts[i]: where entry i begins; starts[members.length]: the frame's end (`length`). Room for more. */
-  private starts = new Int32Array(0);
+  private starts = noStarts;
   /** The local member's version when its entry was written (it changes on the record, not through the table). */
   private selfVersion: MemberVersion | undefined;
 
@@ -56,42 +59,49 @@ export class KeptStateFrame {
   ) {}
 
   /**
-   * The plain frame of the table's members as of now, or undefined when no frame is kept
-   * for this table (above `bytesMax` or `stateFrameKeptBytesMax`; a kept frame is far
-   * below `stateMembersMax` entries, of 5 bytes at least each): the caller then encodes
-   * one as before, with the same errors. The bytes are this object's and change at the
-   * next call (the transport copies what it sends).
+   * The plain frame of the table's members as of now (`encodeState` of `localState`), or
+   * undefined when it would be above `bytesMax` or `stateMembersMax` entries: the caller
+   * then encodes one itself, which fails with the same error. A frame above
+   * `stateFrameKeptBytesMax` is made whole each time and not kept. The bytes of a kept
+   * frame are this object's and change at the next call (the transport copies what it
+   * sends).
    */
   frame(join: boolean, bytesMax: number): Uint8Array | undefined {
     const changes = this.table.takeChanges();
-    const limit = Math.min(bytesMax, stateFrameKeptBytesMax);
-    if (this.buffer === undefined || changes === undefined || !this.patch(changes, limit)) this.rebuild(limit);
-    const buffer = this.buffer;
-    if (buffer === undefined) {
+    const keptLimit = Math.min(bytesMax, stateFrameKeptBytesMax);
+    let frame: Uint8Array | undefined;
+    if (this.buffer !== undefined && changes !== undefined && this.patch(changes, keptLimit)) {
+      frame = this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
+    } else {
+      frame = this.rebuild(bytesMax, keptLimit);
       // Nothing kept (a large table): the table need not note its changes for it either.
-      this.table.stopNotingChanges();
-      return undefined;
+      if (this.buffer === undefined) this.table.stopNotingChanges();
     }
-    buffer[joinOffset] = join ? 1 : 0;
-    return this.length === buffer.length ? buffer : buffer.subarray(0, this.length);
+    if (frame !== undefined) frame[joinOffset] = join ? 1 : 0;
+    return frame;
   }
 
   /** Keeps nothing (the caller encodes its state itself for now): the table stops noting changes until the next `frame`. */
   drop(): void {
-    if (this.buffer === undefined) return this.table.stopNotingChanges();
-    this.buffer = undefined;
-    this.members = [];
-    this.starts = new Int32Array(0);
+    this.letGo();
     this.table.stopNotingChanges();
   }
 
-  /** Encodes the whole frame from the table, or keeps none when it would be above `limit` bytes. */
-  private rebuild(limit: number): void {
+  private letGo(): void {
     this.buffer = undefined;
-    this.members = [];
-    this.starts = new Int32Array(0);
     this.length = 0;
+    if (this.members.length > 0) this.members = [];
+    this.starts = noStarts;
+  }
+
+  /**
+   * Encodes the whole frame from the table and keeps it when at most `keptLimit` bytes;
+   * undefined (nothing kept) when above `bytesMax` or `stateMembersMax` entries.
+   */
+  private rebuild(bytesMax: number, keptLimit: number): Uint8Array | undefined {
+    this.letGo();
     const count = this.table.size;
+    if (count > stateMembersMax) return undefined;
     const members: Member[] = [];
     const wires: Uint8Array[] = [];
     let bytes = 0;
@@ -103,20 +113,23 @@ export class KeptStateFrame {
     }
     this.selfVersion = this.self.version;
     const length = headerBytes(count) + bytes;
-    if (length > limit) return;
+    if (length > bytesMax) return undefined;
     const buffer = this.allocate(count, length, length);
-    const starts = new Int32Array(count + 1);
+    const kept = length <= keptLimit;
+    const starts = kept ? new Int32Array(count + 1) : noStarts;
     let offset = headerBytes(count);
     for (let i = 0; i < count; i++) {
-      starts[i] = offset;
+      if (kept) starts[i] = offset;
       buffer.set(wires[i]!, offset);
       offset += wires[i]!.length;
     }
+    if (!kept) return buffer;
     starts[count] = offset;
     this.buffer = buffer;
     this.length = length;
     this.members = members;
     this.starts = starts;
+    return buffer;
   }
 
   /**

@@ -269,7 +269,7 @@ export class MemberTable {
 
   /** Keeps `m`'s first ack (nothing for a member no longer held: no one asks about its acks). */
   noteFirstAck(m: Member, atMs: number, intervalMs: number): void {
-    if (m.probeIndex < 0) return;
+    if (!this.holds(m)) return;
     let slot = this.firstAckFree.pop();
     if (slot === undefined) {
       slot = this.firstAckSlots++;

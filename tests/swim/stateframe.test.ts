@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LimitExceededError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
-import { noTags, type Tags } from '../../core/swim/codec.ts';
+import { noTags, stateMembersMax, type Tags } from '../../core/swim/codec.ts';
 import { Member, type MemberState } from '../../core/swim/member.ts';
 import { WireState, encodeState, encodeStateEntry, stateEntryBytesMax } from '../../core/swim/state.ts';
 import { KeptStateFrame, stateFrameKeptBytesMax } from '../../core/swim/stateframe.ts';
@@ -70,10 +70,9 @@ function check(ops: readonly Op[], bytesMax: number): void {
   const compare = (join: boolean) => {
     const frame = kept.frame(join, bytesMax);
     const want = expected(table, join, bytesMax);
-    if (frame === undefined) {
-      // None kept: above the limit, or above the bound on kept frames.
-      if (want !== undefined) expect(want.length).toBeGreaterThan(stateFrameKeptBytesMax);
-    } else {
+    // Undefined exactly when encodeState refuses (above the limit): the caller's own encoding then fails the same way.
+    if (frame === undefined) expect(want).toBeUndefined();
+    else {
       expect(want).toBeDefined();
       expect(Buffer.from(frame).equals(Buffer.from(want!))).toBe(true);
     }
@@ -164,18 +163,32 @@ describe('KeptStateFrame', () => {
     expect(table.takeChanges()).toEqual({ added: [], changed: [] });
   });
 
-  it('keeps nothing above stateFrameKeptBytesMax', () => {
+  it('is refused above stateMembersMax entries, as encodeState refuses it', () => {
     const self = new Member('self', 'self:1', 0, noTags);
     const table = new MemberTable(self, half, 0);
     const kept = new KeptStateFrame(table, self, entryWire);
-    for (let i = 0; kept.frame(false, 1 << 22) !== undefined; i++) {
-      expect(i, 'a table of 5 000 members is above the bound').toBeLessThan(5_000);
+    for (let i = 0; i < stateMembersMax; i++) table.add(new Member(`m${i}`, `10.0.${i >> 8}.${i & 255}:7946`, 0, noTags), 0);
+    expect(expected(table, false, 1 << 23)).toBeUndefined();
+    expect(kept.frame(false, 1 << 23)).toBeUndefined();
+  });
+
+  it('is made whole and not kept above stateFrameKeptBytesMax', () => {
+    const self = new Member('self', 'self:1', 0, noTags);
+    const table = new MemberTable(self, half, 0);
+    const kept = new KeptStateFrame(table, self, entryWire);
+    const keeps = () => (kept as unknown as { buffer: Uint8Array | undefined }).buffer !== undefined;
+    const same = (join: boolean) => Buffer.from(kept.frame(join, 1 << 22)!).equals(Buffer.from(expected(table, join, 1 << 22)!));
+    for (let i = 0; expected(table, false, 1 << 22)!.length <= stateFrameKeptBytesMax; i++) {
+      expect(same(i % 2 === 0)).toBe(true);
+      expect(keeps()).toBe(true);
       for (let j = 0; j < 100; j++) table.add(new Member(`member-${i}-${j}`, `10.${i}.0.${j}:7946`, 0, noTags), 0);
     }
-    expect(expected(table, false, 1 << 22)!.length).toBeGreaterThan(stateFrameKeptBytesMax);
-    // Nor does the table note its changes for a frame it does not keep (at 10 000 members, a list per member).
+    expect(same(false)).toBe(true);
+    expect(keeps()).toBe(false);
+    // Nor does the table note its changes for a frame that is not kept (at 10 000 members, a list per member).
     table.add(new Member('one-more', '10.255.0.1:7946', 0, noTags), 0);
     expect(table.takeChanges()).toBeUndefined();
-    expect(kept.frame(false, 1 << 22)).toBeUndefined();
+    expect(same(true)).toBe(true);
+    expect(keeps()).toBe(false);
   });
 });
