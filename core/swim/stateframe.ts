@@ -211,6 +211,11 @@ export class KeptStateFrame {
     let from = 0;
     const keep = (to: number): void => {
       if (to <= from) return;
+      // Nothing dropped or shrunk yet: the entries stay where they are.
+      if (shift === 0 && written === from) {
+        written = to;
+        return;
+      }
       if (shift !== 0) buffer.copyWithin(starts[from]! + shift, starts[from]!, starts[to]!);
       for (let i = from; i < to; i++) {
         members[written] = members[i]!;
