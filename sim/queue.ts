@@ -3,31 +3,59 @@
  * breaks ties, so items queued for the same instant come out in the order they were
  * queued, on every machine.
  *
- * It is a calendar queue (Brown, 1988) in front of a heap. Most events of a run are due
- * within milliseconds (latencies), so a wheel of `wheelBuckets` buckets of `1 /
- * bucketsPerMs` ms each holds everything due within its horizon: a push files the item
- * into the bucket of its time (each bucket a sorted list of a node or two, new items nearly
- * always at its end) and a pop takes the head of the earliest non-empty bucket, both in
- * constant time, with no allocation (the nodes are typed arrays, recycled). What is
- * due beyond the horizon (most timers) waits in a heap and moves onto the wheel as the
- * wheel turns. The bucket width only changes how fast the queue is, never the order.
+ * It is a calendar queue (Brown, 1988) of two wheels in front of a heap, as a hierarchical
+ * timing wheel (Varghese and Lauck, 1987). Most events of a run are due within
+ * milliseconds (latencies): a fine wheel of `wheelBuckets` buckets of `1 / bucketsPerMs` ms
+ * each holds everything due within its horizon, a push filing the item into the bucket of
+ * its time (each bucket a sorted list of a node or two, new items nearly always at its end)
+ * and a pop taking the head of the earliest non-empty bucket, both in constant time, with
+ * no allocation (the nodes are typed arrays, recycled). Most timers are due within a
+ * second or two: a coarse wheel of `coarseBuckets` buckets of a millisecond holds them,
+ * each bucket a list in arrival order, and a bucket moves onto the fine wheel (each item
+ * filed by its time) once the fine wheel's horizon covers it. What is due beyond the
+ * coarse wheel waits in a heap and moves onto the coarse wheel as it turns. The bucket
+ * widths only change how fast the queue is, never the order.
+ *
+ * The order at equal times holds because an item never overtakes an earlier one due at
+ * the same instant: an item goes to the fine wheel only below `fineLimit` (where the
+ * coarse buckets already moved end) and to the coarse wheel only below `coarseLimit`
+ * (where the heap's items already moved end), and both limits only grow. So every item
+ * of an instant that waits further out was queued before any of that instant nearer in,
+ * and it moves in before them.
  */
 
-/** Buckets per simulated millisecond (a power of two, so `time × bucketsPerMs` is exact). */
-const bucketsPerMs = 1024;
-/** Buckets on the wheel (a power of two, at least 32: one bitmap word): with `bucketsPerMs`, a horizon of 16 ms. */
-const wheelBuckets = 1 << 14;
-const wheelMask = wheelBuckets - 1;
+/**
+ * The wheels' shape: fine buckets per simulated millisecond (a power of two, so `time ×
+ * bucketsPerMs` is exact), buckets on the fine wheel (a power of two, at least 32: one
+ * bitmap word), fine buckets per coarse bucket (a power of two, at most the fine wheel's
+ * buckets) and buckets on the coarse wheel (a power of two, at least 32). Only tests
+ * change it (small wheels make every horizon's edge common).
+ */
+export interface WheelShape {
+  readonly bucketsPerMs: number;
+  readonly wheelBuckets: number;
+  readonly coarseWidth: number;
+  readonly coarseBuckets: number;
+}
+
+/**
+ * A fine bucket of a microsecond and a horizon of 16 ms; a coarse bucket of a millisecond
+ * and a horizon of about two seconds (past a LAN's probe period and timeouts).
+ */
+const defaultShape: WheelShape = { bucketsPerMs: 1024, wheelBuckets: 1 << 14, coarseWidth: 1 << 10, coarseBuckets: 1 << 11 };
 
 export class EventQueue<T> {
   /**
-   * The wheel's items live in nodes (struct of arrays, recycled through a free list): each
-   * bucket is a list of nodes sorted by (time, sequence number), from `heads` to `tails`
-   * (-1: empty). Buckets are narrow enough to hold an item or two, so filing one is
-   * nearly always an append and nothing is allocated per item.
+   * The items of both wheels live in nodes (struct of arrays, recycled through a free
+   * list). Each fine bucket is a list of nodes sorted by (time, sequence number), from
+   * `heads` to `tails` (-1: empty); buckets are narrow enough to hold an item or two, so
+   * filing one is nearly always an append and nothing is allocated per item. Each coarse
+   * bucket is a list in arrival order, from `coarseHeads` to `coarseTails`.
    */
-  private readonly heads = new Int32Array(wheelBuckets).fill(-1);
-  private readonly tails = new Int32Array(wheelBuckets).fill(-1);
+  private readonly heads: Int32Array;
+  private readonly tails: Int32Array;
+  private readonly coarseHeads: Int32Array;
+  private readonly coarseTails: Int32Array;
   private nodeTimes = new Float64Array(1024);
   private nodeNext = new Int32Array(1024);
   private readonly nodeItems: (T | undefined)[] = new Array<T | undefined>(1024).fill(undefined);
@@ -35,34 +63,75 @@ export class EventQueue<T> {
   private free = -1;
   /** Nodes ever used: those from `used` on have never been linked. */
   private used = 0;
-  /** One bit per bucket: set while it holds items. */
-  private readonly occupied = new Int32Array(wheelBuckets >> 5);
-  /** The absolute bucket number (`floor(time × bucketsPerMs)`) of the last item taken: every item on the wheel is in [cursor, cursor + wheelBuckets). */
+  /** One bit per fine bucket: set while it holds items. */
+  private readonly occupied: Int32Array;
+  /** One bit per coarse bucket: set while it holds items. */
+  private readonly coarseOccupied: Int32Array;
+  /** The absolute fine bucket number (`floor(time × bucketsPerMs)`) of the last item taken: every item on the fine wheel is in [cursor, fineLimit). */
   private cursor = 0;
+  /**
+   * Where the coarse buckets moved onto the fine wheel end (a fine bucket number, a
+   * multiple of `coarseWidth`, at most `cursor + wheelBuckets`): the coarse wheel holds
+   * the items in [fineLimit, coarseLimit × coarseWidth).
+   */
+  private fineLimit: number;
   private onWheel = 0;
-  /** The absolute number of the earliest non-empty bucket, once found; -1 when not known. */
+  private onCoarse = 0;
+  /** The absolute number of the earliest non-empty fine bucket, once found; -1 when not known. */
   private earliest = -1;
-  /** Items due beyond the wheel's horizon. */
+  /** Items due beyond the coarse wheel's horizon. */
   private readonly later = new HeapQueue<T>();
   /** The time of the item `popDue` took last. */
   takenMs = 0;
+  private readonly bucketsPerMs: number;
+  private readonly wheelBuckets: number;
+  private readonly wheelMask: number;
+  private readonly coarseWidth: number;
+  private readonly coarseBuckets: number;
+  private readonly coarseMask: number;
+
+  constructor(shape: WheelShape = defaultShape) {
+    const { bucketsPerMs, wheelBuckets, coarseWidth, coarseBuckets } = shape;
+    const powerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+    if (!powerOfTwo(bucketsPerMs) || !powerOfTwo(wheelBuckets) || !powerOfTwo(coarseWidth) || !powerOfTwo(coarseBuckets)
+      || wheelBuckets < 32 || coarseBuckets < 32 || coarseWidth > wheelBuckets || wheelBuckets > 1 << 30 || coarseBuckets > 1 << 30) {
+      throw new Error(`event queue: unusable wheel shape ${JSON.stringify(shape)}`);
+    }
+    this.bucketsPerMs = bucketsPerMs;
+    this.wheelBuckets = wheelBuckets;
+    this.wheelMask = wheelBuckets - 1;
+    this.coarseWidth = coarseWidth;
+    this.coarseBuckets = coarseBuckets;
+    this.coarseMask = coarseBuckets - 1;
+    this.heads = new Int32Array(wheelBuckets).fill(-1);
+    this.tails = new Int32Array(wheelBuckets).fill(-1);
+    this.coarseHeads = new Int32Array(coarseBuckets).fill(-1);
+    this.coarseTails = new Int32Array(coarseBuckets).fill(-1);
+    this.occupied = new Int32Array(wheelBuckets >> 5);
+    this.coarseOccupied = new Int32Array(coarseBuckets >> 5);
+    this.fineLimit = wheelBuckets;
+  }
 
   get size(): number {
-    return this.onWheel + this.later.size;
+    return this.onWheel + this.onCoarse + this.later.size;
+  }
+
+  /** Where the items of the heap moved onto the coarse wheel end (a coarse bucket number). */
+  private get coarseLimit(): number {
+    return this.fineLimit / this.coarseWidth + this.coarseBuckets;
   }
 
   /** The time of the earliest item; Infinity when the queue is empty. */
   peekTimeMs(): number {
-    if (this.onWheel === 0) return this.later.peekTimeMs();
-    return this.nodeTimes[this.heads[this.findEarliest() & wheelMask]!]!;
+    if (this.onWheel !== 0) return this.nodeTimes[this.heads[this.findEarliest() & this.wheelMask]!]!;
+    if (this.onCoarse !== 0) return this.coarseEarliestTimeMs();
+    return this.later.peekTimeMs();
   }
 
   /** Whether the earliest item is due by `untilMs` (before it when `exclusive`). */
   hasDue(untilMs: number, exclusive: boolean): boolean {
-    let timeMs: number;
-    if (this.onWheel !== 0) timeMs = this.nodeTimes[this.heads[this.findEarliest() & wheelMask]!]!;
-    else if (this.later.size !== 0) timeMs = this.later.peekTimeMs();
-    else return false;
+    if (this.size === 0) return false;
+    const timeMs = this.peekTimeMs();
     return !(timeMs > untilMs || (exclusive && timeMs === untilMs));
   }
 
@@ -74,13 +143,14 @@ export class EventQueue<T> {
    */
   popDue(untilMs: number, exclusive: boolean): T | undefined {
     if (this.onWheel === 0) {
-      const timeMs = this.later.peekTimeMs();
-      if (this.later.size === 0 || timeMs > untilMs || (exclusive && timeMs === untilMs)) return undefined;
+      if (this.size === 0) return undefined;
+      const timeMs = this.peekTimeMs();
+      if (timeMs > untilMs || (exclusive && timeMs === untilMs)) return undefined;
       this.takenMs = timeMs;
       return this.pop();
     }
     const number = this.findEarliest();
-    const index = number & wheelMask;
+    const index = number & this.wheelMask;
     const node = this.heads[index]!;
     const timeMs = this.nodeTimes[node]!;
     if (timeMs > untilMs || (exclusive && timeMs === untilMs)) return undefined;
@@ -92,28 +162,49 @@ export class EventQueue<T> {
 
   /** Inserts `item` at `timeMs` (never before the last item taken), after every item already queued for that time. */
   push(item: T, timeMs: number): void {
-    const number = Math.floor(timeMs * bucketsPerMs);
-    if (!(number < this.cursor + wheelBuckets)) return this.later.push(item, timeMs);
-    if (number < this.cursor) throw new Error(`event queue: an item at ${timeMs} ms is before the last one taken`);
-    this.file(number, item, timeMs);
+    const number = Math.floor(timeMs * this.bucketsPerMs);
+    if (number < this.fineLimit) {
+      if (number < this.cursor) throw new Error(`event queue: an item at ${timeMs} ms is before the last one taken`);
+      this.file(number, this.newNode(item, timeMs), timeMs);
+      return;
+    }
+    const coarse = Math.floor(number / this.coarseWidth);
+    if (!(coarse < this.coarseLimit)) return this.later.push(item, timeMs);
+    this.append(coarse, this.newNode(item, timeMs));
   }
 
   /** Removes and returns the earliest item. */
   pop(): T | undefined {
     if (this.onWheel === 0) {
-      if (this.later.size === 0) return undefined;
-      const number = Math.floor(this.later.peekTimeMs() * bucketsPerMs);
-      // Beyond any wheel (an action at Infinity): straight from the heap.
-      if (!Number.isFinite(number)) return this.later.pop();
-      this.turnTo(number);
+      if (this.onCoarse !== 0) this.turnTo(this.coarseEarliest() * this.coarseWidth);
+      else {
+        if (this.later.size === 0) return undefined;
+        const number = Math.floor(this.later.peekTimeMs() * this.bucketsPerMs);
+        // Beyond any wheel (an action at Infinity): straight from the heap.
+        if (!Number.isFinite(number)) return this.later.pop();
+        this.turnTo(number);
+      }
     }
     const number = this.findEarliest();
     if (number !== this.cursor) this.turnTo(number);
-    const index = number & wheelMask;
+    const index = number & this.wheelMask;
     return this.take(index, this.heads[index]!);
   }
 
-  /** Unlinks `node`, the head of bucket `index`, frees it and returns its item. */
+  /** A node holding `item` at `timeMs`, not linked anywhere yet. */
+  private newNode(item: T, timeMs: number): number {
+    let node = this.free;
+    if (node !== -1) this.free = this.nodeNext[node]!;
+    else {
+      if (this.used === this.nodeTimes.length) this.grow();
+      node = this.used++;
+    }
+    this.nodeTimes[node] = timeMs;
+    this.nodeItems[node] = item;
+    return node;
+  }
+
+  /** Unlinks `node`, the head of fine bucket `index`, frees it and returns its item. */
   private take(index: number, node: number): T | undefined {
     const items = this.nodeItems;
     const item = items[node];
@@ -131,19 +222,11 @@ export class EventQueue<T> {
     return item;
   }
 
-  /** Puts an item into its bucket, behind every item of that bucket due no later. */
-  private file(number: number, item: T, timeMs: number): void {
-    const index = number & wheelMask;
-    let node = this.free;
-    if (node !== -1) this.free = this.nodeNext[node]!;
-    else {
-      if (this.used === this.nodeTimes.length) this.grow();
-      node = this.used++;
-    }
+  /** Links `node` (due at `timeMs`) into fine bucket `number`, behind every node of that bucket due no later. */
+  private file(number: number, node: number, timeMs: number): void {
+    const index = number & this.wheelMask;
     const times = this.nodeTimes;
     const next = this.nodeNext;
-    times[node] = timeMs;
-    this.nodeItems[node] = item;
     const tail = this.tails[index]!;
     if (tail === -1) {
       next[node] = -1;
@@ -170,6 +253,19 @@ export class EventQueue<T> {
     if (this.earliest !== -1 && number < this.earliest) this.earliest = number;
   }
 
+  /** Links `node` at the end of coarse bucket `coarse` (an absolute coarse bucket number). */
+  private append(coarse: number, node: number): void {
+    const index = coarse & this.coarseMask;
+    this.nodeNext[node] = -1;
+    const tail = this.coarseTails[index]!;
+    if (tail === -1) {
+      this.coarseHeads[index] = node;
+      this.coarseOccupied[index >> 5]! |= 1 << (index & 31);
+    } else this.nodeNext[tail] = node;
+    this.coarseTails[index] = node;
+    this.onCoarse++;
+  }
+
   private grow(): void {
     const capacity = this.nodeTimes.length * 2;
     this.nodeTimes = grown(this.nodeTimes, capacity);
@@ -178,29 +274,105 @@ export class EventQueue<T> {
     for (let i = items.length; i < capacity; i++) items.push(undefined);
   }
 
-  /** Moves the cursor to bucket `number` and brings onto the wheel what is now within its horizon, in order. */
+  /**
+   * Moves the cursor to fine bucket `number`, and brings onto the fine wheel the coarse
+   * buckets now within its horizon (in order, each item filed by its time), and onto the
+   * coarse wheel what the heap holds within its own.
+   */
   private turnTo(number: number): void {
     this.cursor = number;
-    const horizon = number + wheelBuckets;
-    while (this.later.size > 0 && Math.floor(this.later.peekTimeMs() * bucketsPerMs) < horizon) {
-      const timeMs = this.later.peekTimeMs();
-      this.file(Math.floor(timeMs * bucketsPerMs), this.later.pop()!, timeMs);
+    const horizon = number + this.wheelBuckets;
+    while (this.fineLimit + this.coarseWidth <= horizon) {
+      const coarse = this.fineLimit / this.coarseWidth;
+      if (this.onCoarse === 0) {
+        // Nothing on the coarse wheel: skip to the heap's first bucket (or as far as the horizon goes).
+        const heapNumber = this.later.size === 0 ? Infinity : Math.floor(Math.floor(this.later.peekTimeMs() * this.bucketsPerMs) / this.coarseWidth);
+        const skipTo = Math.min(heapNumber, Math.floor(horizon / this.coarseWidth));
+        if (skipTo > coarse) {
+          this.fineLimit = skipTo * this.coarseWidth;
+          this.fillCoarse();
+          continue;
+        }
+      }
+      this.moveCoarse(coarse);
+      this.fineLimit += this.coarseWidth;
+      this.fillCoarse();
     }
   }
 
-  /** The absolute number of the earliest non-empty bucket (the wheel must hold items). */
+  /** Files every item of coarse bucket `coarse` onto the fine wheel, in arrival order. */
+  private moveCoarse(coarse: number): void {
+    const index = coarse & this.coarseMask;
+    let node = this.coarseHeads[index]!;
+    if (node === -1) return;
+    this.coarseHeads[index] = -1;
+    this.coarseTails[index] = -1;
+    this.coarseOccupied[index >> 5]! &= ~(1 << (index & 31));
+    const times = this.nodeTimes;
+    const next = this.nodeNext;
+    while (node !== -1) {
+      const following = next[node]!;
+      const timeMs = times[node]!;
+      this.file(Math.floor(timeMs * this.bucketsPerMs), node, timeMs);
+      this.onCoarse--;
+      node = following;
+    }
+  }
+
+  /** Brings onto the coarse wheel, in order, what the heap holds within its horizon. */
+  private fillCoarse(): void {
+    const later = this.later;
+    const limit = this.coarseLimit;
+    while (later.size > 0) {
+      const timeMs = later.peekTimeMs();
+      const coarse = Math.floor(Math.floor(timeMs * this.bucketsPerMs) / this.coarseWidth);
+      if (!(coarse < limit)) return;
+      this.append(coarse, this.newNode(later.pop()!, timeMs));
+    }
+  }
+
+  /** The absolute number of the earliest non-empty fine bucket (the fine wheel must hold items). */
   private findEarliest(): number {
     if (this.earliest !== -1) return this.earliest;
-    const start = this.cursor & wheelMask;
+    const start = this.cursor & this.wheelMask;
     let word = start >> 5;
     let bits = this.occupied[word]! & (-1 << (start & 31));
-    while (bits === 0) {
-      word = (word + 1) & (wheelMask >> 5);
+    // Bounded: a wheel without items (a broken invariant) fails here instead of spinning.
+    for (let words = this.wheelBuckets >> 5; bits === 0; words--) {
+      if (words < 0) throw new Error('event queue: the fine wheel holds no item');
+      word = (word + 1) & (this.wheelMask >> 5);
       bits = this.occupied[word]!;
     }
     const index = (word << 5) + (31 - Math.clz32(bits & -bits));
-    this.earliest = this.cursor + ((index - start) & wheelMask);
+    this.earliest = this.cursor + ((index - start) & this.wheelMask);
     return this.earliest;
+  }
+
+  /** The absolute number of the earliest non-empty coarse bucket (the coarse wheel must hold items). */
+  private coarseEarliest(): number {
+    const first = this.fineLimit / this.coarseWidth;
+    const start = first & this.coarseMask;
+    let word = start >> 5;
+    let bits = this.coarseOccupied[word]! & (-1 << (start & 31));
+    for (let words = this.coarseBuckets >> 5; bits === 0; words--) {
+      if (words < 0) throw new Error('event queue: the coarse wheel holds no item');
+      word = (word + 1) & (this.coarseMask >> 5);
+      bits = this.coarseOccupied[word]!;
+    }
+    const index = (word << 5) + (31 - Math.clz32(bits & -bits));
+    return first + ((index - start) & this.coarseMask);
+  }
+
+  /** The time of the earliest item on the coarse wheel (the fine wheel being empty, the earliest of all). */
+  private coarseEarliestTimeMs(): number {
+    let node = this.coarseHeads[this.coarseEarliest() & this.coarseMask]!;
+    let min = Infinity;
+    const times = this.nodeTimes;
+    while (node !== -1) {
+      if (times[node]! < min) min = times[node]!;
+      node = this.nodeNext[node]!;
+    }
+    return min;
   }
 }
 
