@@ -23,16 +23,22 @@ export class ActionEvent {
 export class TimerEvent {
   readonly kind = 'timer';
   cancelled = false;
+  /**
+   * Its fields are writable because `Hosts` reuses the event of a timer that is done (it
+   * fired, or was void when its time came) for a later one. The rule that makes this safe:
+   * an event is freed only when the queue has handed it out and nothing else holds it (a
+   * paused host's deferred timer is not done yet).
+   */
   constructor(
-    readonly host: SimHost,
-    readonly epoch: number,
+    public host: SimHost,
+    public epoch: number,
     /** The `TimerHandle` the host was given (see `Hosts.setTimer`). */
-    readonly id: number,
+    public id: number,
     /** When it was set, among every timer of the run (a re-timed timer keeps its place). */
-    readonly order: number,
+    public order: number,
     /** When the host's own clock says it is due (re-timed when that clock is skewed or drifts). */
-    readonly dueLocalMs: number,
-    readonly fn: () => void,
+    public dueLocalMs: number,
+    public fn: () => void,
   ) {}
 }
 
