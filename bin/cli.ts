@@ -79,7 +79,7 @@ const commands: Record<string, Verb> = {
   },
   bench: {
     line: 'benchmarks (sim, swim, lifeguard, phi, rpc, quic, balance, tui, check)',
-    examples: ['shoal bench phi --json'],
+    examples: ['shoal bench phi --json', 'shoal bench swim --json --hosts 1000'],
     load: async () => (await import('./commands/bench.ts')).command,
   },
   node: {

@@ -2,8 +2,9 @@ import { benchmarks } from '../../bench/index.ts';
 import { UsageError, exitCode, type Command } from '../cli.ts';
 
 export const command: Command = {
-  summary: `Runs a benchmark and prints its figures (one JSON object per benchmark with --json).\n\nbenchmarks: ${Object.keys(benchmarks).join(', ')}, all`,
-  usage: 'shoal bench <name|all> [--json] [--runs N] [--hosts N] [lifeguard: --members N --seeds N --slow 1,4,16 --delays 1000,5000,10000 --losses 0,0.1] [quic: --in-flight 16,256 --duration MS --warmup MS --variants a,b --streaming true|false]',
+  summary: `Runs a benchmark and prints its figures (one JSON object per benchmark with --json).\n\nbenchmarks:\n${
+    Object.entries(benchmarks).map(([name, bench]) => `  ${name.padEnd(10)}${bench.description}`).join('\n')}\n  ${'all'.padEnd(10)}every benchmark above, in turn`,
+  usage: 'shoal bench <name|all> [--json] [--runs N] [--hosts N] [swim: --duration MS] [lifeguard: --members N --seeds N --slow 1,4,16 --delays 1000,5000,10000 --losses 0,0.1] [quic: --in-flight 16,256 --duration MS --warmup MS --variants a,b --streaming true|false]',
   options: {
     json: { type: 'boolean' }, runs: { type: 'string' }, hosts: { type: 'string' },
     members: { type: 'string' }, seeds: { type: 'string' }, slow: { type: 'string' }, delays: { type: 'string' }, losses: { type: 'string' },

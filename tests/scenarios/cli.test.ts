@@ -46,6 +46,10 @@ describe('shoal CLI', () => {
     expect(bad.stderr).toMatch(/bad\.yaml:2:11 duration/);
     expect(shoal('frobnicate').status).toBe(2);
     for (const verb of ['run', 'replay', 'sweep', 'shrink', 'bench']) expect(shoal(verb, '--help').status).toBe(0);
+    // Each benchmark is listed with what it measures.
+    const bench = shoal('bench', '--help').stdout;
+    for (const name of ['sim', 'swim', 'lifeguard', 'phi', 'rpc', 'quic', 'balance', 'tui', 'check', 'all']) expect(bench).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    expect(bench).toMatch(/^ {2}swim {6}SWIM in the simulator at 100, 1 000 and 10 000 members/m);
   });
 
   it('run --trace, then replay reproduces the same hash; a diagram and a timeline are written', () => {
