@@ -39,8 +39,8 @@ export interface WheelShape {
 }
 
 /**
- * A fine bucket of a microsecond and a horizon of 16 ms; a coarse bucket of a millisecond
- * and a horizon of about two seconds (past a LAN's probe period and timeouts).
+ * A fine bucket of 1/1024 ms and a horizon of 16 ms; a coarse bucket of a millisecond and
+ * a horizon of about two seconds (past a LAN's probe period and timeouts).
  */
 const defaultShape: WheelShape = { bucketsPerMs: 1024, wheelBuckets: 1 << 14, coarseWidth: 1 << 10, coarseBuckets: 1 << 11 };
 
