@@ -334,33 +334,14 @@ export class EventQueue<T> {
   /** The absolute number of the earliest non-empty fine bucket (the fine wheel must hold items). */
   private findEarliest(): number {
     if (this.earliest !== -1) return this.earliest;
-    const start = this.cursor & this.wheelMask;
-    let word = start >> 5;
-    let bits = this.occupied[word]! & (-1 << (start & 31));
-    // Bounded: a wheel without items (a broken invariant) fails here instead of spinning.
-    for (let words = this.wheelBuckets >> 5; bits === 0; words--) {
-      if (words < 0) throw new Error('event queue: the fine wheel holds no item');
-      word = (word + 1) & (this.wheelMask >> 5);
-      bits = this.occupied[word]!;
-    }
-    const index = (word << 5) + (31 - Math.clz32(bits & -bits));
-    this.earliest = this.cursor + ((index - start) & this.wheelMask);
+    this.earliest = this.cursor + firstOccupied(this.occupied, this.cursor & this.wheelMask, this.wheelMask, 'fine');
     return this.earliest;
   }
 
   /** The absolute number of the earliest non-empty coarse bucket (the coarse wheel must hold items). */
   private coarseEarliest(): number {
     const first = this.fineLimit / this.coarseWidth;
-    const start = first & this.coarseMask;
-    let word = start >> 5;
-    let bits = this.coarseOccupied[word]! & (-1 << (start & 31));
-    for (let words = this.coarseBuckets >> 5; bits === 0; words--) {
-      if (words < 0) throw new Error('event queue: the coarse wheel holds no item');
-      word = (word + 1) & (this.coarseMask >> 5);
-      bits = this.coarseOccupied[word]!;
-    }
-    const index = (word << 5) + (31 - Math.clz32(bits & -bits));
-    return first + ((index - start) & this.coarseMask);
+    return first + firstOccupied(this.coarseOccupied, first & this.coarseMask, this.coarseMask, 'coarse');
   }
 
   /** The time of the earliest item on the coarse wheel (the fine wheel being empty, the earliest of all). */
@@ -374,6 +355,23 @@ export class EventQueue<T> {
     }
     return min;
   }
+}
+
+/**
+ * How far past bucket index `start` (wrapping, `mask` + 1 buckets) the first bucket whose
+ * bit is set in `bitmap` lies. Bounded: a wheel without items (a broken invariant) fails
+ * here instead of spinning.
+ */
+function firstOccupied(bitmap: Int32Array, start: number, mask: number, wheel: string): number {
+  let word = start >> 5;
+  let bits = bitmap[word]! & (-1 << (start & 31));
+  for (let words = bitmap.length; bits === 0; words--) {
+    if (words < 0) throw new Error(`event queue: the ${wheel} wheel holds no item`);
+    word = (word + 1) & (mask >> 5);
+    bits = bitmap[word]!;
+  }
+  const index = (word << 5) + (31 - Math.clz32(bits & -bits));
+  return (index - start) & mask;
 }
 
 /**

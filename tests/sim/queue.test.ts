@@ -3,6 +3,50 @@ import { describe, expect, it } from 'vitest';
 import { EventQueue, Simulation } from '../../sim/index.ts';
 import type { WheelShape } from '../../sim/queue.ts';
 
+/** A step of a run: queue an item `push` ms from now, take the earliest, or take it if due by a bound. */
+type Step = { push: number } | { pop: true } | { bound: number; exclusive: boolean };
+
+/**
+ * Runs `steps` on a queue and on a model (sorted by time, and by insertion at equal times)
+ * and checks they agree at every step: what is taken, when, what is next and how many are
+ * left. Bounds are absolute, or from now when `boundsFromNow` (as a run's steps are). At
+ * the end, everything left comes out in the model's order.
+ */
+function checkAgainstModel(queue: EventQueue<number>, steps: readonly Step[], boundsFromNow: boolean): void {
+  const model: { timeMs: number; label: number }[] = [];
+  let nowMs = 0;
+  steps.forEach((s, label) => {
+    if ('push' in s) {
+      const timeMs = nowMs + s.push;
+      queue.push(label, timeMs);
+      const at = model.findIndex((m) => m.timeMs > timeMs);
+      model.splice(at === -1 ? model.length : at, 0, { timeMs, label });
+      expect(queue.peekTimeMs()).toBe(model[0]!.timeMs);
+      return;
+    }
+    const head = model[0];
+    if ('pop' in s) {
+      expect(queue.pop()).toBe(head?.label);
+      if (head !== undefined) nowMs = head.timeMs;
+      model.shift();
+    } else {
+      const bound = boundsFromNow ? nowMs + s.bound : s.bound;
+      const due = head !== undefined && !(head.timeMs > bound || (s.exclusive && head.timeMs === bound));
+      expect(queue.hasDue(bound, s.exclusive)).toBe(due);
+      const got = queue.popDue(bound, s.exclusive);
+      if (!due) return expect(got).toBeUndefined();
+      model.shift();
+      expect(got).toBe(head.label);
+      expect(queue.takenMs).toBe(head.timeMs);
+      nowMs = head.timeMs;
+    }
+    expect(queue.size).toBe(model.length);
+  });
+  while (model.length > 0) expect(queue.pop()).toBe(model.shift()!.label);
+  expect(queue.size).toBe(0);
+  expect(queue.pop()).toBeUndefined();
+}
+
 describe('event queue', () => {
   it('pops by time, and in scheduling order at equal times', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300, size: 'max' }), (times) => {
@@ -27,29 +71,7 @@ describe('event queue', () => {
       fc.double({ min: 1_900, max: 2_200, noNaN: true }), fc.constant(1e9 + 0.5),
     );
     const step = fc.oneof(fc.record({ push: delay }), fc.record({ pop: fc.constant(true) }));
-    fc.assert(fc.property(fc.array(step, { maxLength: 400, size: 'max' }), (steps) => {
-      const queue = new EventQueue<number>();
-      const model: { timeMs: number; label: number }[] = [];
-      let nowMs = 0;
-      const take = () => {
-        const got = queue.pop();
-        const want = model.shift();
-        expect(got).toBe(want?.label);
-        if (want !== undefined) nowMs = want.timeMs;
-      };
-      steps.forEach((s, label) => {
-        if ('pop' in s) return take();
-        const timeMs = nowMs + s.push;
-        queue.push(label, timeMs);
-        // The model: sorted by time, and by insertion at equal times.
-        const at = model.findIndex((m) => m.timeMs > timeMs);
-        model.splice(at === -1 ? model.length : at, 0, { timeMs, label });
-        expect(queue.peekTimeMs()).toBe(model[0]!.timeMs);
-      });
-      while (model.length > 0) take();
-      expect(queue.size).toBe(0);
-      expect(queue.pop()).toBeUndefined();
-    }), { numRuns: 300 });
+    fc.assert(fc.property(fc.array(step, { maxLength: 400, size: 'max' }), (steps) => checkAgainstModel(new EventQueue<number>(), steps, true)), { numRuns: 300 });
   });
 
   it('keeps that order on small wheels, where every horizon is crossed all the time', () => {
@@ -68,42 +90,7 @@ describe('event queue', () => {
     const step = fc.oneof(fc.record({ push: delay }), fc.record({ push: delay }), fc.record({ pop: fc.constant(true) }),
       fc.record({ bound: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.double({ min: 0, max: 400, noNaN: true })), exclusive: fc.boolean() }));
     for (const shape of shapes) {
-      fc.assert(fc.property(fc.array(step, { maxLength: 400, size: 'max' }), (steps) => {
-        const queue = new EventQueue<number>(shape);
-        const model: { timeMs: number; label: number }[] = [];
-        let nowMs = 0;
-        steps.forEach((s, label) => {
-          if ('push' in s) {
-            const timeMs = nowMs + s.push;
-            queue.push(label, timeMs);
-            const at = model.findIndex((m) => m.timeMs > timeMs);
-            model.splice(at === -1 ? model.length : at, 0, { timeMs, label });
-            expect(queue.peekTimeMs()).toBe(model[0]!.timeMs);
-            return;
-          }
-          const head = model[0];
-          if ('pop' in s) {
-            expect(queue.pop()).toBe(head?.label);
-            if (head !== undefined) nowMs = head.timeMs;
-            model.shift();
-          } else {
-            // A bound relative to now, as a run's steps are.
-            const bound = nowMs + s.bound;
-            const due = head !== undefined && !(head.timeMs > bound || (s.exclusive && head.timeMs === bound));
-            expect(queue.hasDue(bound, s.exclusive)).toBe(due);
-            const got = queue.popDue(bound, s.exclusive);
-            if (!due) return expect(got).toBeUndefined();
-            model.shift();
-            expect(got).toBe(head.label);
-            expect(queue.takenMs).toBe(head.timeMs);
-            nowMs = head.timeMs;
-          }
-          expect(queue.size).toBe(model.length);
-        });
-        while (model.length > 0) expect(queue.pop()).toBe(model.shift()!.label);
-        expect(queue.size).toBe(0);
-        expect(queue.pop()).toBeUndefined();
-      }), { numRuns: 300 });
+      fc.assert(fc.property(fc.array(step, { maxLength: 400, size: 'max' }), (steps) => checkAgainstModel(new EventQueue<number>(shape), steps, true)), { numRuns: 300 });
     }
   });
 
@@ -122,30 +109,7 @@ describe('event queue', () => {
       fc.record({ push: delay }),
       fc.record({ bound: fc.oneof(fc.double({ min: 0, max: 6_000, noNaN: true }), fc.integer({ min: 0, max: 2_100 }), fc.constant(Infinity)), exclusive: fc.boolean() }),
     );
-    fc.assert(fc.property(fc.array(step, { maxLength: 300, size: 'max' }), (steps) => {
-      const queue = new EventQueue<number>();
-      const model: { timeMs: number; label: number }[] = [];
-      let nowMs = 0;
-      steps.forEach((s, label) => {
-        if ('push' in s) {
-          const timeMs = nowMs + s.push;
-          queue.push(label, timeMs);
-          const at = model.findIndex((m) => m.timeMs > timeMs);
-          model.splice(at === -1 ? model.length : at, 0, { timeMs, label });
-          return;
-        }
-        const head = model[0];
-        const due = head !== undefined && !(head.timeMs > s.bound || (s.exclusive && head.timeMs === s.bound));
-        expect(queue.hasDue(s.bound, s.exclusive)).toBe(due);
-        const got = queue.popDue(s.bound, s.exclusive);
-        if (!due) return expect(got).toBeUndefined();
-        model.shift();
-        expect(got).toBe(head.label);
-        expect(queue.takenMs).toBe(head.timeMs);
-        nowMs = head.timeMs;
-      });
-      expect(queue.size).toBe(model.length);
-    }), { numRuns: 300 });
+    fc.assert(fc.property(fc.array(step, { maxLength: 300, size: 'max' }), (steps) => checkAgainstModel(new EventQueue<number>(), steps, false)), { numRuns: 300 });
   });
 });
 
