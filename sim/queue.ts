@@ -286,7 +286,7 @@ export class EventQueue<T> {
       const coarse = this.fineLimit / this.coarseWidth;
       if (this.onCoarse === 0) {
         // Nothing on the coarse wheel: skip to the heap's first bucket (or as far as the horizon goes).
-        const heapNumber = this.later.size === 0 ? Infinity : Math.floor(Math.floor(this.later.peekTimeMs() * this.bucketsPerMs) / this.coarseWidth);
+        const heapNumber = this.later.size === 0 ? Infinity : this.coarseOf(this.later.peekTimeMs());
         const skipTo = Math.min(heapNumber, Math.floor(horizon / this.coarseWidth));
         if (skipTo > coarse) {
           this.fineLimit = skipTo * this.coarseWidth;
@@ -325,10 +325,15 @@ export class EventQueue<T> {
     const limit = this.coarseLimit;
     while (later.size > 0) {
       const timeMs = later.peekTimeMs();
-      const coarse = Math.floor(Math.floor(timeMs * this.bucketsPerMs) / this.coarseWidth);
+      const coarse = this.coarseOf(timeMs);
       if (!(coarse < limit)) return;
       this.append(coarse, this.newNode(later.pop()!, timeMs));
     }
+  }
+
+  /** The absolute coarse bucket number of an item due at `timeMs`. */
+  private coarseOf(timeMs: number): number {
+    return Math.floor(Math.floor(timeMs * this.bucketsPerMs) / this.coarseWidth);
   }
 
   /** The absolute number of the earliest non-empty fine bucket (the fine wheel must hold items). */
